@@ -1,0 +1,29 @@
+//! The command line: flags are parsed and checked here without I/O, then each subcommand
+//! builds its real objects (files, sockets) in its own module.
+
+pub mod sim;
+
+use clap::{Parser, Subcommand};
+
+/// mxscan: who receives each domain's mail, and would a careful receiver trust it?
+///
+/// Resolvers are always given explicitly; mxscan never reads /etc/resolv.conf.
+#[derive(Debug, Parser)]
+#[command(name = "mxscan", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a simulated resolver farm on loopback (zone files or a synthetic world, with faults).
+    Sim(sim::SimArgs),
+}
+
+/// Runs the parsed command line; the returned code is the process exit status.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Sim(args) => sim::run(args),
+    }
+}

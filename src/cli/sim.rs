@@ -1,0 +1,187 @@
+//! `mxscan sim`: serve a world on loopback until stopped, then print the counters.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use crate::sim::{self, FaultProfile, ResolverConfig, SyntheticWorld, ZoneFiles, Zones};
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Serve the RFC 1035 zone files (*.zone) of this directory, e.g. data/zones.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with = "synthetic",
+        required_unless_present = "synthetic"
+    )]
+    pub zones: Option<PathBuf>,
+
+    /// Serve a synthetic world of N domains (syn0.test … syn{N-1}.test) answered on the fly.
+    #[arg(long, value_name = "N")]
+    pub synthetic: Option<u64>,
+
+    /// Seed of the synthetic world and of every fault decision (resolver i uses SEED+i).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Addresses to listen on (UDP and TCP), comma-separated; each one is a resolver of the farm.
+    #[arg(long, value_delimiter = ',', default_value = "127.0.0.1:5399")]
+    pub listen: Vec<SocketAddr>,
+
+    /// Fault profile of every resolver, e.g. `loss=5,latency=2ms,jitter=1ms,servfail=1`.
+    /// Keys: loss, latency, jitter, servfail, refused, qps, over-qps (refuse|drop), truncate,
+    /// garbage-id, garbage-question, garbage-random, wrong-port, die-after-queries, die-after,
+    /// case. Rates are percentages.
+    #[arg(long, value_name = "SPEC", default_value = "none")]
+    pub faults: FaultProfile,
+
+    /// Fault profile of one resolver, overriding --faults: `ADDR=SPEC`, repeatable, e.g.
+    /// `--profile 127.0.0.3:5300=loss=100`.
+    #[arg(long, value_name = "ADDR=SPEC", value_parser = parse_profile)]
+    pub profile: Vec<(SocketAddr, FaultProfile)>,
+
+    /// Stop by itself after this many seconds (0 = run until SIGINT/SIGTERM).
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    pub duration: f64,
+
+    /// Write the synthetic world's domain list here (one per line).
+    #[arg(long, value_name = "FILE", requires = "synthetic")]
+    pub write_domains: Option<PathBuf>,
+
+    /// Write the synthetic world's ground truth here (domain,scenario,codes).
+    #[arg(long, value_name = "FILE", requires = "synthetic")]
+    pub write_truth: Option<PathBuf>,
+
+    /// Only write the files above, do not serve.
+    #[arg(long, requires = "synthetic")]
+    pub write_only: bool,
+
+    /// Also write the counters printed at exit as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+}
+
+fn parse_profile(s: &str) -> Result<(SocketAddr, FaultProfile), String> {
+    let (addr, spec) = s
+        .split_once('=')
+        .ok_or("expected ADDR=SPEC, e.g. 127.0.0.3:5300=loss=5")?;
+    let addr: SocketAddr = addr.parse().map_err(|e| format!("`{addr}`: {e}"))?;
+    Ok((
+        addr,
+        spec.parse()
+            .map_err(|e: sim::faults::FaultParseError| e.to_string())?,
+    ))
+}
+
+fn write_file(
+    path: &PathBuf,
+    what: &str,
+    f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let file = File::create(path)
+        .with_context(|| format!("cannot create {what} file {}", path.display()))?;
+    let mut out = BufWriter::new(file);
+    f(&mut out)
+        .and_then(|_| out.flush())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+pub fn run(args: SimArgs) -> anyhow::Result<i32> {
+    for (addr, _) in &args.profile {
+        if !args.listen.contains(addr) {
+            bail!(
+                "--profile names {addr}, which is not among --listen {:?}",
+                args.listen
+            );
+        }
+    }
+    let zones: Arc<dyn Zones> = match (&args.zones, args.synthetic) {
+        (Some(dir), _) => {
+            let world = ZoneFiles::load_dir(dir)?;
+            eprintln!(
+                "mxscan sim: {} zones from {}",
+                world.zone_count(),
+                dir.display()
+            );
+            Arc::new(world)
+        }
+        (None, Some(n)) => {
+            let world = SyntheticWorld::new(n, args.seed);
+            if let Some(path) = &args.write_domains {
+                write_file(path, "domain list", |w| world.write_domains(w))?;
+            }
+            if let Some(path) = &args.write_truth {
+                write_file(path, "ground truth", |w| world.write_truth(w))?;
+            }
+            if args.write_only {
+                return Ok(0);
+            }
+            eprintln!(
+                "mxscan sim: synthetic world of {n} domains, seed {}",
+                args.seed
+            );
+            Arc::new(world)
+        }
+        (None, None) => bail!("give --zones DIR or --synthetic N"),
+    };
+    let configs: Vec<ResolverConfig> = args
+        .listen
+        .iter()
+        .map(|addr| ResolverConfig {
+            addr: *addr,
+            faults: args
+                .profile
+                .iter()
+                .rev()
+                .find(|(a, _)| a == addr)
+                .map_or(args.faults.clone(), |(_, p)| p.clone()),
+        })
+        .collect();
+    let farm = sim::start(zones, &configs, args.seed)?;
+    let addrs: Vec<String> = farm.addrs().iter().map(|a| a.to_string()).collect();
+    eprintln!(
+        "mxscan sim: listening on {} (UDP and TCP); SIGINT or SIGTERM stops it",
+        addrs.join(",")
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("cannot install signal handler")?;
+    }
+    let deadline =
+        (args.duration > 0.0).then(|| Instant::now() + Duration::from_secs_f64(args.duration));
+    while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let reports = farm.stop()?;
+    let mut total = sim::Counters::default();
+    let mut json = serde_json::Map::new();
+    for r in &reports {
+        eprintln!("resolver {}:\n{}", r.addr, r.counters.report());
+        total.merge(&r.counters);
+        json.insert(
+            r.addr.to_string(),
+            serde_json::to_value(r.counters.report())?,
+        );
+    }
+    if reports.len() > 1 {
+        eprintln!("all resolvers:\n{}", total.report());
+    }
+    json.insert("total".into(), serde_json::to_value(total.report())?);
+    if let Some(path) = &args.stats_json {
+        write_file(path, "stats", |w| {
+            serde_json::to_writer_pretty(&mut *w, &json).map_err(std::io::Error::other)
+        })?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,15 @@
+//! mxscan: a high-throughput bulk DNS scanner for mail configuration.
+//!
+//! The modules follow the data flow:
+//! input → pipeline → engine ⇄ io, then analysis → output; `sim` is the simulated resolver
+//! farm that tests, demos and benchmarks run against, and `cli` the command line.
+
+pub mod analysis;
+pub mod cli;
+pub mod engine;
+pub mod input;
+pub mod io;
+pub mod output;
+pub mod pipeline;
+pub mod sim;
+pub mod wire;

@@ -1,0 +1,740 @@
+//! The synthetic world: `N` domains answered on the fly from a hash of their name, so that
+//! benchmarks of millions of domains need no zone file.
+//!
+//! Domain `i` is `syn{i}.test`. Its mail configuration (the *scenario*) is drawn from a hash
+//! of `(seed, i)` with a realistic mix: most domains on a few shared providers (Zipf-weighted),
+//! many on shared hosting, then every kind of missing or broken route. Hosted addresses are
+//! shared by many domains (as on real shared hosting) and carry their own PTR fault drawn from
+//! a hash of the address. [`SyntheticWorld::truth`] gives the findings each domain must produce.
+//!
+//! Addresses come from the benchmarking range 198.18.0.0/15 (providers in 198.18/16, hosting in
+//! 198.19/16), the documentation range 2001:db8::/32, and, for the broken cases, RFC 1918 and
+//! loopback space.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::world::{NameData, Zones};
+
+/// Shared mail providers; provider `p` with `p % 4 == 3` runs a single exchange.
+pub const PROVIDERS: u32 = 12;
+const TTL: u32 = 3600;
+
+/// A domain's mail configuration. The discriminant order is the order of [`SCENARIOS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    Provider,
+    SelfHosted,
+    ImplicitMx,
+    NoMailRoute,
+    NxDomain,
+    NullMx,
+    TargetCname,
+    TargetIpLiteral,
+    TargetNxDomain,
+    TargetNoAddress,
+    TargetPrivate,
+    TargetLoopback,
+    TargetIpv6Only,
+    BackupBroken,
+    PrimaryBroken,
+    DomainCname,
+}
+
+/// Each scenario with its share of domains in basis points (sums to 10 000).
+pub const SCENARIOS: [(Scenario, u32, &str); 16] = [
+    (Scenario::Provider, 5800, "provider"),
+    (Scenario::SelfHosted, 2000, "self_hosted"),
+    (Scenario::ImplicitMx, 400, "implicit_mx"),
+    (Scenario::NoMailRoute, 200, "no_mail_route"),
+    (Scenario::NxDomain, 300, "nxdomain"),
+    (Scenario::NullMx, 300, "null_mx"),
+    (Scenario::TargetCname, 150, "target_cname"),
+    (Scenario::TargetIpLiteral, 100, "target_ip_literal"),
+    (Scenario::TargetNxDomain, 100, "target_nxdomain"),
+    (Scenario::TargetNoAddress, 100, "target_no_address"),
+    (Scenario::TargetPrivate, 100, "target_private"),
+    (Scenario::TargetLoopback, 50, "target_loopback"),
+    (Scenario::TargetIpv6Only, 50, "target_ipv6_only"),
+    (Scenario::BackupBroken, 150, "backup_broken"),
+    (Scenario::PrimaryBroken, 100, "primary_broken"),
+    (Scenario::DomainCname, 100, "domain_cname"),
+];
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        SCENARIOS[self as usize].2
+    }
+}
+
+/// The reverse-DNS state of a hosted address, drawn from a hash of the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PtrFault {
+    /// PTR `h{k}.hoster.test`, which maps back.
+    Pass,
+    /// No PTR (NXDOMAIN).
+    Missing,
+    /// PTR `f{k}.hoster.test`, which maps to another address.
+    FcrdnsFail,
+    /// PTR `198-19-x-y.dyn.hoster.test`, which maps back but is generic.
+    Generic,
+}
+
+/// N synthetic domains under a seed.
+#[derive(Debug, Clone)]
+pub struct SyntheticWorld {
+    pub domains: u64,
+    pub seed: u64,
+}
+
+/// splitmix64: a fast, well-mixed hash of a 64-bit value.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn name(s: &str) -> Name {
+    // Only called with names this module formats, which are always valid.
+    Name::from_ascii(s).unwrap_or_else(|_| Name::root())
+}
+
+fn record(owner: &Name, data: RData) -> Record {
+    Record::from_rdata(owner.clone(), TTL, data)
+}
+
+// `Err` carries the SOA of the zone that denies the name; a Record is large but moving it is
+// what the answer needs anyway.
+#[allow(clippy::result_large_err)]
+impl SyntheticWorld {
+    pub fn new(domains: u64, seed: u64) -> Self {
+        SyntheticWorld { domains, seed }
+    }
+
+    /// The name of domain `i`.
+    pub fn domain(i: u64) -> String {
+        format!("syn{i}.test")
+    }
+
+    pub fn scenario(&self, i: u64) -> Scenario {
+        let mut pick = (mix(self.seed ^ mix(i)) % 10_000) as u32;
+        for (scenario, share, _) in SCENARIOS {
+            if pick < share {
+                return scenario;
+            }
+            pick -= share;
+        }
+        Scenario::Provider
+    }
+
+    /// The provider of domain `i`, Zipf-weighted (provider 0 is the biggest). `two_hosts`
+    /// restricts the choice to providers with two exchanges.
+    pub fn provider(&self, i: u64, two_hosts: bool) -> u32 {
+        let harmonic: f64 = (1..=PROVIDERS).map(|k| 1.0 / k as f64).sum();
+        let mut u =
+            (mix(self.seed.rotate_left(17) ^ mix(i ^ 0xABCD)) % 1_000_000) as f64 / 1e6 * harmonic;
+        let mut chosen = PROVIDERS - 1;
+        for p in 0..PROVIDERS {
+            u -= 1.0 / (p + 1) as f64;
+            if u < 0.0 {
+                chosen = p;
+                break;
+            }
+        }
+        if two_hosts && chosen % 4 == 3 {
+            chosen - 1
+        } else {
+            chosen
+        }
+    }
+
+    /// The hosted address of domain `i` (shared with every domain `j ≡ i mod 65536`).
+    pub fn hosted_ip(i: u64) -> Ipv4Addr {
+        let k = (i % 65_536) as u16;
+        Ipv4Addr::new(198, 19, (k >> 8) as u8, k as u8)
+    }
+
+    pub fn ptr_fault(&self, ip: Ipv4Addr) -> PtrFault {
+        match mix(self.seed ^ 0x5EED ^ u64::from(u32::from(ip))) % 100 {
+            0..85 => PtrFault::Pass,
+            85..90 => PtrFault::Missing,
+            90..95 => PtrFault::FcrdnsFail,
+            _ => PtrFault::Generic,
+        }
+    }
+
+    fn provider_hosts(p: u32) -> Vec<(String, Ipv4Addr, Ipv6Addr)> {
+        let v6 = |n: u32| Ipv6Addr::new(0x2001, 0xdb8, n as u16, 0, 0, 0, 0, 0x10);
+        if p % 4 == 3 {
+            vec![(
+                format!("mx.prov{p}.test"),
+                Ipv4Addr::new(198, 18, p as u8, 10),
+                v6(p),
+            )]
+        } else {
+            vec![
+                (
+                    format!("mx1.prov{p}.test"),
+                    Ipv4Addr::new(198, 18, p as u8, 10),
+                    v6(p),
+                ),
+                (
+                    format!("mx2.prov{p}.test"),
+                    Ipv4Addr::new(198, 18, 64 + p as u8, 10),
+                    v6(100 + p),
+                ),
+            ]
+        }
+    }
+
+    fn ipv6_only_addr(i: u64) -> Ipv6Addr {
+        Ipv6Addr::new(0x2001, 0xdb8, 0xffff, 0, 0, 0, (i >> 16) as u16, i as u16)
+    }
+
+    fn soa(zone: &str) -> Record {
+        let apex = name(zone);
+        let data = SOA::new(
+            name(&format!("ns.{zone}")),
+            name(&format!("hostmaster.{zone}")),
+            1,
+            3600,
+            600,
+            86_400,
+            300,
+        );
+        record(&apex, RData::SOA(data))
+    }
+
+    /// The ground truth of domain `i`: its scenario and the finding codes a scan must report
+    /// (sorted, without duplicates). Interpretation notes are in `data/README.md`.
+    pub fn truth(&self, i: u64) -> (Scenario, Vec<&'static str>) {
+        let scenario = self.scenario(i);
+        let hosted_ptr = |codes: &mut Vec<&'static str>| match self.ptr_fault(Self::hosted_ip(i)) {
+            PtrFault::Pass => {}
+            PtrFault::Missing => codes.push("PTR_MISSING"),
+            PtrFault::FcrdnsFail => codes.push("PTR_FCRDNS_FAIL"),
+            PtrFault::Generic => codes.push("PTR_GENERIC"),
+        };
+        let one_address = ["MX_SINGLE_HOST", "MX_SINGLE_ADDRESS", "MX_SINGLE_NETWORK"];
+        let mut codes: Vec<&'static str> = match scenario {
+            Scenario::Provider if self.provider(i, false) % 4 == 3 => {
+                vec!["MX_SINGLE_HOST", "MX_SINGLE_NETWORK"]
+            }
+            Scenario::Provider | Scenario::DomainCname => vec![],
+            Scenario::SelfHosted => {
+                let mut c = [one_address.as_slice(), &["MX_NO_IPV6"]].concat();
+                hosted_ptr(&mut c);
+                c
+            }
+            Scenario::ImplicitMx => {
+                let mut c = vec!["IMPLICIT_MX"];
+                hosted_ptr(&mut c);
+                c
+            }
+            Scenario::NoMailRoute => vec!["NO_MAIL_ROUTE"],
+            Scenario::NxDomain => vec!["DOMAIN_NXDOMAIN"],
+            Scenario::NullMx => vec!["MX_NULL"],
+            Scenario::TargetCname => vec!["MX_TARGET_CNAME", "MX_SINGLE_HOST", "MX_SINGLE_NETWORK"],
+            Scenario::TargetIpLiteral => {
+                vec!["MX_TARGET_IP_LITERAL", "MX_ALL_UNUSABLE", "MX_SINGLE_HOST"]
+            }
+            Scenario::TargetNxDomain => {
+                vec!["MX_TARGET_NXDOMAIN", "MX_ALL_UNUSABLE", "MX_SINGLE_HOST"]
+            }
+            Scenario::TargetNoAddress => {
+                vec!["MX_TARGET_NO_ADDRESS", "MX_ALL_UNUSABLE", "MX_SINGLE_HOST"]
+            }
+            Scenario::TargetPrivate | Scenario::TargetLoopback => {
+                // 127.0.0.1 reverses to `localhost`, which maps back (Unbound's default data).
+                let (addr, ptr) = if scenario == Scenario::TargetPrivate {
+                    ("ADDR_PRIVATE", "PTR_MISSING")
+                } else {
+                    ("ADDR_LOOPBACK", "MX_SINGLE_HOST")
+                };
+                [
+                    &[addr, ptr, "MX_ALL_UNUSABLE", "MX_NO_IPV6"],
+                    one_address.as_slice(),
+                ]
+                .concat()
+            }
+            Scenario::TargetIpv6Only => [
+                &["MX_TARGET_IPV6_ONLY", "MX_ALL_UNUSABLE"],
+                one_address.as_slice(),
+            ]
+            .concat(),
+            Scenario::BackupBroken => vec!["MX_TARGET_NXDOMAIN", "MX_SINGLE_NETWORK"],
+            Scenario::PrimaryBroken => vec![
+                "MX_TARGET_NXDOMAIN",
+                "MX_PRIMARY_UNUSABLE",
+                "MX_SINGLE_NETWORK",
+            ],
+        };
+        codes.sort_unstable();
+        codes.dedup();
+        (scenario, codes)
+    }
+
+    /// Writes the domain list, one per line.
+    pub fn write_domains(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for i in 0..self.domains {
+            writeln!(out, "{}", Self::domain(i))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the ground truth as CSV: `domain,scenario,codes` (codes `;`-separated, sorted).
+    pub fn write_truth(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "domain,scenario,codes")?;
+        for i in 0..self.domains {
+            let (scenario, codes) = self.truth(i);
+            writeln!(
+                out,
+                "{},{},{}",
+                Self::domain(i),
+                scenario.name(),
+                codes.join(";")
+            )?;
+        }
+        Ok(())
+    }
+
+    /// All records at `owner` and the SOA of its zone, or `None` when the name does not exist
+    /// (the SOA of the enclosing zone is then returned in `Err`).
+    fn node(&self, owner: &Name) -> Result<(Vec<Record>, Record), Record> {
+        let text = owner.to_ascii();
+        let labels: Vec<&str> = text.trim_end_matches('.').split('.').collect();
+        match labels.as_slice() {
+            [.., "in-addr", "arpa"] => self.reverse_v4(owner, &labels),
+            [.., "ip6", "arpa"] => self.reverse_v6(owner, &labels),
+            ["test"] => Ok((vec![Self::soa("test.")], Self::soa("test."))),
+            // Unbound's default local data, which every real resolver of the farm answers.
+            ["localhost"] => Ok((
+                vec![record(owner, RData::A(A(Ipv4Addr::LOCALHOST)))],
+                Self::soa("localhost."),
+            )),
+            [rest @ .., last, "test"] => self.forward(owner, rest, last),
+            _ => Err(Self::soa("test.")),
+        }
+    }
+
+    fn forward(
+        &self,
+        owner: &Name,
+        host: &[&str],
+        zone_label: &str,
+    ) -> Result<(Vec<Record>, Record), Record> {
+        let zone = format!("{zone_label}.test.");
+        let soa = Self::soa(&zone);
+        let nx = Err(soa.clone());
+        if let Some(p) = zone_label
+            .strip_prefix("prov")
+            .and_then(|p| p.parse::<u32>().ok())
+            && p < PROVIDERS
+        {
+            return match host {
+                [] => Ok((vec![soa.clone()], soa)),
+                [h] => match Self::provider_hosts(p)
+                    .into_iter()
+                    .find(|(n, ..)| n.starts_with(&format!("{h}.")))
+                {
+                    Some((_, v4, v6)) => Ok((
+                        vec![
+                            record(owner, RData::A(A(v4))),
+                            record(owner, RData::AAAA(AAAA(v6))),
+                        ],
+                        soa,
+                    )),
+                    None => match h
+                        .strip_prefix("customer")
+                        .and_then(|c| c.parse::<u64>().ok())
+                    {
+                        Some(c)
+                            if c < self.domains && self.scenario(c) == Scenario::DomainCname =>
+                        {
+                            Ok((self.provider_mx(owner, self.provider(c, false)), soa))
+                        }
+                        _ => nx,
+                    },
+                },
+                _ => nx,
+            };
+        }
+        if zone_label == "hoster" {
+            return self.hoster(owner, host, soa);
+        }
+        let Some(i) = zone_label
+            .strip_prefix("syn")
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            return Err(Self::soa("test."));
+        };
+        if i >= self.domains || zone_label != format!("syn{i}") {
+            return Err(Self::soa("test."));
+        }
+        let scenario = self.scenario(i);
+        let apex = name(&zone);
+        let mx = |pref: u16, target: &str| record(&apex, RData::MX(MX::new(pref, name(target))));
+        let txt = || record(owner, RData::TXT(TXT::new(vec!["v=spf1 -all".into()])));
+        let p = self.provider(i, true);
+        let prov_mx1 = format!("mx1.prov{p}.test.");
+        match (scenario, host) {
+            (Scenario::NxDomain, _) => Err(Self::soa("test.")),
+            (Scenario::DomainCname, []) => {
+                let target = format!("customer{i}.prov{}.test.", self.provider(i, false));
+                Ok((
+                    vec![record(owner, RData::CNAME(CNAME(name(&target))))],
+                    Self::soa("test."),
+                ))
+            }
+            (Scenario::DomainCname, _) => Err(Self::soa("test.")),
+            (_, []) => {
+                let mut records = vec![soa.clone(), txt()];
+                match scenario {
+                    Scenario::Provider => {
+                        records.extend(self.provider_mx(owner, self.provider(i, false)))
+                    }
+                    Scenario::SelfHosted
+                    | Scenario::TargetPrivate
+                    | Scenario::TargetLoopback
+                    | Scenario::TargetIpv6Only => records.push(mx(10, &format!("mail.{zone}"))),
+                    Scenario::ImplicitMx => {
+                        records.push(record(owner, RData::A(A(Self::hosted_ip(i)))))
+                    }
+                    Scenario::NullMx => records.push(mx(0, ".")),
+                    Scenario::TargetCname => records.push(mx(10, &format!("mx.{zone}"))),
+                    Scenario::TargetIpLiteral => {
+                        let ip = Self::hosted_ip(i);
+                        records.push(mx(10, &format!("{ip}.")));
+                    }
+                    Scenario::TargetNxDomain => records.push(mx(10, &format!("gone.{zone}"))),
+                    Scenario::TargetNoAddress => records.push(mx(10, &format!("noaddr.{zone}"))),
+                    Scenario::BackupBroken => {
+                        records.push(mx(10, &prov_mx1));
+                        records.push(mx(20, &format!("gone.{zone}")));
+                    }
+                    Scenario::PrimaryBroken => {
+                        records.push(mx(10, &format!("gone.{zone}")));
+                        records.push(mx(20, &prov_mx1));
+                    }
+                    Scenario::NoMailRoute | Scenario::NxDomain | Scenario::DomainCname => {}
+                }
+                Ok((records, soa))
+            }
+            (_, ["mail"]) => {
+                let data = match scenario {
+                    Scenario::SelfHosted => RData::A(A(Self::hosted_ip(i))),
+                    Scenario::TargetPrivate => RData::A(A(Ipv4Addr::new(
+                        10,
+                        (i >> 16) as u8,
+                        (i >> 8) as u8,
+                        i as u8,
+                    ))),
+                    Scenario::TargetLoopback => RData::A(A(Ipv4Addr::LOCALHOST)),
+                    Scenario::TargetIpv6Only => RData::AAAA(AAAA(Self::ipv6_only_addr(i))),
+                    _ => return nx,
+                };
+                Ok((vec![record(owner, data)], soa))
+            }
+            (Scenario::TargetCname, ["mx"]) => Ok((
+                vec![record(owner, RData::CNAME(CNAME(name(&prov_mx1))))],
+                soa,
+            )),
+            (Scenario::TargetNoAddress, ["noaddr"]) => Ok((vec![txt()], soa)),
+            _ => nx,
+        }
+    }
+
+    fn provider_mx(&self, owner: &Name, p: u32) -> Vec<Record> {
+        Self::provider_hosts(p)
+            .into_iter()
+            .enumerate()
+            .map(|(n, (host, ..))| {
+                record(
+                    owner,
+                    RData::MX(MX::new(10 * (n as u16 + 1), name(&format!("{host}.")))),
+                )
+            })
+            .collect()
+    }
+
+    fn hoster(
+        &self,
+        owner: &Name,
+        host: &[&str],
+        soa: Record,
+    ) -> Result<(Vec<Record>, Record), Record> {
+        let parse_k = |s: &str| s.parse::<u16>().ok();
+        let addr = match host {
+            [] => return Ok((vec![soa.clone()], soa)),
+            [h] if h.starts_with('h') => parse_k(&h[1..]).map(|k| {
+                let ip = Ipv4Addr::new(198, 19, (k >> 8) as u8, k as u8);
+                (
+                    ip,
+                    matches!(self.ptr_fault(ip), PtrFault::Pass | PtrFault::Missing),
+                )
+            }),
+            [h] if h.starts_with('f') => parse_k(&h[1..]).map(|k| {
+                let ip = Ipv4Addr::new(198, 19, (k >> 8) as u8, k as u8);
+                (
+                    Ipv4Addr::new(198, 18, 255, 254),
+                    self.ptr_fault(ip) == PtrFault::FcrdnsFail,
+                )
+            }),
+            [dashed, "dyn"] => {
+                let octets: Vec<u8> = dashed.split('-').filter_map(|o| o.parse().ok()).collect();
+                match octets.as_slice() {
+                    [198, 19, x, y] => {
+                        let ip = Ipv4Addr::new(198, 19, *x, *y);
+                        Some((
+                            ip,
+                            self.ptr_fault(ip) == PtrFault::Generic && *dashed == dashed_ip(ip),
+                        ))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match addr {
+            Some((ip, true)) => Ok((vec![record(owner, RData::A(A(ip)))], soa)),
+            _ => Err(soa),
+        }
+    }
+
+    fn reverse_v4(&self, owner: &Name, labels: &[&str]) -> Result<(Vec<Record>, Record), Record> {
+        let octets: Vec<u8> = labels[..labels.len() - 2]
+            .iter()
+            .rev()
+            .filter_map(|o| o.parse().ok())
+            .collect();
+        let zone = match octets.first() {
+            Some(10) => "10.in-addr.arpa.",
+            Some(127) => "127.in-addr.arpa.",
+            Some(198) if matches!(octets.get(1), Some(18 | 19)) => {
+                if octets.get(1) == Some(&18) {
+                    "18.198.in-addr.arpa."
+                } else {
+                    "19.198.in-addr.arpa."
+                }
+            }
+            _ => "in-addr.arpa.",
+        };
+        let soa = Self::soa(zone);
+        if octets.len() != labels.len() - 2 || octets.len() != 4 {
+            return if octets.len() < 4 && zone != "in-addr.arpa." {
+                Ok((vec![], soa))
+            } else {
+                Err(soa)
+            };
+        }
+        let ip = Ipv4Addr::new(octets[0], octets[1], octets[2], octets[3]);
+        let target = match (octets[1], octets[2]) {
+            (18, n) if octets[0] == 198 && octets[3] == 10 => {
+                let p = u32::from(n % 64);
+                (p < PROVIDERS).then_some(()).and_then(|_| {
+                    Self::provider_hosts(p)
+                        .into_iter()
+                        .find(|(_, v4, _)| *v4 == ip)
+                        .map(|(h, ..)| h)
+                })
+            }
+            (0, 0) if ip == Ipv4Addr::LOCALHOST => Some("localhost".to_string()),
+            (19, _) if octets[0] == 198 => {
+                let k = u16::from_be_bytes([octets[2], octets[3]]);
+                match self.ptr_fault(ip) {
+                    PtrFault::Pass => Some(format!("h{k}.hoster.test")),
+                    PtrFault::Missing => None,
+                    PtrFault::FcrdnsFail => Some(format!("f{k}.hoster.test")),
+                    PtrFault::Generic => Some(format!("{}.dyn.hoster.test", dashed_ip(ip))),
+                }
+            }
+            _ => None,
+        };
+        match target {
+            Some(t) => Ok((
+                vec![record(owner, RData::PTR(PTR(name(&format!("{t}.")))))],
+                soa,
+            )),
+            None => Err(soa),
+        }
+    }
+
+    fn reverse_v6(&self, owner: &Name, labels: &[&str]) -> Result<(Vec<Record>, Record), Record> {
+        let soa = Self::soa("8.b.d.0.1.0.0.2.ip6.arpa.");
+        let nibbles = &labels[..labels.len() - 2];
+        if nibbles.len() != 32 {
+            return Err(soa);
+        }
+        let mut value: u128 = 0;
+        for n in nibbles.iter().rev() {
+            let Ok(d) = u8::from_str_radix(n, 16) else {
+                return Err(soa);
+            };
+            value = (value << 4) | u128::from(d);
+        }
+        let ip = Ipv6Addr::from(value);
+        let seg = ip.segments();
+        if seg[0] != 0x2001 || seg[1] != 0xdb8 {
+            return Err(soa);
+        }
+        let target = if seg[2] == 0xffff {
+            let i = (u64::from(seg[6]) << 16) | u64::from(seg[7]);
+            (i < self.domains
+                && self.scenario(i) == Scenario::TargetIpv6Only
+                && Self::ipv6_only_addr(i) == ip)
+                .then(|| format!("mail.syn{i}.test"))
+        } else {
+            (0..PROVIDERS)
+                .flat_map(Self::provider_hosts)
+                .find(|(_, _, v6)| *v6 == ip)
+                .map(|(h, ..)| h)
+        };
+        match target {
+            Some(t) => Ok((
+                vec![record(owner, RData::PTR(PTR(name(&format!("{t}.")))))],
+                soa,
+            )),
+            None => Err(soa),
+        }
+    }
+}
+
+/// `198-19-4-7` for 198.19.4.7.
+fn dashed_ip(ip: Ipv4Addr) -> String {
+    let [a, b, c, d] = ip.octets();
+    format!("{a}-{b}-{c}-{d}")
+}
+
+impl Zones for SyntheticWorld {
+    fn lookup(&self, owner: &Name, rtype: RecordType) -> NameData {
+        match self.node(owner) {
+            Err(soa) => NameData::NoSuchName { soa },
+            Ok((all, soa)) => {
+                let cname = all.iter().find(|r| r.record_type() == RecordType::CNAME);
+                let records = match cname {
+                    Some(c) if rtype != RecordType::CNAME => vec![c.clone()],
+                    _ => all
+                        .into_iter()
+                        .filter(|r| r.record_type() == rtype)
+                        .collect(),
+                };
+                NameData::Exists { records, soa }
+            }
+        }
+    }
+}
+
+/// The addresses `ip` of the synthetic world (for tests): the hosted one of domain `i`.
+pub fn hosted_addr(i: u64) -> IpAddr {
+    IpAddr::V4(SyntheticWorld::hosted_ip(i))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::world::resolve;
+    use hickory_proto::op::ResponseCode;
+
+    fn q(world: &SyntheticWorld, n: &str, t: RecordType) -> super::super::world::Answer {
+        resolve(world, &name(n), t)
+    }
+
+    fn first_with(world: &SyntheticWorld, s: Scenario) -> u64 {
+        (0..100_000)
+            .find(|i| world.scenario(*i) == s)
+            .expect("scenario occurs")
+    }
+
+    #[test]
+    fn shares_match_the_table_roughly() {
+        let w = SyntheticWorld::new(100_000, 1);
+        let providers = (0..100_000)
+            .filter(|i| w.scenario(*i) == Scenario::Provider)
+            .count();
+        assert!((56_000..60_000).contains(&providers), "{providers}");
+        assert_eq!(SCENARIOS.iter().map(|s| s.1).sum::<u32>(), 10_000);
+        for (k, (s, _, _)) in SCENARIOS.iter().enumerate() {
+            assert_eq!(*s as usize, k);
+        }
+    }
+
+    #[test]
+    fn every_scenario_resolves_as_its_truth_says() {
+        let w = SyntheticWorld::new(100_000, 3);
+        let i = first_with(&w, Scenario::NxDomain);
+        assert_eq!(
+            q(&w, &format!("syn{i}.test."), RecordType::MX).rcode,
+            ResponseCode::NXDomain
+        );
+        let i = first_with(&w, Scenario::NullMx);
+        let a = q(&w, &format!("syn{i}.test."), RecordType::MX);
+        assert_eq!(a.answers.len(), 1);
+        let i = first_with(&w, Scenario::ImplicitMx);
+        let a = q(&w, &format!("syn{i}.test."), RecordType::MX);
+        assert_eq!((a.rcode, a.answers.len()), (ResponseCode::NoError, 0));
+        assert_eq!(
+            q(&w, &format!("syn{i}.test."), RecordType::A).answers.len(),
+            1
+        );
+        let i = first_with(&w, Scenario::TargetCname);
+        let a = q(&w, &format!("mx.syn{i}.test."), RecordType::A);
+        assert_eq!(a.answers.len(), 2);
+        let i = first_with(&w, Scenario::DomainCname);
+        let a = q(&w, &format!("syn{i}.test."), RecordType::MX);
+        assert_eq!(a.answers[0].record_type(), RecordType::CNAME);
+        assert!(a.answers.len() >= 2);
+        let i = first_with(&w, Scenario::TargetIpv6Only);
+        let a = q(&w, &format!("mail.syn{i}.test."), RecordType::AAAA);
+        let RData::AAAA(AAAA(v6)) = a.answers[0].data else {
+            panic!()
+        };
+        let arpa = Name::from(IpAddr::V6(v6));
+        let p = resolve(&w, &arpa, RecordType::PTR);
+        assert_eq!(p.answers.len(), 1, "{arpa}");
+    }
+
+    #[test]
+    fn hosted_ptr_faults_behave() {
+        let w = SyntheticWorld::new(70_000, 5);
+        let mut seen = [false; 4];
+        for i in 0..70_000u64 {
+            let ip = SyntheticWorld::hosted_ip(i);
+            let fault = w.ptr_fault(ip);
+            let ptr = resolve(&w, &Name::from(IpAddr::V4(ip)), RecordType::PTR);
+            if fault == PtrFault::Missing {
+                assert_eq!(ptr.rcode, ResponseCode::NXDomain);
+                seen[1] = true;
+                continue;
+            }
+            let RData::PTR(PTR(target)) = &ptr.answers[0].data else {
+                panic!()
+            };
+            let fwd = resolve(&w, target, RecordType::A);
+            let back = fwd.answers.iter().any(|r| r.data == RData::A(A(ip)));
+            assert_eq!(back, fault != PtrFault::FcrdnsFail, "{ip} {fault:?}");
+            seen[fault as usize] = true;
+        }
+        assert_eq!(seen, [true; 4]);
+    }
+
+    #[test]
+    fn provider_addresses_reverse_to_their_hosts() {
+        let w = SyntheticWorld::new(10, 1);
+        for p in 0..PROVIDERS {
+            for (host, v4, v6) in SyntheticWorld::provider_hosts(p) {
+                for ip in [IpAddr::V4(v4), IpAddr::V6(v6)] {
+                    let a = resolve(&w, &Name::from(ip), RecordType::PTR);
+                    assert_eq!(a.answers.len(), 1, "{ip}");
+                    assert_eq!(
+                        a.answers[0].data,
+                        RData::PTR(PTR(name(&format!("{host}."))))
+                    );
+                }
+            }
+        }
+    }
+}
