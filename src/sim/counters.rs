@@ -27,10 +27,11 @@ pub enum Event {
     CaseChanged,
     Delayed,
     SendErrors,
+    PolicyDropped,
 }
 
 impl Event {
-    pub const ALL: [Event; 19] = [
+    pub const ALL: [Event; 20] = [
         Event::UdpQuery,
         Event::TcpQuery,
         Event::Ignored,
@@ -50,6 +51,7 @@ impl Event {
         Event::CaseChanged,
         Event::Delayed,
         Event::SendErrors,
+        Event::PolicyDropped,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +75,7 @@ impl Event {
             Event::CaseChanged => "case_changed",
             Event::Delayed => "delayed",
             Event::SendErrors => "send_errors",
+            Event::PolicyDropped => "policy_dropped",
         }
     }
 }

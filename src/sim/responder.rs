@@ -14,7 +14,7 @@ use hickory_proto::rr::{Name, RecordType};
 
 use super::counters::{Counters, Event};
 use super::faults::{AnswerFaults, Fate, FaultState, Override};
-use super::world::{Zones, resolve};
+use super::world::{Policy, Zones, resolve};
 use crate::wire::{self, CLASSIC_UDP_LIMIT, Flags, HEADER_LEN, MessageView};
 
 /// The sim's own EDNS0 UDP payload size, Unbound's default (`max-udp-size: 1232`, DNS Flag
@@ -123,7 +123,10 @@ impl Responder {
             }
             None if view.flags.opcode() != 0 => header_only(query, &view, 4),
             None if view.question.qclass != 1 => header_only(query, &view, 5),
-            None => self.answer(query, &view),
+            None => match self.answer(query, &view) {
+                Some(reply) => reply,
+                None => return counted(response, counters, Event::PolicyDropped),
+            },
         };
         if let Some(client_size) = view.edns_udp_size {
             wire::push_opt(&mut reply, SIM_EDNS_UDP_SIZE);
@@ -175,8 +178,9 @@ impl Responder {
         response
     }
 
-    /// The full answer from the world, built from the cached template.
-    fn answer(&mut self, query: &[u8], view: &MessageView<'_>) -> Vec<u8> {
+    /// The full answer from the world, built from the cached template; `None` when a `deny`
+    /// policy drops the query.
+    fn answer(&mut self, query: &[u8], view: &MessageView<'_>) -> Option<Vec<u8>> {
         let key_name: Box<[u8]> = view
             .question
             .name_wire
@@ -194,6 +198,9 @@ impl Responder {
                 t
             }
         };
+        if template.is_empty() {
+            return None;
+        }
         let mut reply = template.to_vec();
         reply[0..2].copy_from_slice(&view.id.to_be_bytes());
         reply[2] |= (view.flags.0 >> 8) as u8 & (Flags::RD >> 8) as u8;
@@ -203,7 +210,7 @@ impl Responder {
         if reply.len() >= q.end {
             reply[q.clone()].copy_from_slice(&query[q]);
         }
-        reply
+        Some(reply)
     }
 
     fn truncate_if(
@@ -240,11 +247,17 @@ fn counted(response: Response, counters: &mut Counters, event: Event) -> Respons
 }
 
 /// Encodes the resolver's answer with hickory-proto: id 0, RD clear (both patched per reply).
+/// An empty template means "drop" (a `deny` policy).
 fn encode_template(zones: &dyn Zones, view: &MessageView<'_>) -> Vec<u8> {
     let qtype = RecordType::from(view.question.qtype);
     let Ok(qname) = Name::from_ascii(view.question.name_lowercase()) else {
         return header_only_template(view, 1);
     };
+    match zones.policy(&qname) {
+        Some(Policy::Deny) => return Vec::new(),
+        Some(Policy::Refuse) => return header_only_template(view, 5),
+        None => {}
+    }
     let answer = resolve(zones, &qname, qtype);
     let mut msg = Message::new(0, MessageType::Response, OpCode::Query);
     msg.metadata.recursion_available = true;

@@ -25,10 +25,24 @@ pub enum NameData {
     Exists { records: Vec<Record>, soa: Record },
 }
 
+/// A resolver-side policy for a query name, as Unbound's `local-zone` types of the same names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Drop the query without an answer (`deny`): the client times out.
+    Deny,
+    /// Answer REFUSED (`refuse`).
+    Refuse,
+}
+
 /// A source of authoritative data, looked up one owner name and type at a time.
 pub trait Zones: Send + Sync {
     /// `name` is lower-cased and fully qualified.
     fn lookup(&self, name: &Name, rtype: RecordType) -> NameData;
+
+    /// The resolver policy that applies to queries for `name`, if any.
+    fn policy(&self, _name: &Name) -> Option<Policy> {
+        None
+    }
 }
 
 /// A resolver's answer: response code, answer section (CNAME chain first) and authority section.
@@ -95,6 +109,10 @@ fn servfail() -> Answer {
     }
 }
 
+/// The file of a zone directory holding resolver policies, in Unbound's syntax
+/// (`local-zone: "name." deny|refuse`); `scripts/farm.sh` includes it into every Unbound.
+pub const POLICY_FILE: &str = "resolver-policy.conf";
+
 /// Why zone files could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ZoneError {
@@ -109,6 +127,8 @@ pub enum ZoneError {
     NoSoa { path: PathBuf, origin: String },
     #[error("no zone files (*.zone) in {0}; give a directory of RFC 1035 master files")]
     Empty(PathBuf),
+    #[error("{path}:{line}: expected `local-zone: \"name.\" deny` or `refuse`")]
+    Policy { path: PathBuf, line: usize },
 }
 
 /// Zones loaded from RFC 1035 master files: the very files NSD serves.
@@ -118,6 +138,11 @@ pub struct ZoneFiles {
     nodes: HashMap<LowerName, HashMap<RecordType, Vec<Record>>>,
     /// Each zone's apex to its SOA record.
     apexes: HashMap<LowerName, Record>,
+    /// Names with NS records below a zone apex. Their servers are never reachable in a test
+    /// world, so a resolver answers SERVFAIL for them and everything below.
+    delegations: HashMap<LowerName, ()>,
+    /// Resolver policies by zone name.
+    policies: HashMap<LowerName, Policy>,
 }
 
 impl ZoneFiles {
@@ -140,7 +165,45 @@ impl ZoneFiles {
         for path in paths {
             world.load_file(&path)?;
         }
+        let policy_path = dir.join(POLICY_FILE);
+        if policy_path.exists() {
+            world.load_policies(&policy_path)?;
+        }
         Ok(world)
+    }
+
+    /// Reads `local-zone: "name." deny|refuse` lines; comments (`#`) and blank lines are skipped.
+    pub fn load_policies(&mut self, path: &Path) -> Result<(), ZoneError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ZoneError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() {
+                continue;
+            }
+            let bad = || ZoneError::Policy {
+                path: path.to_path_buf(),
+                line: n + 1,
+            };
+            let mut words = line.split_whitespace();
+            let (Some("local-zone:"), Some(zone), Some(kind), None) =
+                (words.next(), words.next(), words.next(), words.next())
+            else {
+                return Err(bad());
+            };
+            let mut name = Name::from_ascii(zone.trim_matches('"')).map_err(|_| bad())?;
+            name.set_fqdn(true);
+            let policy = match kind {
+                "deny" => Policy::Deny,
+                "refuse" => Policy::Refuse,
+                _ => return Err(bad()),
+            };
+            self.policies
+                .insert(LowerName::new(&name.to_lowercase()), policy);
+        }
+        Ok(())
     }
 
     /// Loads one master file; its origin is its `$ORIGIN`, or else its file name without
@@ -184,6 +247,9 @@ impl ZoneFiles {
     }
 
     fn insert(&mut self, origin: &Name, record: Record) {
+        if record.record_type() == RecordType::NS && record.name != *origin {
+            self.delegations.insert(LowerName::new(&record.name), ());
+        }
         // Every ancestor up to the apex exists (empty non-terminals answer NODATA, not
         // NXDOMAIN, RFC 8020).
         let mut ancestor = record.name.base_name();
@@ -199,14 +265,16 @@ impl ZoneFiles {
             .push(record);
     }
 
-    /// The SOA of the closest enclosing zone of `name`.
+    /// The SOA of the closest enclosing zone of `name`, or `None` when no zone encloses it or
+    /// a (lame) delegation comes first.
     fn enclosing_soa(&self, name: &Name) -> Option<&Record> {
         let mut candidate = name.clone();
         loop {
-            if let Some(soa) = self.apexes.get(&LowerName::new(&candidate)) {
+            let key = LowerName::new(&candidate);
+            if let Some(soa) = self.apexes.get(&key) {
                 return Some(soa);
             }
-            if candidate.is_root() {
+            if candidate.is_root() || self.delegations.contains_key(&key) {
                 return None;
             }
             candidate = candidate.base_name();
@@ -246,6 +314,22 @@ impl Zones for ZoneFiles {
         };
         NameData::Exists { records, soa }
     }
+
+    fn policy(&self, name: &Name) -> Option<Policy> {
+        if self.policies.is_empty() {
+            return None;
+        }
+        let mut candidate = name.clone();
+        loop {
+            if let Some(p) = self.policies.get(&LowerName::new(&candidate)) {
+                return Some(*p);
+            }
+            if candidate.is_root() {
+                return None;
+            }
+            candidate = candidate.base_name();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +358,7 @@ loop1 IN CNAME loop2.ex.test.
 loop2 IN CNAME loop1.ex.test.
 dangling IN CNAME nowhere.ex.test.
 a.b.c IN A 192.0.2.9
+lame IN NS ns.nowhere.invalid.
 ";
 
     fn name(s: &str) -> Name {
@@ -331,6 +416,42 @@ a.b.c IN A 192.0.2.9
         assert_eq!(
             resolve(&w, &name("other.test."), RecordType::A).rcode,
             ResponseCode::ServFail
+        );
+    }
+
+    #[test]
+    fn lame_delegations_servfail() {
+        let w = world(ZONE);
+        assert_eq!(
+            resolve(&w, &name("lame.ex.test."), RecordType::MX).rcode,
+            ResponseCode::ServFail
+        );
+        assert_eq!(
+            resolve(&w, &name("a.lame.ex.test."), RecordType::A).rcode,
+            ResponseCode::ServFail
+        );
+    }
+
+    #[test]
+    fn policies_apply_to_the_zone_and_below() {
+        let mut w = world(ZONE);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(POLICY_FILE);
+        std::fs::write(
+            &path,
+            "# test\nlocal-zone: \"deny.ex.test.\" deny\nlocal-zone: \"r.ex.test\" refuse\n",
+        )
+        .unwrap();
+        w.load_policies(&path).unwrap();
+        assert_eq!(w.policy(&name("a.deny.ex.test.")), Some(Policy::Deny));
+        assert_eq!(w.policy(&name("r.ex.test.")), Some(Policy::Refuse));
+        assert_eq!(w.policy(&name("ex.test.")), None);
+        std::fs::write(&path, "local-zone: \"x.\" static\n").unwrap();
+        assert!(
+            w.load_policies(&path)
+                .unwrap_err()
+                .to_string()
+                .contains(":1:")
         );
     }
 
