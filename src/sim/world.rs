@@ -281,15 +281,14 @@ impl ZoneFiles {
         }
     }
 
-    /// Every (owner, type) pair of the loaded data, sorted: the questions a test can ask.
-    pub fn owners(&self) -> Vec<(Name, RecordType)> {
-        let mut out: Vec<(Name, RecordType)> = self
-            .nodes
-            .iter()
-            .flat_map(|(name, sets)| sets.keys().map(move |t| (Name::from(name.clone()), *t)))
-            .collect();
-        out.sort();
-        out
+    /// Every record of the loaded data (owners lower-cased), in no particular order.
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        self.nodes.values().flat_map(|sets| sets.values().flatten())
+    }
+
+    /// Every owner name, empty non-terminals included.
+    pub fn names(&self) -> impl Iterator<Item = Name> + '_ {
+        self.nodes.keys().map(|n| Name::from(n.clone()))
     }
 
     /// Number of zones loaded.
