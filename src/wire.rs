@@ -82,6 +82,15 @@ impl Question<'_> {
         out
     }
 
+    /// The question name as a lower-cased hickory `Name`, built from the raw labels (no IDNA
+    /// processing, which is slow and would refuse names a hostile peer may well send).
+    pub fn name(&self) -> Option<hickory_proto::rr::Name> {
+        let labels = Labels(self.name_wire).map(|l| l.to_ascii_lowercase());
+        let mut name = hickory_proto::rr::Name::from_labels(labels).ok()?;
+        name.set_fqdn(true);
+        Some(name)
+    }
+
     /// Whether two wire names are equal ignoring ASCII case (so 0x20 randomisation matches).
     pub fn same_name(&self, other_wire: &[u8]) -> bool {
         self.name_wire.eq_ignore_ascii_case(other_wire)
@@ -307,6 +316,7 @@ mod tests {
         assert_eq!(v.question.qtype, 15);
         assert_eq!(v.question.qclass, 1);
         assert_eq!(v.question.name_lowercase(), "mail.example.test.");
+        assert_eq!(v.question.name().unwrap().to_ascii(), "mail.example.test.");
         assert_eq!(v.edns_udp_size, Some(1232));
         assert!(v.question.same_name(b"\x04MAIL\x07example\x04TEST\x00"));
         assert!(!v.question.same_name(b"\x04mail\x07example\x03net\x00"));

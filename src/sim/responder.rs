@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::RecordType;
 
 use super::counters::{Counters, Event};
 use super::faults::{AnswerFaults, Fate, FaultState, Override};
@@ -181,6 +181,10 @@ impl Responder {
     /// The full answer from the world, built from the cached template; `None` when a `deny`
     /// policy drops the query.
     fn answer(&mut self, query: &[u8], view: &MessageView<'_>) -> Option<Vec<u8>> {
+        if !self.zones.cache_answers() {
+            let template = encode_template(&*self.zones, view);
+            return self.patch(template, query, view);
+        }
         let key_name: Box<[u8]> = view
             .question
             .name_wire
@@ -198,10 +202,14 @@ impl Responder {
                 t
             }
         };
-        if template.is_empty() {
+        self.patch(template.to_vec(), query, view)
+    }
+
+    /// Turns a template into the reply to `query`: its id, its RD bit, its question's case.
+    fn patch(&self, mut reply: Vec<u8>, query: &[u8], view: &MessageView<'_>) -> Option<Vec<u8>> {
+        if reply.is_empty() {
             return None;
         }
-        let mut reply = template.to_vec();
         reply[0..2].copy_from_slice(&view.id.to_be_bytes());
         reply[2] |= (view.flags.0 >> 8) as u8 & (Flags::RD >> 8) as u8;
         // The template's question was encoded from the same labels, so it has the same length:
@@ -250,7 +258,7 @@ fn counted(response: Response, counters: &mut Counters, event: Event) -> Respons
 /// An empty template means "drop" (a `deny` policy).
 fn encode_template(zones: &dyn Zones, view: &MessageView<'_>) -> Vec<u8> {
     let qtype = RecordType::from(view.question.qtype);
-    let Ok(qname) = Name::from_ascii(view.question.name_lowercase()) else {
+    let Some(qname) = view.question.name() else {
         return header_only_template(view, 1);
     };
     match zones.policy(&qname) {
