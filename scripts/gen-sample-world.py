@@ -6,14 +6,21 @@ Each scenario declares its records and, next to them, the findings a scan must r
 expected file can be reviewed against the data that causes it. The interpretation rules the
 expectations follow are in data/README.md. Run from the repository root:
 
-    python3 scripts/gen-sample-world.py        # rewrites data/zones, data/*.txt, data/*.csv
+    python3 scripts/gen-sample-world.py             # rewrites data/zones, data/*.txt, data/*.csv
+    python3 scripts/gen-sample-world.py --out DIR   # writes them under DIR instead (tests)
 """
 import ipaddress
 import os
 import shutil
 
+import sys
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "data")
+if len(sys.argv) == 3 and sys.argv[1] == "--out":
+    DATA = sys.argv[2]
+elif len(sys.argv) != 1:
+    raise SystemExit("usage: gen-sample-world.py [--out DIR]")
 TTL = 3600
 
 # Reverse zones served, by the network they cover.
