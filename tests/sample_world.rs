@@ -106,7 +106,7 @@ fn every_code_occurs_in_the_expected_findings() {
 fn sim_binary_serves_zones_and_prints_its_counters() {
     let port = free_port();
     let stats = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
+    let child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
         .args(["sim", "--zones"])
         .arg(repo_path("data/zones"))
         .args([
