@@ -181,10 +181,6 @@ impl Responder {
     /// The full answer from the world, built from the cached template; `None` when a `deny`
     /// policy drops the query.
     fn answer(&mut self, query: &[u8], view: &MessageView<'_>) -> Option<Vec<u8>> {
-        if !self.zones.cache_answers() {
-            let template = encode_template(&*self.zones, view);
-            return self.patch(template, query, view);
-        }
         let key_name: Box<[u8]> = view
             .question
             .name_wire

@@ -619,10 +619,6 @@ fn dashed_ip(ip: Ipv4Addr) -> String {
 }
 
 impl Zones for SyntheticWorld {
-    fn cache_answers(&self) -> bool {
-        false
-    }
-
     fn lookup(&self, owner: &Name, rtype: RecordType) -> NameData {
         match self.node(owner) {
             Err(soa) => NameData::NoSuchName { soa },

@@ -43,13 +43,6 @@ pub trait Zones: Send + Sync {
     fn policy(&self, _name: &Name) -> Option<Policy> {
         None
     }
-
-    /// Whether encoded answers are worth caching: true for small worlds asked the same
-    /// questions again and again, false where most names are asked once (the cache would only
-    /// churn).
-    fn cache_answers(&self) -> bool {
-        true
-    }
 }
 
 /// A resolver's answer: response code, answer section (CNAME chain first) and authority section.
