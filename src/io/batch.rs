@@ -195,10 +195,15 @@ mod linux {
 
     impl Headers {
         fn new(n: usize) -> Self {
-            Headers {
-                names: (0..n).map(|_| zeroed()).collect(),
-                iovs: (0..n).map(|_| zeroed()).collect(),
-                msgs: (0..n).map(|_| zeroed()).collect(),
+            // SAFETY: `sockaddr_storage`, `iovec` and `mmsghdr` are plain C structs for which
+            // all-zero bytes are valid (null pointers, zero lengths); `link` sets every field
+            // the kernel reads before a call.
+            unsafe {
+                Headers {
+                    names: (0..n).map(|_| zeroed()).collect(),
+                    iovs: (0..n).map(|_| zeroed()).collect(),
+                    msgs: (0..n).map(|_| zeroed()).collect(),
+                }
             }
         }
 
@@ -216,11 +221,12 @@ mod linux {
         }
     }
 
-    /// A zeroed C struct.
-    fn zeroed<T: Copy>() -> T {
-        // SAFETY: only instantiated with `sockaddr_storage`, `iovec` and `mmsghdr`, plain C
-        // structs for which all-zero bytes are valid (null pointers, zero lengths); every field
-        // used is set before the kernel sees it.
+    /// A zeroed value.
+    ///
+    /// # Safety
+    /// All-zero bytes must be a valid `T` (true of the plain C structs used here).
+    unsafe fn zeroed<T: Copy>() -> T {
+        // SAFETY: the caller guarantees all-zero bytes are a valid `T`.
         unsafe { mem::zeroed() }
     }
 
