@@ -1,0 +1,180 @@
+//! The retry policy: pure functions of (attempt, clock, error class), so every rule is tested
+//! with a fake clock.
+
+use std::time::{Duration, Instant};
+
+/// What went wrong with one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No valid reply within the attempt's timeout.
+    Timeout,
+    /// The resolver answered SERVFAIL.
+    ServFail,
+    /// The resolver answered REFUSED.
+    Refused,
+    /// The transport failed (a TCP connection broke, a send was refused).
+    Transport,
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Try again, on another resolver, not before this instant.
+    RetryAt(Instant),
+    /// Stop: attempts or the overall deadline are used up.
+    GiveUp,
+}
+
+/// Retry and timeout settings. The defaults suit a loopback or LAN resolver farm and are
+/// overridable from the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts per query, the first one included.
+    pub max_attempts: u32,
+    /// Overall time a query may take, from submission to its last answer.
+    pub deadline: Duration,
+    /// Timeout of an attempt before the resolver has an RTT estimate.
+    pub initial_timeout: Duration,
+    /// Bounds of an attempt's timeout.
+    pub min_timeout: Duration,
+    pub max_timeout: Duration,
+    /// Delay before retrying after SERVFAIL or REFUSED, doubled per attempt: never at once, so a
+    /// rate-limited resolver is not hammered (massdns retries them immediately).
+    pub error_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            deadline: Duration::from_secs(10),
+            initial_timeout: Duration::from_millis(800),
+            min_timeout: Duration::from_millis(50),
+            max_timeout: Duration::from_secs(4),
+            error_backoff: Duration::from_millis(50),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// After `attempts` attempts of a query started at `started`, the last one failing with
+    /// `failure` at `now`: retry when, or give up. NXDOMAIN and NODATA never come here: they
+    /// are answers.
+    pub fn after_failure(
+        &self,
+        failure: Failure,
+        attempts: u32,
+        started: Instant,
+        now: Instant,
+    ) -> Next {
+        if attempts >= self.max_attempts {
+            return Next::GiveUp;
+        }
+        let delay = match failure {
+            // The timeout already waited; a broken transport has nothing to wait for.
+            Failure::Timeout | Failure::Transport => Duration::ZERO,
+            Failure::ServFail | Failure::Refused => {
+                let doublings = attempts.saturating_sub(1).min(16);
+                (self.error_backoff * (1 << doublings)).min(self.max_timeout)
+            }
+        };
+        let at = now + delay;
+        if at >= started + self.deadline {
+            Next::GiveUp
+        } else {
+            Next::RetryAt(at)
+        }
+    }
+
+    /// The timeout of attempt number `attempt` (1-based) sent at `now` to a resolver whose
+    /// retransmission timeout is `rto`: doubled per earlier attempt, clamped, and never past
+    /// the query's deadline.
+    pub fn attempt_timeout(
+        &self,
+        rto: Option<Duration>,
+        attempt: u32,
+        started: Instant,
+        now: Instant,
+    ) -> Duration {
+        let base = rto.unwrap_or(self.initial_timeout);
+        let doublings = attempt.saturating_sub(1).min(16);
+        let backed_off = (base * (1 << doublings)).clamp(self.min_timeout, self.max_timeout);
+        let left = (started + self.deadline).saturating_duration_since(now);
+        backed_off.min(left)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn timeouts_retry_at_once_servfail_after_a_growing_delay() {
+        let p = RetryPolicy::default();
+        let t0 = Instant::now();
+        let now = t0 + ms(900);
+        assert_eq!(
+            p.after_failure(Failure::Timeout, 1, t0, now),
+            Next::RetryAt(now)
+        );
+        assert_eq!(
+            p.after_failure(Failure::Transport, 2, t0, now),
+            Next::RetryAt(now)
+        );
+        assert_eq!(
+            p.after_failure(Failure::ServFail, 1, t0, now),
+            Next::RetryAt(now + ms(50))
+        );
+        assert_eq!(
+            p.after_failure(Failure::Refused, 2, t0, now),
+            Next::RetryAt(now + ms(100))
+        );
+        assert_eq!(
+            p.after_failure(Failure::ServFail, 4, t0, now),
+            Next::RetryAt(now + ms(400))
+        );
+    }
+
+    #[test]
+    fn gives_up_after_max_attempts_or_past_the_deadline() {
+        let p = RetryPolicy::default();
+        let t0 = Instant::now();
+        assert_eq!(
+            p.after_failure(Failure::Timeout, 6, t0, t0 + ms(10)),
+            Next::GiveUp
+        );
+        assert_eq!(
+            p.after_failure(Failure::Timeout, 2, t0, t0 + ms(10_000)),
+            Next::GiveUp
+        );
+        // A SERVFAIL backoff that would land past the deadline gives up too.
+        assert_eq!(
+            p.after_failure(Failure::ServFail, 5, t0, t0 + ms(9_500)),
+            Next::GiveUp
+        );
+    }
+
+    #[test]
+    fn attempt_timeouts_back_off_and_respect_bounds_and_deadline() {
+        let p = RetryPolicy::default();
+        let t0 = Instant::now();
+        assert_eq!(p.attempt_timeout(None, 1, t0, t0), ms(800));
+        assert_eq!(p.attempt_timeout(Some(ms(100)), 1, t0, t0), ms(100));
+        assert_eq!(p.attempt_timeout(Some(ms(100)), 3, t0, t0), ms(400));
+        assert_eq!(p.attempt_timeout(Some(ms(1)), 1, t0, t0), ms(50), "floor");
+        assert_eq!(
+            p.attempt_timeout(Some(ms(3000)), 3, t0, t0),
+            ms(4000),
+            "ceiling"
+        );
+        assert_eq!(
+            p.attempt_timeout(Some(ms(500)), 1, t0, t0 + ms(9_800)),
+            ms(200),
+            "deadline"
+        );
+    }
+}

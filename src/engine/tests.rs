@@ -1,0 +1,485 @@
+//! The engine under a fake clock and a fake network: every retry, timeout, backoff, deadline,
+//! rotation, validation and health rule.
+
+use super::*;
+
+const A: u16 = 1;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn addr(last: u8) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, last], 53))
+}
+
+/// A datagram the engine sent.
+#[derive(Debug, Clone)]
+struct Sent {
+    bytes: Vec<u8>,
+    to: SocketAddr,
+    socket: usize,
+}
+
+struct Net {
+    engine: Engine,
+    t0: Instant,
+}
+
+impl Net {
+    fn new(resolvers: usize, tweak: impl FnOnce(&mut EngineConfig)) -> Net {
+        let mut config = EngineConfig::new((0..resolvers).map(|i| addr(2 + i as u8)).collect(), 1);
+        tweak(&mut config);
+        Net {
+            engine: Engine::new(config),
+            t0: Instant::now(),
+        }
+    }
+
+    fn at(&self, millis: u64) -> Instant {
+        self.t0 + ms(millis)
+    }
+
+    fn send_all(&mut self, millis: u64) -> Vec<Sent> {
+        let now = self.at(millis);
+        self.engine.handle_timeout(now);
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        while let Some(t) = self.engine.poll_transmit(now, &mut buf) {
+            out.push(Sent {
+                bytes: buf.clone(),
+                to: t.destination,
+                socket: t.socket,
+            });
+        }
+        out
+    }
+
+    fn deliver(&mut self, millis: u64, sent: &Sent, reply: Vec<u8>) {
+        self.engine
+            .handle_datagram(self.at(millis), sent.socket, sent.to, &reply);
+    }
+
+    fn outcomes(&mut self) -> Vec<Outcome> {
+        std::iter::from_fn(|| self.engine.poll_outcome()).collect()
+    }
+}
+
+/// A reply to `query`: header and question, `rcode`, `answers` A records, TC when asked.
+fn reply(query: &[u8], rcode: u8, answers: u16, tc: bool) -> Vec<u8> {
+    let view = MessageView::parse(query).unwrap();
+    let mut r = query[..view.question_end].to_vec();
+    r[2] = 0x81 | if tc { 0x02 } else { 0 };
+    r[3] = 0x80 | rcode;
+    r[6..12].copy_from_slice(&[0, answers as u8, 0, 0, 0, 0]);
+    for _ in 0..answers {
+        r.extend_from_slice(&[0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+    }
+    r
+}
+
+#[test]
+fn answered_on_the_first_attempt() {
+    let mut net = Net::new(2, |_| {});
+    net.engine.submit(net.at(0), "example.test", A, 7);
+    let sent = net.send_all(0);
+    assert_eq!(sent.len(), 1);
+    net.deliver(12, &sent[0], reply(&sent[0].bytes, 0, 1, false));
+    let out = net.outcomes();
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].tag, out[0].status, out[0].attempts),
+        (7, Status::NoError, 1)
+    );
+    assert_eq!(out[0].rtt, Some(ms(12)));
+    assert_eq!(out[0].resolver, Some(sent[0].to));
+    assert!(net.engine.is_idle());
+    assert_eq!(net.engine.resolvers()[0].in_flight, 0);
+}
+
+#[test]
+fn nxdomain_and_nodata_are_answers_never_retried() {
+    let mut net = Net::new(2, |_| {});
+    net.engine.submit(net.at(0), "nx.test", A, 1);
+    net.engine.submit(net.at(0), "nodata.test", A, 2);
+    let sent = net.send_all(0);
+    net.deliver(1, &sent[0], reply(&sent[0].bytes, 3, 0, false));
+    net.deliver(1, &sent[1], reply(&sent[1].bytes, 0, 0, false));
+    let out = net.outcomes();
+    assert_eq!(
+        out.iter()
+            .map(|o| (o.status, o.attempts))
+            .collect::<Vec<_>>(),
+        [(Status::NxDomain, 1), (Status::NoData, 1)]
+    );
+    assert!(net.send_all(5_000).is_empty(), "nothing is sent again");
+}
+
+#[test]
+fn a_timeout_retries_on_another_resolver_when_it_expires() {
+    let mut net = Net::new(2, |_| {});
+    net.engine.submit(net.at(0), "slow.test", A, 1);
+    let first = net.send_all(0);
+    assert_eq!(
+        net.engine.poll_timeout(),
+        Some(net.at(800)),
+        "initial timeout without an RTT estimate"
+    );
+    assert!(net.send_all(799).is_empty());
+    let second = net.send_all(800);
+    assert_eq!(second.len(), 1);
+    assert_ne!(second[0].to, first[0].to, "a different resolver");
+    assert_ne!(second[0].bytes[0..2], first[0].bytes[0..2], "a fresh id");
+    net.deliver(810, &second[0], reply(&second[0].bytes, 0, 1, false));
+    let out = net.outcomes();
+    assert_eq!((out[0].status, out[0].attempts), (Status::NoError, 2));
+    assert_eq!(net.engine.stats.retries, 1);
+}
+
+#[test]
+fn backoff_doubles_and_the_deadline_ends_the_query() {
+    let mut net = Net::new(3, |_| {});
+    net.engine.submit(net.at(0), "black.hole.test", A, 1);
+    // Attempts at 0, 800, 2400 (800+1600), 5600 (+3200), 9600 (+4000, the ceiling).
+    let mut send_times = Vec::new();
+    for t in 0..=10_000 {
+        if !net.send_all(t).is_empty() {
+            send_times.push(t);
+        }
+    }
+    assert_eq!(send_times, [0, 800, 2400, 5600, 9600]);
+    let out = net.outcomes();
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].status, out[0].attempts),
+        (Status::Timeout, 5),
+        "the 5th attempt gets only the 400 ms left"
+    );
+}
+
+#[test]
+fn learned_rtt_sets_the_timeout() {
+    let mut net = Net::new(1, |_| {});
+    for i in 0..20 {
+        net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
+        let s = net.send_all(0);
+        net.deliver(20, &s[0], reply(&s[0].bytes, 0, 1, false));
+    }
+    let rto = net.engine.resolvers()[0].rto().unwrap();
+    assert!(rto >= ms(20) && rto < ms(40), "{rto:?}");
+    net.engine.submit(net.at(100), "next.test", A, 99);
+    net.send_all(100);
+    assert_eq!(
+        net.engine.poll_timeout(),
+        Some(net.at(100) + ms(50)),
+        "the 50 ms floor"
+    );
+}
+
+#[test]
+fn servfail_and_refused_retry_elsewhere_after_a_delay_never_at_once() {
+    let mut net = Net::new(2, |_| {});
+    net.engine.submit(net.at(0), "flaky.test", A, 1);
+    let first = net.send_all(0);
+    net.deliver(5, &first[0], reply(&first[0].bytes, 2, 0, false));
+    assert!(net.send_all(5).is_empty(), "not at once");
+    assert!(net.send_all(54).is_empty());
+    let second = net.send_all(55);
+    assert_eq!(second.len(), 1, "50 ms later");
+    assert_ne!(second[0].to, first[0].to);
+    net.deliver(60, &second[0], reply(&second[0].bytes, 5, 0, false));
+    assert!(net.send_all(159).is_empty());
+    let third = net.send_all(160);
+    assert_eq!(third.len(), 1, "then 100 ms (doubled)");
+    net.deliver(161, &third[0], reply(&third[0].bytes, 0, 1, false));
+    assert_eq!(net.outcomes()[0].attempts, 3);
+}
+
+#[test]
+fn servfail_everywhere_ends_as_servfail_after_max_attempts() {
+    let mut net = Net::new(3, |_| {});
+    net.engine.submit(net.at(0), "broken.test", A, 1);
+    let mut tried = Vec::new();
+    for t in 0..10_000 {
+        for s in net.send_all(t) {
+            tried.push(s.to);
+            net.deliver(t, &s, reply(&s.bytes, 2, 0, false));
+        }
+    }
+    let out = net.outcomes();
+    assert_eq!((out[0].status, out[0].attempts), (Status::ServFail, 6));
+    assert_eq!(
+        &tried[..3],
+        &[addr(2), addr(3), addr(4)],
+        "each resolver once before any twice"
+    );
+}
+
+#[test]
+fn rotation_spreads_first_attempts_round_robin() {
+    let mut net = Net::new(3, |_| {});
+    for i in 0..6 {
+        net.engine.submit(net.at(0), &format!("n{i}.test"), A, i);
+    }
+    let to: Vec<SocketAddr> = net.send_all(0).iter().map(|s| s.to).collect();
+    assert_eq!(to, [addr(2), addr(3), addr(4), addr(2), addr(3), addr(4)]);
+}
+
+#[test]
+fn replies_are_validated_and_rejections_counted() {
+    let mut net = Net::new(1, |_| {});
+    net.engine.submit(net.at(0), "victim.test", A, 1);
+    let s = net.send_all(0).remove(0);
+    let good = reply(&s.bytes, 0, 1, false);
+    // Wrong source port.
+    net.engine.handle_datagram(
+        net.at(1),
+        s.socket,
+        SocketAddr::from(([127, 0, 0, 2], 5353)),
+        &good,
+    );
+    // Wrong id.
+    let mut wrong_id = good.clone();
+    wrong_id[0] ^= 0xFF;
+    net.deliver(1, &s, wrong_id);
+    // Wrong question name, then wrong type.
+    let mut wrong_name = good.clone();
+    wrong_name[13] = b'x';
+    net.deliver(1, &s, wrong_name);
+    let mut wrong_type = good.clone();
+    let qtype_at = MessageView::parse(&good).unwrap().question_end - 3;
+    wrong_type[qtype_at] = 28;
+    net.deliver(1, &s, wrong_type);
+    // Not a response; garbage.
+    net.deliver(1, &s, s.bytes.clone());
+    net.deliver(1, &s, vec![1, 2, 3]);
+    assert!(net.outcomes().is_empty(), "nothing forged was accepted");
+    let st = &net.engine.stats;
+    assert_eq!(
+        (st.spoofed, st.late, st.wrong_question, st.malformed),
+        (1, 1, 2, 2)
+    );
+    net.deliver(2, &s, good.clone());
+    assert_eq!(net.outcomes().len(), 1);
+    net.deliver(3, &s, good);
+    assert_eq!(
+        net.engine.stats.duplicates, 1,
+        "a second copy of an answer is a duplicate"
+    );
+}
+
+#[test]
+fn a_late_answer_to_an_earlier_attempt_is_taken() {
+    let mut net = Net::new(2, |_| {});
+    net.engine.submit(net.at(0), "late.test", A, 1);
+    let first = net.send_all(0).remove(0);
+    let _second = net.send_all(800).remove(0);
+    net.deliver(850, &first, reply(&first.bytes, 0, 1, false));
+    let out = net.outcomes();
+    assert_eq!(
+        (out[0].status, out[0].resolver),
+        (Status::NoError, Some(first.to))
+    );
+    assert_eq!(
+        net.engine
+            .resolvers()
+            .iter()
+            .map(|r| r.in_flight)
+            .sum::<usize>(),
+        0,
+        "abandoned attempt released"
+    );
+}
+
+#[test]
+fn case_randomisation_sends_mixed_case_and_accepts_any_case_back() {
+    let mut net = Net::new(1, |c| c.randomize_case = true);
+    let name = "abcdefghijklmnopqrstuvwxyz.example.test";
+    net.engine.submit(net.at(0), name, A, 1);
+    let s = net.send_all(0).remove(0);
+    let sent_name = MessageView::parse(&s.bytes)
+        .unwrap()
+        .question
+        .name_wire
+        .to_vec();
+    assert_ne!(
+        sent_name,
+        build_query(0, name, A, None).unwrap()[12..12 + sent_name.len()].to_vec()
+    );
+    let mut r = reply(&s.bytes, 0, 1, false);
+    r[13..18].make_ascii_uppercase(); // a resolver that mangles the case
+    net.deliver(1, &s, r);
+    assert_eq!(net.outcomes()[0].status, Status::NoError);
+}
+
+#[test]
+fn truncation_moves_to_tcp_and_tcp_failure_retries() {
+    let mut net = Net::new(2, |_| {});
+    net.engine.submit(net.at(0), "big.test", 15, 1);
+    let s = net.send_all(0).remove(0);
+    net.deliver(1, &s, reply(&s.bytes, 0, 0, true));
+    let req = net.engine.poll_tcp().expect("a TCP request");
+    assert_eq!(req.resolver, s.to);
+    assert!(net.engine.poll_tcp().is_none());
+    // The connection broke: the query goes back to UDP on the other resolver.
+    net.engine.handle_tcp(net.at(2), req.token, None);
+    let again = net.send_all(2);
+    assert_eq!(again.len(), 1);
+    assert_ne!(again[0].to, s.to);
+    net.deliver(3, &again[0], reply(&again[0].bytes, 0, 0, true));
+    let req = net.engine.poll_tcp().unwrap();
+    let full = reply(&build_query(0, "big.test", 15, None).unwrap(), 0, 3, false);
+    net.engine.handle_tcp(net.at(4), req.token, Some(&full));
+    let out = net.outcomes();
+    assert_eq!(
+        (out[0].status, out[0].truncated, out[0].attempts),
+        (Status::NoError, true, 2)
+    );
+    assert_eq!(net.engine.stats.tcp_fallbacks, 2);
+}
+
+#[test]
+fn a_stuck_tcp_request_times_out() {
+    let mut net = Net::new(1, |_| {});
+    net.engine.submit(net.at(0), "big.test", 15, 1);
+    let s = net.send_all(0).remove(0);
+    net.deliver(1, &s, reply(&s.bytes, 0, 0, true));
+    let req = net.engine.poll_tcp().unwrap();
+    assert!(net.send_all(4_000).is_empty());
+    assert_eq!(
+        net.send_all(4_001).len(),
+        1,
+        "TCP gave up after max_timeout; UDP again"
+    );
+    net.engine
+        .handle_tcp(net.at(4_002), req.token, Some(&[0; 12]));
+    assert!(net.outcomes().is_empty(), "a stale TCP answer is ignored");
+}
+
+#[test]
+fn backpressure_waits_without_costing_an_attempt() {
+    let mut net = Net::new(1, |c| c.limits.max_in_flight = 1);
+    net.engine.submit(net.at(0), "one.test", A, 1);
+    net.engine.submit(net.at(0), "two.test", A, 2);
+    let first = net.send_all(0);
+    assert_eq!(first.len(), 1);
+    assert!(net.engine.stats.backpressure >= 1);
+    net.deliver(1, &first[0], reply(&first[0].bytes, 0, 1, false));
+    let second = net.send_all(1);
+    assert_eq!(second.len(), 1);
+    net.deliver(2, &second[0], reply(&second[0].bytes, 0, 1, false));
+    let out = net.outcomes();
+    assert_eq!(out.iter().map(|o| o.attempts).collect::<Vec<_>>(), [1, 1]);
+}
+
+#[test]
+fn qps_limit_paces_sends() {
+    let mut net = Net::new(1, |c| c.limits.qps = Some(500));
+    for i in 0..2000 {
+        net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
+    }
+    let mut sent_in_first_second = 0;
+    for t in 0..1000 {
+        for s in net.send_all(t) {
+            sent_in_first_second += 1;
+            net.deliver(t, &s, reply(&s.bytes, 0, 1, false));
+        }
+    }
+    // 500 per second plus the 10-query burst.
+    assert!(
+        (500..=511).contains(&sent_in_first_second),
+        "{sent_in_first_second}"
+    );
+    assert!(net.outcomes().iter().all(|o| o.attempts == 1));
+}
+
+#[test]
+fn a_servfail_only_resolver_is_benched_and_probed_back() {
+    let mut net = Net::new(2, |_| {});
+    let bad = addr(3);
+    let mut t = 0;
+    for i in 0..200 {
+        net.engine.submit(net.at(t), &format!("q{i}.test"), A, i);
+        for _ in 0..200 {
+            for s in net.send_all(t) {
+                let rcode = if s.to == bad { 2 } else { 0 };
+                net.deliver(t, &s, reply(&s.bytes, rcode, 1, false));
+            }
+            t += 1;
+            if net.engine.in_flight() == 0 {
+                break;
+            }
+        }
+    }
+    let bad_state = &net.engine.resolvers()[1];
+    assert!(
+        bad_state.stats.benched >= 1,
+        "benched: {:?}",
+        bad_state.health
+    );
+    assert!(
+        bad_state.stats.sent < 60,
+        "few queries went to the bad resolver: {}",
+        bad_state.stats.sent
+    );
+    assert!(
+        net.outcomes().iter().all(|o| o.status == Status::NoError),
+        "nothing lost"
+    );
+}
+
+#[test]
+fn a_silent_resolver_is_dropped_and_its_queries_move() {
+    let mut net = Net::new(2, |c| {
+        c.limits.dead_timeouts = 8;
+        c.limits.dead_after = ms(500);
+        c.retry.initial_timeout = ms(100);
+    });
+    let silent = addr(2);
+    let mut t = 0;
+    for i in 0..100 {
+        net.engine.submit(net.at(t), &format!("q{i}.test"), A, i);
+    }
+    while net.engine.in_flight() > 0 && t < 10_000 {
+        for s in net.send_all(t) {
+            if s.to != silent {
+                net.deliver(t, &s, reply(&s.bytes, 0, 1, false));
+            }
+        }
+        t += 1;
+    }
+    assert_eq!(net.engine.resolvers()[0].health, Health::Dead);
+    let out = net.outcomes();
+    assert_eq!(out.len(), 100);
+    assert!(
+        out.iter()
+            .all(|o| o.status == Status::NoError && o.resolver == Some(addr(3)))
+    );
+}
+
+#[test]
+fn all_resolvers_dead_ends_queries_instead_of_hanging() {
+    let mut net = Net::new(1, |c| {
+        c.limits.dead_timeouts = 2;
+        c.limits.dead_after = ms(0);
+        c.retry.initial_timeout = ms(100);
+    });
+    for i in 0..3 {
+        net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
+    }
+    for t in 0..2_000 {
+        net.send_all(t);
+    }
+    let out = net.outcomes();
+    assert_eq!(out.len(), 3);
+    assert!(out.iter().all(|o| o.status == Status::Timeout));
+}
+
+#[test]
+fn names_that_cannot_be_encoded_end_at_once() {
+    let mut net = Net::new(1, |_| {});
+    net.engine
+        .submit(net.at(0), &format!("{}.test", "x".repeat(64)), A, 1);
+    assert_eq!(net.outcomes()[0].status, Status::BadName);
+    assert!(net.send_all(0).is_empty());
+}
