@@ -1,6 +1,9 @@
 //! The command line: flags are parsed and checked here without I/O, then each subcommand
 //! builds its real objects (files, sockets) in its own module.
 
+pub mod bench;
+pub mod engine_args;
+pub mod resolve;
 pub mod sim;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +20,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Resolve names in bulk: one row per name and type (CSV or JSON Lines).
+    Resolve(resolve::ResolveArgs),
+    /// Benchmark a resolver farm: QPS, loss, latency percentiles and rcodes per resolver.
+    Bench(bench::BenchArgs),
     /// Run a simulated resolver farm on loopback (zone files or a synthetic world, with faults).
     Sim(sim::SimArgs),
 }
@@ -24,6 +31,8 @@ pub enum Command {
 /// Runs the parsed command line; the returned code is the process exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Resolve(args) => resolve::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
     }
 }

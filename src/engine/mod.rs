@@ -213,6 +213,9 @@ pub struct Engine {
     outcomes: VecDeque<Outcome>,
     tcp: VecDeque<TcpRequest>,
     rng: SmallRng,
+    /// Source of timer generations, unique across the engine: a slot is reused by later
+    /// queries, and a stale timer of an earlier one must never match.
+    generations: u32,
     pub stats: EngineStats,
 }
 
@@ -250,6 +253,7 @@ impl Engine {
             outcomes: VecDeque::new(),
             tcp: VecDeque::new(),
             rng,
+            generations: 0,
             stats: EngineStats::default(),
         }
     }
@@ -307,6 +311,11 @@ impl Engine {
         self.live
     }
 
+    /// Whether queries wait to be sent because no resolver can take them now.
+    pub fn is_backpressured(&self) -> bool {
+        !self.ready.is_empty()
+    }
+
     /// Nothing in flight and no outcome waiting.
     pub fn is_idle(&self) -> bool {
         self.live == 0 && self.outcomes.is_empty()
@@ -357,7 +366,7 @@ impl Engine {
             q.keys.push(key);
             q.current = Some(key);
             q.waiting_retry = false;
-            q.generation += 1;
+            q.generation = next_generation(&mut self.generations);
             let timeout =
                 self.retry
                     .attempt_timeout(self.resolvers[r].rto(), q.attempts, q.started, now);
@@ -504,7 +513,7 @@ impl Engine {
                 q.truncated = true;
                 q.tcp_resolver = Some(attempt.resolver);
                 q.current = None;
-                q.generation += 1;
+                q.generation = next_generation(&mut self.generations);
                 let timeout = self
                     .retry
                     .max_timeout
@@ -618,7 +627,7 @@ impl Engine {
                 if at <= now {
                     self.ready.push_back(slot);
                 } else {
-                    q.generation += 1;
+                    q.generation = next_generation(&mut self.generations);
                     q.waiting_retry = true;
                     self.timers.push(Reverse((at, slot, q.generation)));
                 }
@@ -728,12 +737,17 @@ impl Engine {
                     a.counted = false;
                 }
                 q.current = None;
-                q.generation += 1;
+                q.generation = next_generation(&mut self.generations);
                 self.resolvers[dead].in_flight = self.resolvers[dead].in_flight.saturating_sub(1);
                 self.failure(slot, Failure::Timeout, now);
             }
         }
     }
+}
+
+fn next_generation(counter: &mut u32) -> u32 {
+    *counter = counter.wrapping_add(1);
+    *counter
 }
 
 fn status_of(rcode: u8, answers: u16) -> Status {

@@ -171,8 +171,8 @@ fn learned_rtt_sets_the_timeout() {
     net.send_all(100);
     assert_eq!(
         net.engine.poll_timeout(),
-        Some(net.at(100) + ms(50)),
-        "the 50 ms floor"
+        Some(net.at(100) + ms(250)),
+        "the 250 ms floor"
     );
 }
 

@@ -1,2 +1,4 @@
-//! Input: domain lists and sender files, normalised, with malformed lines sent to a rejects
-//! file. Lands with the scan issue (#4); the sample world's inputs are in `data/`.
+//! Input: name lists for `resolve` and `bench`; the scan's domain lists (normalised, with
+//! malformed lines sent to a rejects file) land with the scan issue (#4).
+
+pub mod names;

@@ -115,6 +115,59 @@ pub fn wait_readable(socket: &Socket, timeout: Duration) -> io::Result<bool> {
     }
 }
 
+/// Waits until any of `sockets` is readable or `timeout` passes; `readable[i]` tells which.
+pub fn wait_readable_any(
+    sockets: &[Socket],
+    timeout: Duration,
+    readable: &mut [bool],
+) -> io::Result<()> {
+    readable.iter_mut().for_each(|r| *r = false);
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let mut fds: Vec<libc::pollfd> = sockets
+            .iter()
+            .map(|s| libc::pollfd {
+                fd: s.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs().min(i32::MAX as u64) as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: `fds` holds `fds.len()` valid pollfd entries and `ts` lives through the call.
+        let rc = unsafe {
+            libc::ppoll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                &ts,
+                std::ptr::null(),
+            )
+        };
+        if rc < 0 {
+            let err = io::Error::last_os_error();
+            return if err.kind() == io::ErrorKind::Interrupted {
+                Ok(())
+            } else {
+                Err(err)
+            };
+        }
+        for (r, fd) in readable.iter_mut().zip(&fds) {
+            *r = fd.revents & libc::POLLIN != 0;
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::thread::sleep(timeout.min(Duration::from_millis(1)));
+        readable.iter_mut().for_each(|r| *r = true);
+        let _ = sockets;
+        Ok(())
+    }
+}
+
 /// Receives the datagrams already queued on `socket` (up to the batch's capacity) without
 /// blocking, replacing the batch's contents. Returns how many were received.
 pub fn recv_batch(socket: &Socket, batch: &mut DatagramBatch) -> io::Result<usize> {

@@ -4,7 +4,9 @@
 //! a `// SAFETY:` line.
 
 pub mod batch;
+pub mod driver;
 pub mod socket;
+pub mod tcp;
 
 pub use batch::{DatagramBatch, recv_batch, send_batch, wait_readable};
 pub use socket::bind_udp;

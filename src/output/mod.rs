@@ -1,1 +1,26 @@
-//! Streaming CSV/JSONL writers, progress and the run summary. Lands with the scan issue (#4).
+//! Streaming writers. `resolve` rows now; the scan's CSV/JSONL outputs, progress and summary
+//! land with the scan issue (#4).
+
+pub mod resolve;
+
+use std::io::Write;
+
+/// Output format of a row stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+/// Where rows go: the named file, or stdout for `-` or none.
+pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Send>> {
+    use anyhow::Context;
+    Ok(match path {
+        None => Box::new(std::io::stdout()),
+        Some(p) if p.as_os_str() == "-" => Box::new(std::io::stdout()),
+        Some(p) => Box::new(
+            std::fs::File::create(p)
+                .with_context(|| format!("cannot create output {}", p.display()))?,
+        ),
+    })
+}

@@ -1,0 +1,288 @@
+//! `mxscan bench`: a resolver-farm benchmark. Per resolver and overall: queries sent and
+//! answered, loss, achieved QPS, latency percentiles (HDR histogram) and rcodes.
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use hdrhistogram::Histogram;
+
+use super::engine_args::EngineArgs;
+use super::resolve::parse_types;
+use crate::engine::{Engine, Status};
+use crate::input::names;
+use crate::io::driver::{self, DriverConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    /// Record types to ask for each name (repeatable).
+    #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "A")]
+    pub types: Vec<String>,
+
+    /// Run this many seconds, cycling through the input; without it, one pass over the input.
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
+    pub format: BenchFormat,
+
+    /// Names, one per line (`-` or none: stdin).
+    pub input: Option<PathBuf>,
+}
+
+/// Latency figures in milliseconds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Latency {
+    pub min: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    fn of(h: &Histogram<u64>) -> Option<Latency> {
+        let ms = |us: u64| us as f64 / 1e3;
+        (!h.is_empty()).then(|| Latency {
+            min: ms(h.min()),
+            mean: h.mean() / 1e3,
+            p50: ms(h.value_at_quantile(0.5)),
+            p90: ms(h.value_at_quantile(0.9)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+        })
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ResolverReport {
+    pub resolver: SocketAddr,
+    /// Datagrams sent to it (attempts).
+    pub sent: u64,
+    /// Replies from it.
+    pub answered: u64,
+    pub loss_pct: f64,
+    pub qps: f64,
+    pub timeouts: u64,
+    pub truncated: u64,
+    pub benched: u64,
+    pub health: String,
+    pub rcodes: BTreeMap<String, u64>,
+    pub latency_ms: Option<Latency>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchReport {
+    pub run_time_s: f64,
+    pub lookups: u64,
+    pub answered: u64,
+    pub lost: u64,
+    pub loss_pct: f64,
+    pub lookups_per_s: f64,
+    pub attempts: u64,
+    pub statuses: BTreeMap<String, u64>,
+    pub latency_ms: Option<Latency>,
+    pub resolvers: Vec<ResolverReport>,
+}
+
+fn histogram() -> Histogram<u64> {
+    // Microseconds from 1 µs to 60 s, 3 significant digits.
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
+    let resolvers = args.engine.resolver_addrs()?;
+    let config = args.engine.engine_config(resolvers.clone())?;
+    let types = parse_types(&args.types)?;
+    let mut queries = Vec::new();
+    for line in names::open(args.input.as_deref())?.lines() {
+        let line = line.context("cannot read the input")?;
+        for &t in &types {
+            if let Some(name) = names::query_name(&line, t) {
+                queries.push((name, t));
+            }
+        }
+    }
+    if queries.is_empty() {
+        bail!("the input has no names: give a file with one name per line");
+    }
+    let deadline = match args.duration {
+        Some(d) if !(0.01..=86_400.0).contains(&d) => {
+            bail!("--duration must be between 0.01 and 86400 seconds")
+        }
+        Some(d) => Some(Instant::now() + Duration::from_secs_f64(d)),
+        None => None,
+    };
+    let passes = if deadline.is_some() { usize::MAX } else { 1 };
+    let sockets =
+        driver::bind_sockets(config.sockets, &resolvers).context("cannot open UDP sockets")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    let driver_config = DriverConfig {
+        sockets: config.sockets,
+        window: args.engine.window.max(1),
+        stop: Some(stop),
+        input_deadline: deadline,
+    };
+    let mut engine = Engine::new(config);
+    let mut input = queries
+        .iter()
+        .cycle()
+        .take(queries.len().saturating_mul(passes))
+        .enumerate()
+        .map(|(i, (n, t))| (n.clone(), *t, i as u64));
+
+    let mut all = histogram();
+    let mut per: Vec<Histogram<u64>> = resolvers.iter().map(|_| histogram()).collect();
+    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut lookups, mut lost) = (0u64, 0u64);
+    let started = Instant::now();
+    driver::run(
+        &mut engine,
+        &sockets,
+        &driver_config,
+        &mut input,
+        &mut |o| {
+            lookups += 1;
+            *statuses.entry(o.status.as_str()).or_default() += 1;
+            if o.status == Status::Timeout {
+                lost += 1;
+            }
+            if let (Some(rtt), Some(r)) = (o.rtt, o.resolver) {
+                let us = (rtt.as_micros() as u64).clamp(1, 60_000_000);
+                let _ = all.record(us);
+                if let Some(i) = resolvers.iter().position(|x| *x == r) {
+                    let _ = per[i].record(us);
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let run_time = started.elapsed().as_secs_f64();
+    let report = BenchReport {
+        run_time_s: run_time,
+        lookups,
+        answered: lookups - lost,
+        lost,
+        loss_pct: pct(lost, lookups),
+        lookups_per_s: (lookups - lost) as f64 / run_time,
+        attempts: engine.stats.attempts,
+        statuses,
+        latency_ms: Latency::of(&all),
+        resolvers: engine
+            .resolvers()
+            .iter()
+            .zip(&per)
+            .map(|(r, h)| ResolverReport {
+                resolver: r.addr,
+                sent: r.stats.sent,
+                answered: r.stats.answered,
+                loss_pct: pct(r.stats.sent.saturating_sub(r.stats.answered), r.stats.sent),
+                qps: r.stats.answered as f64 / run_time,
+                timeouts: r.stats.timeouts,
+                truncated: r.stats.truncated,
+                benched: r.stats.benched,
+                health: format!("{:?}", r.health)
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches(['{', ' '])
+                    .to_string(),
+                rcodes: r
+                    .stats
+                    .rcodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(c, n)| (crate::sim::counters::rcode_name(c as u8), *n))
+                    .collect(),
+                latency_ms: Latency::of(h),
+            })
+            .collect(),
+    };
+    match args.format {
+        BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        BenchFormat::Text => print!("{}", text(&report)),
+    }
+    Ok(0)
+}
+
+/// The report in the shape dnsperf users know.
+pub fn text(r: &BenchReport) -> String {
+    let mut s = String::new();
+    let lat = |l: &Option<Latency>| {
+        l.as_ref().map_or("-".into(), |l| {
+            format!(
+                "min {:.3}  p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}  (mean {:.3}) ms",
+                l.min, l.p50, l.p90, l.p99, l.max, l.mean
+            )
+        })
+    };
+    s += "Statistics:\n\n";
+    s += &format!("  Lookups sent:         {}\n", r.lookups);
+    s += &format!(
+        "  Lookups completed:    {} ({:.2}%)\n",
+        r.answered,
+        100.0 - r.loss_pct
+    );
+    s += &format!("  Lookups lost:         {} ({:.2}%)\n", r.lost, r.loss_pct);
+    s += &format!("  Datagrams sent:       {}\n\n", r.attempts);
+    let codes: Vec<String> = r
+        .statuses
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k} {v} ({:.2}%)",
+                100.0 * *v as f64 / r.lookups.max(1) as f64
+            )
+        })
+        .collect();
+    s += &format!("  Response codes:       {}\n", codes.join(", "));
+    s += &format!("  Run time (s):         {:.6}\n", r.run_time_s);
+    s += &format!("  Queries per second:   {:.6}\n\n", r.lookups_per_s);
+    s += &format!("  Latency:              {}\n\n", lat(&r.latency_ms));
+    s += "Per resolver:\n";
+    for x in &r.resolvers {
+        let rc: Vec<String> = x.rcodes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        s += &format!(
+            "  {}  sent {}  answered {}  loss {:.2}%  {:.0} q/s  timeouts {}  {}\n    rcodes: {}\n    latency: {}\n",
+            x.resolver,
+            x.sent,
+            x.answered,
+            x.loss_pct,
+            x.qps,
+            x.timeouts,
+            x.health,
+            rc.join(", "),
+            lat(&x.latency_ms)
+        );
+    }
+    s
+}

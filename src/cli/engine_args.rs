@@ -1,0 +1,142 @@
+//! Flags shared by every command that sends queries, and the resolver list.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+
+use crate::engine::EngineConfig;
+
+#[derive(Debug, Args, Clone)]
+pub struct EngineArgs {
+    /// Resolvers to query: `127.0.0.2:53,127.0.0.3` (port 53 when omitted) or a file with one
+    /// address per line. Required: mxscan never reads /etc/resolv.conf.
+    #[arg(short = 'r', long = "resolvers", value_name = "LIST|FILE")]
+    pub resolvers: Option<String>,
+
+    /// UDP sockets to spread queries over (each bound once to a random port).
+    #[arg(long, default_value_t = 4)]
+    pub sockets: usize,
+
+    /// Lookups in flight at most (bounds memory and load).
+    #[arg(long, default_value_t = 10_000)]
+    pub window: usize,
+
+    /// Queries in flight at most per resolver.
+    #[arg(long, default_value_t = 2_048)]
+    pub per_resolver: usize,
+
+    /// Queries per second at most, over all resolvers (split evenly); 0 = unlimited.
+    #[arg(long, default_value_t = 0)]
+    pub qps: u32,
+
+    /// Attempts per query, the first one included.
+    #[arg(long, default_value_t = 6)]
+    pub attempts: u32,
+
+    /// Timeout of a first attempt before a resolver's RTT is known, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 800)]
+    pub timeout: u64,
+
+    /// Overall deadline of one lookup, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub deadline: f64,
+
+    /// Randomise the case of query names (0x20); replies are matched case-insensitively.
+    #[arg(long = "0x20")]
+    pub randomize_case: bool,
+}
+
+impl EngineArgs {
+    /// The resolver addresses, or an error saying how to give them.
+    pub fn resolver_addrs(&self) -> anyhow::Result<Vec<SocketAddr>> {
+        let Some(spec) = &self.resolvers else {
+            bail!(
+                "no resolvers given: pass -r 127.0.0.1:5300 (comma-separated addresses, port 53 \
+                 when omitted) or -r FILE with one address per line; mxscan never reads \
+                 /etc/resolv.conf. For a test farm run `mxscan sim` or scripts/farm.sh."
+            );
+        };
+        let text = if Path::new(spec).is_file() {
+            std::fs::read_to_string(spec)
+                .with_context(|| format!("cannot read resolver file {spec}"))?
+        } else {
+            spec.replace(',', "\n")
+        };
+        let mut out = Vec::new();
+        for item in text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or("").trim())
+            .filter(|l| !l.is_empty())
+        {
+            out.push(parse_resolver(item)?);
+        }
+        if out.is_empty() {
+            bail!("the resolver list `{spec}` is empty");
+        }
+        Ok(out)
+    }
+
+    /// The engine configuration for these flags and resolvers.
+    pub fn engine_config(&self, resolvers: Vec<SocketAddr>) -> anyhow::Result<EngineConfig> {
+        if self.sockets == 0 || self.sockets > 1024 {
+            bail!("--sockets must be between 1 and 1024");
+        }
+        if self.attempts == 0 {
+            bail!("--attempts must be at least 1");
+        }
+        if !(0.01..=3600.0).contains(&self.deadline) {
+            bail!("--deadline must be between 0.01 and 3600 seconds");
+        }
+        let n = resolvers.len() as u32;
+        let mut c = EngineConfig::new(resolvers, self.sockets);
+        c.retry.max_attempts = self.attempts;
+        c.retry.initial_timeout = Duration::from_millis(self.timeout.max(1));
+        c.retry.deadline = Duration::from_secs_f64(self.deadline);
+        c.limits.max_in_flight = self.per_resolver.max(1);
+        c.limits.qps = (self.qps > 0).then(|| self.qps.div_ceil(n));
+        c.randomize_case = self.randomize_case;
+        Ok(c)
+    }
+}
+
+/// `127.0.0.2:53`, `127.0.0.2` (port 53), `[::1]:5300` or `::1`.
+pub fn parse_resolver(s: &str) -> anyhow::Result<SocketAddr> {
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = s.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 53));
+    }
+    bail!("`{s}` is not a resolver address: write IP or IP:PORT, e.g. 127.0.0.2:5300")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolver_addresses_parse_with_default_port() {
+        assert_eq!(
+            parse_resolver("127.0.0.2").unwrap(),
+            "127.0.0.2:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_resolver("127.0.0.2:5300").unwrap(),
+            "127.0.0.2:5300".parse().unwrap()
+        );
+        assert_eq!(parse_resolver("::1").unwrap(), "[::1]:53".parse().unwrap());
+        assert_eq!(
+            parse_resolver("[::1]").unwrap(),
+            "[::1]:53".parse().unwrap()
+        );
+        assert!(
+            parse_resolver("resolver.example")
+                .unwrap_err()
+                .to_string()
+                .contains("IP:PORT")
+        );
+    }
+}

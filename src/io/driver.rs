@@ -1,0 +1,130 @@
+//! Runs the sans-IO engine over real sockets: a fixed pool of UDP sockets with batched
+//! `sendmmsg`/`recvmmsg`, the TCP pool for truncated answers, and one wait per turn.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use socket2::Socket;
+
+use super::tcp::TcpPool;
+use super::{DatagramBatch, bind_udp, recv_batch, send_batch};
+use crate::engine::{Engine, Outcome};
+
+/// Datagrams per batched syscall (`scripts/bench-resolve.sh` chose it: 64 amortises the
+/// syscall; larger batches gained nothing measurable).
+const BATCH: usize = 64;
+/// Longest wait of one turn, so the stop flag and the input are looked at regularly.
+const MAX_WAIT: Duration = Duration::from_millis(20);
+/// Wait while the engine holds ready queries back (QPS limit, in-flight caps) or TCP is busy.
+const BUSY_WAIT: Duration = Duration::from_millis(1);
+
+/// How the driver runs.
+pub struct DriverConfig {
+    /// UDP sockets, each bound once to a random port (the engine's `sockets` must match).
+    pub sockets: usize,
+    /// Lookups in flight at most: bounds memory whatever the input length.
+    pub window: usize,
+    /// Stop taking input when raised (signals, `--duration`).
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Stop taking input at this instant.
+    pub input_deadline: Option<Instant>,
+}
+
+/// Binds `n` UDP sockets for talking to `resolvers` (all IPv4 or all IPv6).
+pub fn bind_sockets(n: usize, resolvers: &[SocketAddr]) -> io::Result<Vec<Socket>> {
+    let v6 = resolvers.first().is_some_and(|r| r.is_ipv6());
+    if resolvers.iter().any(|r| r.is_ipv6() != v6) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "give resolvers of one address family (all IPv4 or all IPv6)",
+        ));
+    }
+    let any: SocketAddr = if v6 {
+        "[::]:0".parse().expect("valid")
+    } else {
+        "0.0.0.0:0".parse().expect("valid")
+    };
+    (0..n).map(|_| bind_udp(any, false)).collect()
+}
+
+/// Feeds `input` (name, type, tag) to `engine` and hands every outcome to `on_outcome`, until the
+/// input is exhausted (or stopped) and every lookup has finished.
+pub fn run(
+    engine: &mut Engine,
+    sockets: &[Socket],
+    config: &DriverConfig,
+    input: &mut dyn Iterator<Item = (String, u16, u64)>,
+    on_outcome: &mut dyn FnMut(Outcome) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut tx: Vec<DatagramBatch> = sockets.iter().map(|_| DatagramBatch::new(BATCH)).collect();
+    let mut rx = DatagramBatch::new(BATCH);
+    let mut buf = Vec::with_capacity(512);
+    let mut tcp = TcpPool::default();
+    let mut input_done = false;
+    let mut readable = vec![false; sockets.len()];
+    loop {
+        let now = Instant::now();
+        let stopped = config
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+            || config.input_deadline.is_some_and(|d| now >= d);
+        input_done |= stopped;
+        while !input_done && engine.in_flight() < config.window {
+            match input.next() {
+                Some((name, qtype, tag)) => engine.submit(now, &name, qtype, tag),
+                None => input_done = true,
+            }
+        }
+        engine.handle_timeout(now);
+        while let Some(t) = engine.poll_transmit(now, &mut buf) {
+            let batch = &mut tx[t.socket];
+            if batch.is_full() {
+                send_batch(&sockets[t.socket], batch)?;
+            }
+            batch.push(&buf, t.destination);
+        }
+        for (socket, batch) in sockets.iter().zip(tx.iter_mut()) {
+            if !batch.is_empty() {
+                send_batch(socket, batch)?;
+            }
+        }
+        while let Some(request) = engine.poll_tcp() {
+            tcp.send(request);
+        }
+        while let Some(outcome) = engine.poll_outcome() {
+            on_outcome(outcome)?;
+        }
+        if input_done && engine.in_flight() == 0 {
+            return Ok(());
+        }
+        let mut wait = engine
+            .poll_timeout()
+            .map_or(MAX_WAIT, |t| t.saturating_duration_since(now))
+            .min(MAX_WAIT);
+        if tcp.pending() > 0 || engine.is_backpressured() {
+            wait = wait.min(BUSY_WAIT);
+        }
+        super::batch::wait_readable_any(sockets, wait, &mut readable)?;
+        let now = Instant::now();
+        for (i, socket) in sockets.iter().enumerate().filter(|(i, _)| readable[*i]) {
+            // Bounded: at most a few batches per socket per turn, then timers and sends again.
+            for _ in 0..8 {
+                let n = recv_batch(socket, &mut rx)?;
+                for k in 0..n {
+                    let (bytes, from) = rx.get(k);
+                    engine.handle_datagram(now, i, from, bytes);
+                }
+                if n < rx.capacity() {
+                    break;
+                }
+            }
+        }
+        while let Some((token, reply)) = tcp.try_reply() {
+            engine.handle_tcp(now, token, reply.as_deref());
+        }
+    }
+}
