@@ -90,6 +90,9 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
     let mut lines = reader.lines();
     let mut tag = 0u64;
     let mut pending: Vec<(String, u16, u64)> = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    // The input iterator borrows `read_error`; the block ends that borrow.
+    let result = {
     let mut input = std::iter::from_fn(|| {
         while pending.is_empty() {
             match lines.next()? {
