@@ -93,41 +93,40 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
     let mut batch = Vec::with_capacity(BATCH);
     // The input iterator borrows `read_error`; the block ends that borrow.
     let result = {
-    let mut input = std::iter::from_fn(|| {
-        while pending.is_empty() {
-            match lines.next()? {
-                Ok(line) => {
-                    for &t in types.iter().rev() {
-                        if let Some(name) = names::query_name(&line, t) {
-                            pending.push((name, t, tag));
-                            tag += 1;
+        let mut input = std::iter::from_fn(|| {
+            while pending.is_empty() {
+                match lines.next()? {
+                    Ok(line) => {
+                        for &t in types.iter().rev() {
+                            if let Some(name) = names::query_name(&line, t) {
+                                pending.push((name, t, tag));
+                                tag += 1;
+                            }
                         }
                     }
-                }
-                Err(e) => {
-                    read_error = Some(e);
-                    return None;
+                    Err(e) => {
+                        read_error = Some(e);
+                        return None;
+                    }
                 }
             }
-        }
-        pending.pop()
-    });
-    let mut batch = Vec::with_capacity(BATCH);
-    let result = driver::run(
-        &mut engine,
-        &sockets,
-        &driver_config,
-        &mut input,
-        &mut |o| {
-            batch.push(o);
-            if batch.len() == BATCH {
-                tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
-                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
-            }
-            Ok(())
-        },
-    );
-    drop(input);
+            pending.pop()
+        });
+        driver::run(
+            &mut engine,
+            &sockets,
+            &driver_config,
+            &mut input,
+            &mut |o| {
+                batch.push(o);
+                if batch.len() == BATCH {
+                    tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+                }
+                Ok(())
+            },
+        )
+    };
     if !batch.is_empty() {
         let _ = tx.send(batch);
     }
