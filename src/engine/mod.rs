@@ -470,7 +470,9 @@ impl Engine {
         }
         let key = (socket as u16, view.id);
         let Some(attempt) = self.attempts.get(&key).copied() else {
-            if self.answered.contains(&key) {
+            if !self.resolvers.iter().any(|r| r.addr == from) {
+                self.stats.spoofed += 1;
+            } else if self.answered.contains(&key) {
                 self.stats.duplicates += 1;
             } else {
                 self.stats.late += 1;
