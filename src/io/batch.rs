@@ -18,6 +18,9 @@ pub struct DatagramBatch {
     lens: Vec<usize>,
     peers: Vec<SocketAddr>,
     count: usize,
+    /// The kernel's view of the slots, allocated once; its pointers are set on each call.
+    #[cfg(target_os = "linux")]
+    headers: linux::Headers,
 }
 
 impl DatagramBatch {
@@ -29,6 +32,8 @@ impl DatagramBatch {
             lens: vec![0; capacity],
             peers: vec![unspecified; capacity],
             count: 0,
+            #[cfg(target_os = "linux")]
+            headers: linux::Headers::new(capacity),
         }
     }
 
@@ -238,16 +243,17 @@ mod linux {
     use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
     use std::os::fd::AsRawFd;
 
-    /// Per-call scratch for the kernel's view of a batch. Built on the stack of each call so
-    /// that no struct holds pointers into itself.
-    struct Headers {
+    /// The kernel's view of a batch: address slots, iovecs and message headers. Allocated once
+    /// per batch; the pointers are written at the start of every call (never kept across
+    /// calls), so nothing dangles when the batch moves.
+    pub(super) struct Headers {
         names: Vec<libc::sockaddr_storage>,
         iovs: Vec<libc::iovec>,
         msgs: Vec<libc::mmsghdr>,
     }
 
     impl Headers {
-        fn new(n: usize) -> Self {
+        pub(super) fn new(n: usize) -> Self {
             // SAFETY: `sockaddr_storage`, `iovec` and `mmsghdr` are plain C structs for which
             // all-zero bytes are valid (null pointers, zero lengths); `link` sets every field
             // the kernel reads before a call.
@@ -285,7 +291,7 @@ mod linux {
 
     pub fn recv_batch(socket: &Socket, batch: &mut DatagramBatch) -> io::Result<usize> {
         let n = batch.capacity();
-        let mut headers = Headers::new(n);
+        let headers = &mut batch.headers;
         let storage_len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
         for i in 0..n {
             let base = batch.data[i * SLOT_BYTES..].as_mut_ptr();
@@ -322,7 +328,7 @@ mod linux {
 
     pub fn send_batch(socket: &Socket, batch: &mut DatagramBatch) -> io::Result<usize> {
         let n = batch.len();
-        let mut headers = Headers::new(n);
+        let headers = &mut batch.headers;
         for i in 0..n {
             let name_len = to_storage(batch.peers[i], &mut headers.names[i]);
             let base = batch.data[i * SLOT_BYTES..].as_mut_ptr();
