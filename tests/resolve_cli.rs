@@ -1,0 +1,175 @@
+//! `mxscan resolve` and `mxscan bench` end to end: the built binary against `mxscan sim`.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+
+use common::repo_path;
+use mxscan::sim::{self, ResolverConfig, ZoneFiles};
+
+fn sample_sim(faults: &[&str]) -> (sim::SimHandle, String) {
+    let world = ZoneFiles::load_dir(&repo_path("data/zones")).unwrap();
+    let configs: Vec<ResolverConfig> = faults
+        .iter()
+        .map(|f| ResolverConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            faults: f.parse().unwrap(),
+        })
+        .collect();
+    let handle = sim::start(Arc::new(world), &configs, 3).unwrap();
+    let list = handle
+        .addrs()
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    (handle, list)
+}
+
+fn mxscan(args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn resolve_writes_one_row_per_name_and_type() {
+    let (sim, list) = sample_sim(&["", "loss=20"]);
+    let input = "shop1.test\n# a comment\n\ngone-away.test\nno-route.test\nbig-mx.test\ntarget-cname.test\n";
+    let (ok, out, err) = mxscan(
+        &[
+            "resolve",
+            "-r",
+            &list,
+            "-t",
+            "MX",
+            "-t",
+            "A",
+            "--timeout",
+            "200",
+        ],
+        input,
+    );
+    assert!(ok, "{err}");
+    let mut rows: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        rows.remove(0),
+        "name,type,status,answers,resolver,attempts,rtt_ms"
+    );
+    assert_eq!(rows.len(), 10);
+    let find = |name: &str, t: &str| {
+        rows.iter()
+            .find(|r| r.starts_with(&format!("{name},{t},")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        find("shop1.test", "MX").contains(",NOERROR,10 mx1.bigmail.test.;20 mx2.bigmail.test.,")
+    );
+    assert!(find("gone-away.test", "MX").contains(",NXDOMAIN,,"));
+    assert!(find("no-route.test", "MX").contains(",NODATA,,"));
+    assert!(find("shop1.test", "A").contains(",NODATA,,"));
+    assert_eq!(
+        find("big-mx.test", "MX").matches(" aaaa").count(),
+        10,
+        "the truncated answer came whole over TCP"
+    );
+    sim.stop().unwrap();
+}
+
+#[test]
+fn resolve_ptr_takes_ips_and_reports_them_and_jsonl_works() {
+    let (sim, list) = sample_sim(&[""]);
+    let (ok, out, err) = mxscan(
+        &["resolve", "-r", &list, "-t", "PTR", "--format", "jsonl"],
+        "198.18.1.10\n2001:db8:1::10\n198.19.20.1\n",
+    );
+    assert!(ok, "{err}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    let by_name = |n: &str| rows.iter().find(|r| r["name"] == n).unwrap().clone();
+    assert_eq!(
+        by_name("198.18.1.10")["answers"][0],
+        "mail-1.bm-infra.test."
+    );
+    assert_eq!(
+        by_name("2001:db8:1::10")["answers"][0],
+        "mail-1.bm-infra.test."
+    );
+    assert_eq!(by_name("198.19.20.1")["status"], "NXDOMAIN");
+    sim.stop().unwrap();
+}
+
+#[test]
+fn resolve_without_resolvers_says_how_to_give_them() {
+    let (ok, _, err) = mxscan(&["resolve", "-t", "MX"], "example.test\n");
+    assert!(!ok);
+    assert!(
+        err.contains("-r 127.0.0.1:5300") && err.contains("never reads /etc/resolv.conf"),
+        "{err}"
+    );
+    let (ok, _, err) = mxscan(
+        &["resolve", "-r", "not-an-address", "-t", "MX"],
+        "example.test\n",
+    );
+    assert!(!ok);
+    assert!(err.contains("IP:PORT"), "{err}");
+}
+
+#[test]
+fn bench_reports_per_resolver_loss_latency_and_rcodes() {
+    let (sim, list) = sample_sim(&["", "loss=30,latency=5ms"]);
+    let names: String = (1..=150).map(|i| format!("shop{i}.test\n")).collect();
+    let (ok, out, err) = mxscan(
+        &[
+            "bench",
+            "-r",
+            &list,
+            "-t",
+            "MX",
+            "--format",
+            "json",
+            "--timeout",
+            "100",
+        ],
+        &names,
+    );
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["lookups"], 150);
+    assert_eq!(report["lost"], 0);
+    assert_eq!(report["statuses"]["NOERROR"], 150);
+    let lossy = &report["resolvers"][1];
+    let loss = lossy["loss_pct"].as_f64().unwrap();
+    assert!(loss > 10.0 && loss < 50.0, "loss {loss}");
+    assert!(lossy["latency_ms"]["p50"].as_f64().unwrap() >= 5.0);
+    assert_eq!(report["resolvers"][0]["loss_pct"], 0.0);
+    let (ok, text, _) = mxscan(&["bench", "-r", &list, "-t", "MX"], &names);
+    assert!(ok);
+    assert!(
+        text.contains("Queries per second:") && text.contains("Per resolver:"),
+        "{text}"
+    );
+    sim.stop().unwrap();
+}
