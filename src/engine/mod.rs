@@ -826,5 +826,43 @@ fn randomize_case(name: &mut [u8], rng: &mut SmallRng) {
     }
 }
 
+/// The reply path driven by arbitrary bytes, shared by the cargo-fuzz target (`fuzz/`) and a
+/// proptest, so that stable CI exercises it too.
+pub mod fuzz {
+    use super::*;
+
+    /// Sends three queries, then delivers `data` as a UDP reply from the resolver (as is, and
+    /// with the id of each in-flight attempt patched in so that the question checks run), as a
+    /// TCP reply, and decodes every outcome as `mxscan resolve` would.
+    pub fn reply_path(data: &[u8]) {
+        let resolver: SocketAddr = SocketAddr::from(([127, 0, 0, 2], 53));
+        let mut engine = Engine::new(EngineConfig::new(vec![resolver], 1));
+        let now = Instant::now();
+        let mut ids = Vec::new();
+        let mut buf = Vec::new();
+        for (i, t) in [1u16, 15, 12].into_iter().enumerate() {
+            engine.submit(now, &format!("q{i}.example.test"), t, i as u64);
+            if let Some(tx) = engine.poll_transmit(now, &mut buf) {
+                ids.push((tx.socket, [buf[0], buf[1]]));
+            }
+        }
+        engine.handle_datagram(now, 0, resolver, data);
+        for (socket, id) in ids {
+            let mut patched = data.to_vec();
+            if patched.len() >= 2 {
+                patched[..2].copy_from_slice(&id);
+            }
+            engine.handle_datagram(now, socket, resolver, &patched);
+        }
+        while let Some(req) = engine.poll_tcp() {
+            engine.handle_tcp(now, req.token, Some(data));
+        }
+        engine.handle_timeout(now + Duration::from_secs(60));
+        while let Some(o) = engine.poll_outcome() {
+            let _ = crate::output::resolve::ResolveRow::from_outcome(&o);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -483,3 +483,22 @@ fn names_that_cannot_be_encoded_end_at_once() {
     assert_eq!(net.outcomes()[0].status, Status::BadName);
     assert!(net.send_all(0).is_empty());
 }
+
+proptest::proptest! {
+    #[test]
+    fn hostile_replies_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..700)) {
+        super::fuzz::reply_path(&data);
+    }
+
+    /// Valid-looking headers with random counts and sections reach deeper into the decoders.
+    #[test]
+    fn hostile_replies_with_our_question_never_panic(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..400), flags in 0u16.., counts in proptest::array::uniform3(0u16..8)) {
+        let mut msg = build_query(0, "q0.example.test", 1, None).unwrap();
+        msg[2..4].copy_from_slice(&(flags | 0x8000).to_be_bytes());
+        for (i, c) in counts.iter().enumerate() {
+            msg[6 + 2 * i..8 + 2 * i].copy_from_slice(&c.to_be_bytes());
+        }
+        msg.extend_from_slice(&tail);
+        super::fuzz::reply_path(&msg);
+    }
+}
