@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -17,7 +15,7 @@ use super::engine_args::EngineArgs;
 use super::resolve::parse_types;
 use crate::engine::{Engine, Status};
 use crate::input::names;
-use crate::io::driver::{self, DriverConfig};
+use crate::io::driver;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchFormat {
@@ -139,18 +137,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         None => None,
     };
     let passes = if deadline.is_some() { usize::MAX } else { 1 };
-    let sockets =
-        driver::bind_sockets(config.sockets, &resolvers).context("cannot open UDP sockets")?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone())?;
-    }
-    let driver_config = DriverConfig {
-        sockets: config.sockets,
-        window: args.engine.window.max(1),
-        stop: Some(stop),
-        input_deadline: deadline,
-    };
+    let (sockets, driver_config) = args.engine.driver(&config, deadline)?;
     let mut engine = Engine::new(config);
     let mut input = queries
         .iter()

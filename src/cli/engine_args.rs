@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::engine::EngineConfig;
+use crate::io::driver::{self, DriverConfig};
 
 #[derive(Debug, Args, Clone)]
 pub struct EngineArgs {
@@ -99,6 +100,30 @@ impl EngineArgs {
         c.limits.qps = (self.qps > 0).then(|| self.qps.div_ceil(n));
         c.randomize_case = self.randomize_case;
         Ok(c)
+    }
+}
+
+impl EngineArgs {
+    /// Opens the sockets and builds the driver settings, with SIGINT/SIGTERM stopping the
+    /// input (lookups in flight still finish).
+    pub fn driver(
+        &self,
+        config: &EngineConfig,
+        input_deadline: Option<std::time::Instant>,
+    ) -> anyhow::Result<(Vec<socket2::Socket>, DriverConfig)> {
+        let sockets = driver::bind_sockets(config.sockets, &config.resolvers)
+            .context("cannot open UDP sockets")?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(signal, stop.clone())?;
+        }
+        let driver_config = DriverConfig {
+            sockets: config.sockets,
+            window: self.window.max(1),
+            stop: Some(stop),
+            input_deadline,
+        };
+        Ok((sockets, driver_config))
     }
 }
 

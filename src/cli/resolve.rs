@@ -2,8 +2,6 @@
 
 use std::io::BufRead;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::Args;
@@ -12,7 +10,7 @@ use hickory_proto::rr::RecordType;
 use super::engine_args::EngineArgs;
 use crate::engine::{Engine, Outcome};
 use crate::input::names;
-use crate::io::driver::{self, DriverConfig};
+use crate::io::driver;
 use crate::output::resolve::{ResolveRow, RowWriter};
 use crate::output::{self, Format};
 
@@ -55,8 +53,7 @@ pub fn parse_types(types: &[String]) -> anyhow::Result<Vec<u16>> {
 }
 
 pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
-    let resolvers = args.engine.resolver_addrs()?;
-    let config = args.engine.engine_config(resolvers.clone())?;
+    let config = args.engine.engine_config(args.engine.resolver_addrs()?)?;
     let types = parse_types(&args.types)?;
     let reader = names::open(args.input.as_deref())?;
     let out = output::open(args.output.as_deref())?;
@@ -73,18 +70,7 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
         writer.finish()
     });
 
-    let sockets =
-        driver::bind_sockets(config.sockets, &resolvers).context("cannot open UDP sockets")?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone())?;
-    }
-    let driver_config = DriverConfig {
-        sockets: config.sockets,
-        window: args.engine.window.max(1),
-        stop: Some(stop),
-        input_deadline: None,
-    };
+    let (sockets, driver_config) = args.engine.driver(&config, None)?;
     let mut engine = Engine::new(config);
     let mut read_error = None;
     let mut lines = reader.lines();

@@ -548,7 +548,7 @@ impl Engine {
         let same_case = view.question.name_wire == asked.name_wire;
         let current = q.current == Some(key);
         let rcode = view.flags.rcode();
-        let failed = rcode == 2 || rcode == 5;
+        let failed = rcode_failure(rcode).is_some();
         let rtt = now.saturating_duration_since(attempt.sent_at);
         if let Some(a) = self.attempts.get_mut(&key) {
             a.counted = false;
@@ -584,15 +584,7 @@ impl Engine {
             if current {
                 let q = self.queries[slot].as_mut().expect("live");
                 q.current = None;
-                self.failure(
-                    slot,
-                    if rcode == 2 {
-                        Failure::ServFail
-                    } else {
-                        Failure::Refused
-                    },
-                    now,
-                );
+                self.failure(slot, rcode_failure(rcode).expect("failed"), now);
             }
             return;
         }
@@ -633,16 +625,8 @@ impl Engine {
                     && v.question.qtype == q.qtype =>
             {
                 let rcode = v.flags.rcode();
-                if rcode == 2 || rcode == 5 {
-                    self.failure(
-                        slot,
-                        if rcode == 2 {
-                            Failure::ServFail
-                        } else {
-                            Failure::Refused
-                        },
-                        now,
-                    );
+                if let Some(failure) = rcode_failure(rcode) {
+                    self.failure(slot, failure, now);
                 } else {
                     self.complete(
                         slot,
@@ -798,6 +782,15 @@ impl Engine {
 fn next_generation(counter: &mut u32) -> u32 {
     *counter = counter.wrapping_add(1);
     *counter
+}
+
+/// The rcodes that are failures of the resolver rather than answers: retried elsewhere.
+fn rcode_failure(rcode: u8) -> Option<Failure> {
+    match rcode {
+        2 => Some(Failure::ServFail),
+        5 => Some(Failure::Refused),
+        _ => None,
+    }
 }
 
 fn status_of(rcode: u8, answers: u16) -> Status {
