@@ -198,7 +198,8 @@ pub fn send_batch(socket: &Socket, batch: &mut DatagramBatch) -> io::Result<usiz
     skipped
 }
 
-#[cfg(not(target_os = "linux"))]
+/// One syscall per datagram: the path off Linux, also compiled in tests so it stays correct.
+#[cfg(any(test, not(target_os = "linux")))]
 mod portable {
     use super::*;
     use std::mem::MaybeUninit;
@@ -449,6 +450,31 @@ mod tests {
             }
         }
         assert_eq!(total, (0..5u8).map(|i| vec![i; 3]).collect::<Vec<_>>());
+    }
+
+    /// The portable path moves the same datagrams as the batched one.
+    #[test]
+    fn portable_round_trip_on_loopback() {
+        let a = bind_udp("127.0.0.1:0".parse().unwrap(), false).unwrap();
+        let b = bind_udp("127.0.0.1:0".parse().unwrap(), false).unwrap();
+        let b_addr = b.local_addr().unwrap().as_socket().unwrap();
+        let mut out = DatagramBatch::new(4);
+        for i in 0..3u8 {
+            out.push(&[i; 5], b_addr);
+        }
+        assert_eq!(portable::send_batch(&a, &mut out).unwrap(), 0);
+        let mut got = DatagramBatch::new(4);
+        let mut total = 0;
+        for _ in 0..100 {
+            wait_readable(&b, Duration::from_millis(20)).unwrap();
+            got.clear();
+            total += portable::recv_batch(&b, &mut got).unwrap();
+            if total == 3 {
+                break;
+            }
+        }
+        assert_eq!(total, 3);
+        assert_eq!(got.get(got.len() - 1).0, &[2u8; 5]);
     }
 
     #[test]
