@@ -823,37 +823,76 @@ fn randomize_case(name: &mut [u8], rng: &mut SmallRng) {
 /// proptest, so that stable CI exercises it too.
 pub mod fuzz {
     use super::*;
+    use std::cell::RefCell;
 
-    /// Sends three queries, then delivers `data` as a UDP reply from the resolver (as is, and
-    /// with the id of each in-flight attempt patched in so that the question checks run), as a
-    /// TCP reply, and decodes every outcome as `mxscan resolve` would.
+    struct Harness {
+        engine: Engine,
+        now: Instant,
+    }
+
+    thread_local! {
+        /// One engine for every input (building one costs far more than a run); its fake clock
+        /// only moves forward, so its timers stay consistent.
+        static HARNESS: RefCell<Option<Harness>> = const { RefCell::new(None) };
+    }
+
+    /// Sends three queries, then delivers `data` from the resolver: as is, with the id of each
+    /// in-flight attempt patched in, and as the tail of a reply carrying our own question (so
+    /// the record decoders run), then over TCP; finally every lookup times out and every outcome
+    /// is decoded as `mxscan resolve` would.
     pub fn reply_path(data: &[u8]) {
         let resolver: SocketAddr = SocketAddr::from(([127, 0, 0, 2], 53));
-        let mut engine = Engine::new(EngineConfig::new(vec![resolver], 1));
-        let now = Instant::now();
-        let mut ids = Vec::new();
-        let mut buf = Vec::new();
-        for (i, t) in [1u16, 15, 12].into_iter().enumerate() {
-            engine.submit(now, &format!("q{i}.example.test"), t, i as u64);
-            if let Some(tx) = engine.poll_transmit(now, &mut buf) {
-                ids.push((tx.socket, [buf[0], buf[1]]));
+        HARNESS.with(|h| {
+            let mut h = h.borrow_mut();
+            let h = h.get_or_insert_with(|| Harness {
+                engine: Engine::new(EngineConfig::new(vec![resolver], 1)),
+                now: Instant::now(),
+            });
+            h.now += Duration::from_secs(60);
+            let (engine, now) = (&mut h.engine, h.now);
+            let mut sent = Vec::new();
+            let mut buf = Vec::new();
+            for (i, t) in [1u16, 15, 12].into_iter().enumerate() {
+                engine.submit(now, &format!("q{i}.example.test"), t, i as u64);
+                if let Some(tx) = engine.poll_transmit(now, &mut buf) {
+                    sent.push((tx.socket, buf.clone()));
+                }
             }
-        }
-        engine.handle_datagram(now, 0, resolver, data);
-        for (socket, id) in ids {
-            let mut patched = data.to_vec();
-            if patched.len() >= 2 {
-                patched[..2].copy_from_slice(&id);
+            engine.handle_datagram(now, 0, resolver, data);
+            for (socket, query) in &sent {
+                let mut patched = data.to_vec();
+                if patched.len() >= 2 {
+                    patched[..2].copy_from_slice(&query[..2]);
+                }
+                engine.handle_datagram(now, *socket, resolver, &patched);
+                // Our header and question, the fuzzer's counts, flags and sections.
+                if let (Ok(view), Some((head, tail))) =
+                    (MessageView::parse(query), data.split_first_chunk::<6>())
+                {
+                    let mut reply = query[..view.question_end].to_vec();
+                    reply[2] = 0x80 | (head[0] & 0x7F);
+                    reply[3] = head[1];
+                    reply[6..10].copy_from_slice(&[0, head[2] & 0x1F, 0, head[3] & 0x1F]);
+                    reply[10..12].copy_from_slice(&[0, head[4] & 0x1F]);
+                    reply.extend_from_slice(tail);
+                    engine.handle_datagram(now, *socket, resolver, &reply);
+                }
             }
-            engine.handle_datagram(now, socket, resolver, &patched);
-        }
-        while let Some(req) = engine.poll_tcp() {
-            engine.handle_tcp(now, req.token, Some(data));
-        }
-        engine.handle_timeout(now + Duration::from_secs(60));
-        while let Some(o) = engine.poll_outcome() {
-            let _ = crate::output::resolve::ResolveRow::from_outcome(&o);
-        }
+            while let Some(req) = engine.poll_tcp() {
+                engine.handle_tcp(now, req.token, Some(data));
+            }
+            engine.handle_timeout(now + Duration::from_secs(30));
+            while engine
+                .poll_transmit(now + Duration::from_secs(30), &mut buf)
+                .is_some()
+            {}
+            engine.handle_timeout(now + Duration::from_secs(59));
+            while let Some(o) = engine.poll_outcome() {
+                let _ = crate::output::resolve::ResolveRow::from_outcome(&o);
+            }
+            // Past every deadline, every lookup has ended, whatever came back.
+            assert_eq!(engine.in_flight(), 0, "a lookup outlived its deadline");
+        });
     }
 }
 
