@@ -16,11 +16,16 @@ use mxscan::wire::{MessageView, build_query};
 
 const N: usize = 10_000;
 
-/// Tests that measure time run one at a time, so that parallel tests do not skew them.
-static TIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Tests that measure time run alone: they take this lock for writing, every other test of
+/// this file for reading, so no parallel load skews a latency or rate measurement.
+static TIMING: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
-fn timing() -> std::sync::MutexGuard<'static, ()> {
-    TIMING.lock().unwrap_or_else(|e| e.into_inner())
+fn timing() -> std::sync::RwLockWriteGuard<'static, ()> {
+    TIMING.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    TIMING.read().unwrap_or_else(|e| e.into_inner())
 }
 const MX: u16 = 15;
 
@@ -73,6 +78,7 @@ fn assert_near(measured: f64, setting: f64, what: &str) {
 
 #[test]
 fn no_faults_answers_everything_once() {
+    let _shared = shared();
     let (sim, addr) = synthetic("");
     let (received, good, c) = run(sim, addr, &queries(true));
     assert_eq!(good.len(), N);
@@ -82,6 +88,7 @@ fn no_faults_answers_everything_once() {
 
 #[test]
 fn loss_drops_its_share_of_queries() {
+    let _shared = shared();
     let (sim, addr) = synthetic("loss=5");
     let (_, good, c) = run(sim, addr, &queries(true));
     let lost = N - good.len();
@@ -118,6 +125,7 @@ fn latency_and_jitter_shape_the_rtt_distribution() {
 
 #[test]
 fn servfail_and_refused_rates_hold() {
+    let _shared = shared();
     let (sim, addr) = synthetic("servfail=10,refused=5");
     let (_, good, c) = run(sim, addr, &queries(true));
     assert_eq!(good.len(), N);
@@ -171,6 +179,7 @@ fn qps_limit_drops_above_the_rate() {
 
 #[test]
 fn forced_truncation_completes_over_tcp() {
+    let _shared = shared();
     let (sim, addr) = synthetic("truncate=30");
     let qs = queries(true);
     let (received, _) = blast(addr, &qs, 256, None, Duration::from_millis(300));
@@ -208,6 +217,7 @@ fn forced_truncation_completes_over_tcp() {
 
 #[test]
 fn oversized_answers_truncate_by_buffer_size_and_tcp_has_them_whole() {
+    let _shared = shared();
     let world = ZoneFiles::load_dir(&repo_path("data/zones")).unwrap();
     let (sim, addr) = start(Arc::new(world), "");
     for edns in [None, Some(512), Some(1232), Some(4096)] {
@@ -236,6 +246,7 @@ fn oversized_answers_truncate_by_buffer_size_and_tcp_has_them_whole() {
 
 #[test]
 fn garbage_comes_before_the_genuine_reply() {
+    let _shared = shared();
     let (sim, addr) = synthetic("garbage-id=10,garbage-question=10,garbage-random=10");
     let qs = queries(true);
     let (received, good, c) = run(sim, addr, &qs);
@@ -282,6 +293,7 @@ fn garbage_comes_before_the_genuine_reply() {
 
 #[test]
 fn wrong_port_copies_precede_the_genuine_reply() {
+    let _shared = shared();
     let (sim, addr) = synthetic("wrong-port=10");
     let (received, good, c) = run(sim, addr, &queries(true));
     assert_eq!(good.len(), N);
@@ -293,6 +305,7 @@ fn wrong_port_copies_precede_the_genuine_reply() {
 
 #[test]
 fn case_changes_only_the_case_of_the_echoed_question() {
+    let _shared = shared();
     let (sim, addr) = synthetic("case=50");
     let qs = queries(true);
     let (_, good, c) = run(sim, addr, &qs);
@@ -314,6 +327,7 @@ fn case_changes_only_the_case_of_the_echoed_question() {
 
 #[test]
 fn dies_after_n_queries_over_udp_and_tcp() {
+    let _shared = shared();
     let (sim, addr) = synthetic("die-after-queries=5000");
     let qs = queries(true);
     let (received, _) = blast(addr, &qs, 256, None, Duration::from_millis(300));
@@ -333,6 +347,7 @@ fn dies_after_n_queries_over_udp_and_tcp() {
 
 #[test]
 fn dies_after_a_time() {
+    let _shared = shared();
     let (sim, addr) = synthetic("die-after=300ms");
     assert!(ask(addr, "syn1.test", MX, Duration::from_secs(1)).is_some());
     std::thread::sleep(Duration::from_millis(400));
@@ -342,6 +357,7 @@ fn dies_after_a_time() {
 
 #[test]
 fn classic_queries_get_no_opt_and_malformed_ones_formerr() {
+    let _shared = shared();
     let (sim, addr) = synthetic("");
     let qs = queries(false);
     let (_, good, _) = run(sim, addr, &qs[..2000]);
@@ -370,6 +386,7 @@ fn classic_queries_get_no_opt_and_malformed_ones_formerr() {
 
 #[test]
 fn decisions_repeat_under_the_same_seed() {
+    let _shared = shared();
     let outcome = || {
         let (sim, addr) = synthetic("loss=10,servfail=10");
         let qs = queries(true);
