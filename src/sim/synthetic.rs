@@ -12,7 +12,7 @@
 //! loopback space.
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
@@ -637,16 +637,12 @@ impl Zones for SyntheticWorld {
     }
 }
 
-/// The addresses `ip` of the synthetic world (for tests): the hosted one of domain `i`.
-pub fn hosted_addr(i: u64) -> IpAddr {
-    IpAddr::V4(SyntheticWorld::hosted_ip(i))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sim::world::resolve;
     use hickory_proto::op::ResponseCode;
+    use std::net::IpAddr;
 
     fn q(world: &SyntheticWorld, n: &str, t: RecordType) -> super::super::world::Answer {
         resolve(world, &name(n), t)
