@@ -36,12 +36,8 @@ fn mxscan(args: &[&str], stdin: &str) -> (bool, String, String) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    // A child that fails early (bad flags) never reads its input: a broken pipe is fine here.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
@@ -171,5 +167,45 @@ fn bench_reports_per_resolver_loss_latency_and_rcodes() {
         text.contains("Queries per second:") && text.contains("Per resolver:"),
         "{text}"
     );
+    sim.stop().unwrap();
+}
+
+#[test]
+fn bench_duration_and_qps_bound_the_run() {
+    let (sim, list) = sample_sim(&["", ""]);
+    let names: String = (1..=150).map(|i| format!("shop{i}.test\n")).collect();
+    let started = std::time::Instant::now();
+    let (ok, out, err) = mxscan(
+        &[
+            "bench",
+            "-r",
+            &list,
+            "-t",
+            "MX",
+            "--qps",
+            "2000",
+            "--duration",
+            "1.5",
+            "--format",
+            "json",
+        ],
+        &names,
+    );
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let lookups = report["lookups"].as_f64().unwrap();
+    let run_time = report["run_time_s"].as_f64().unwrap();
+    // 2000 per second (the limit), cycling over 150 names, for about the 1.5 s asked.
+    let rate = lookups / run_time;
+    assert!(
+        (rate - 2_000.0).abs() / 2_000.0 < 0.05,
+        "{lookups} lookups in {run_time:.2} s"
+    );
+    assert!(
+        (1.2..=1.8).contains(&run_time),
+        "the run ends at its duration: {run_time:.2} s"
+    );
+    assert!(elapsed < 4.0, "the process stops by itself: {elapsed:.1} s");
     sim.stop().unwrap();
 }

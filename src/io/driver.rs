@@ -33,6 +33,24 @@ pub struct DriverConfig {
     pub input_deadline: Option<Instant>,
 }
 
+/// Moves every datagram the engine has ready into the per-socket batches, sending full ones.
+fn transmit(
+    engine: &mut Engine,
+    now: Instant,
+    buf: &mut Vec<u8>,
+    sockets: &[Socket],
+    tx: &mut [DatagramBatch],
+) -> io::Result<()> {
+    while let Some(t) = engine.poll_transmit(now, buf) {
+        let batch = &mut tx[t.socket];
+        if batch.is_full() {
+            send_batch(&sockets[t.socket], batch)?;
+        }
+        batch.push(buf, t.destination);
+    }
+    Ok(())
+}
+
 /// Binds `n` UDP sockets for talking to `resolvers` (all IPv4 or all IPv6).
 pub fn bind_sockets(n: usize, resolvers: &[SocketAddr]) -> io::Result<Vec<Socket>> {
     let v6 = resolvers.first().is_some_and(|r| r.is_ipv6());
@@ -73,19 +91,18 @@ pub fn run(
             .is_some_and(|s| s.load(Ordering::Relaxed))
             || config.input_deadline.is_some_and(|d| now >= d);
         input_done |= stopped;
-        while !input_done && engine.in_flight() < config.window {
+        engine.handle_timeout(now);
+        transmit(engine, now, &mut buf, sockets, &mut tx)?;
+        // Feed input only while resolvers can take it: a backlog behind a QPS limit or the
+        // in-flight caps would outlive a stop or a `--duration` and only cost memory.
+        while !input_done && engine.in_flight() < config.window && !engine.is_backpressured() {
             match input.next() {
-                Some((name, qtype, tag)) => engine.submit(now, &name, qtype, tag),
+                Some((name, qtype, tag)) => {
+                    engine.submit(now, &name, qtype, tag);
+                    transmit(engine, now, &mut buf, sockets, &mut tx)?;
+                }
                 None => input_done = true,
             }
-        }
-        engine.handle_timeout(now);
-        while let Some(t) = engine.poll_transmit(now, &mut buf) {
-            let batch = &mut tx[t.socket];
-            if batch.is_full() {
-                send_batch(&sockets[t.socket], batch)?;
-            }
-            batch.push(&buf, t.destination);
         }
         for (socket, batch) in sockets.iter().zip(tx.iter_mut()) {
             if !batch.is_empty() {
