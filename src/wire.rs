@@ -251,6 +251,19 @@ fn push_escaped(out: &mut String, b: u8) {
     }
 }
 
+/// The mnemonic of a response code, as dig prints it.
+pub fn rcode_name(rcode: u8) -> String {
+    match rcode {
+        0 => "NOERROR".into(),
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        3 => "NXDOMAIN".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        other => format!("RCODE{other}"),
+    }
+}
+
 /// Encodes a presentation-form name (trailing dot optional) into wire form. Used by tools and
 /// tests to build queries; escapes are not supported because mxscan only queries hostnames.
 pub fn encode_name(name: &str, out: &mut Vec<u8>) -> Result<(), WireError> {

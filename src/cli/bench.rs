@@ -208,7 +208,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
                     .iter()
                     .enumerate()
                     .filter(|(_, n)| **n > 0)
-                    .map(|(c, n)| (crate::sim::counters::rcode_name(c as u8), *n))
+                    .map(|(c, n)| (crate::wire::rcode_name(c as u8), *n))
                     .collect(),
                 latency_ms: Latency::of(h),
             })

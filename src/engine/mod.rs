@@ -86,7 +86,7 @@ impl Status {
             Status::ServFail => "SERVFAIL".into(),
             Status::Refused => "REFUSED".into(),
             Status::Timeout => "TIMEOUT".into(),
-            Status::Rcode(r) => crate::sim::counters::rcode_name(*r),
+            Status::Rcode(r) => crate::wire::rcode_name(*r),
             Status::BadName => "BADNAME".into(),
         }
     }

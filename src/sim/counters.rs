@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use hickory_proto::rr::RecordType;
 
+use crate::wire::rcode_name;
+
 /// Things a simulated resolver counts. The names are the keys of the printed report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -159,19 +161,6 @@ impl Counters {
             queries_by_type,
             rcodes_sent,
         }
-    }
-}
-
-/// The mnemonic of a response code, as dig prints it.
-pub fn rcode_name(rcode: u8) -> String {
-    match rcode {
-        0 => "NOERROR".into(),
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        3 => "NXDOMAIN".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        other => format!("RCODE{other}"),
     }
 }
 
