@@ -68,6 +68,47 @@ pub fn bind_sockets(n: usize, resolvers: &[SocketAddr]) -> io::Result<Vec<Socket
     (0..n).map(|_| bind_udp(any, false)).collect()
 }
 
+/// What the driver runs: a source of queries that also consumes their outcomes. A workload
+/// may produce new queries from outcomes (the scan pipeline does), so the driver asks again
+/// after every outcome and stops only when the workload is finished and nothing is in flight.
+pub trait Workload {
+    /// The next query to submit (name, type, tag), or `None` when there is none right now.
+    fn next_query(&mut self) -> Option<(String, u16, u64)>;
+    /// True once `next_query` will never again return a query unless an outcome arrives.
+    fn is_finished(&self) -> bool;
+    /// Takes a finished lookup.
+    fn on_outcome(&mut self, outcome: Outcome) -> io::Result<()>;
+    /// Stop taking new work: only queries that finish work already started are asked for.
+    fn stop(&mut self) {}
+}
+
+/// A fixed list of queries with a callback: what `resolve` and `bench` run.
+struct Stream<'a> {
+    input: &'a mut dyn Iterator<Item = (String, u16, u64)>,
+    on_outcome: &'a mut dyn FnMut(Outcome) -> io::Result<()>,
+    done: bool,
+}
+
+impl Workload for Stream<'_> {
+    fn next_query(&mut self) -> Option<(String, u16, u64)> {
+        if self.done {
+            return None;
+        }
+        let next = self.input.next();
+        self.done = next.is_none();
+        next
+    }
+    fn is_finished(&self) -> bool {
+        self.done
+    }
+    fn on_outcome(&mut self, outcome: Outcome) -> io::Result<()> {
+        (self.on_outcome)(outcome)
+    }
+    fn stop(&mut self) {
+        self.done = true;
+    }
+}
+
 /// Feeds `input` (name, type, tag) to `engine` and hands every outcome to `on_outcome`, until the
 /// input is exhausted (or stopped) and every lookup has finished.
 pub fn run(
@@ -77,32 +118,49 @@ pub fn run(
     input: &mut dyn Iterator<Item = (String, u16, u64)>,
     on_outcome: &mut dyn FnMut(Outcome) -> io::Result<()>,
 ) -> io::Result<()> {
+    let mut stream = Stream {
+        input,
+        on_outcome,
+        done: false,
+    };
+    run_workload(engine, sockets, config, &mut stream)
+}
+
+/// Runs `workload` on `engine` until it is finished and every lookup has ended.
+pub fn run_workload(
+    engine: &mut Engine,
+    sockets: &[Socket],
+    config: &DriverConfig,
+    workload: &mut dyn Workload,
+) -> io::Result<()> {
     let mut tx: Vec<DatagramBatch> = sockets.iter().map(|_| DatagramBatch::new(BATCH)).collect();
     let mut rx = DatagramBatch::new(BATCH);
     let mut buf = Vec::with_capacity(512);
     let mut tcp = TcpPool::default();
-    let mut input_done = false;
+    let mut stopped = false;
     let mut readable = vec![false; sockets.len()];
     loop {
         let now = Instant::now();
-        let stopped = config
-            .stop
-            .as_ref()
-            .is_some_and(|s| s.load(Ordering::Relaxed))
-            || config.input_deadline.is_some_and(|d| now >= d);
-        input_done |= stopped;
+        if !stopped
+            && (config
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+                || config.input_deadline.is_some_and(|d| now >= d))
+        {
+            stopped = true;
+            workload.stop();
+        }
         engine.handle_timeout(now);
         transmit(engine, now, &mut buf, sockets, &mut tx)?;
-        // Feed input only while resolvers can take it: a backlog behind a QPS limit or the
+        // Feed work only while resolvers can take it: a backlog behind a QPS limit or the
         // in-flight caps would outlive a stop or a `--duration` and only cost memory.
-        while !input_done && engine.in_flight() < config.window && !engine.is_backpressured() {
-            match input.next() {
-                Some((name, qtype, tag)) => {
-                    engine.submit(now, &name, qtype, tag);
-                    transmit(engine, now, &mut buf, sockets, &mut tx)?;
-                }
-                None => input_done = true,
-            }
+        while engine.in_flight() < config.window && !engine.is_backpressured() {
+            let Some((name, qtype, tag)) = workload.next_query() else {
+                break;
+            };
+            engine.submit(now, &name, qtype, tag);
+            transmit(engine, now, &mut buf, sockets, &mut tx)?;
         }
         for (socket, batch) in sockets.iter().zip(tx.iter_mut()) {
             if !batch.is_empty() {
@@ -112,10 +170,16 @@ pub fn run(
         while let Some(request) = engine.poll_tcp() {
             tcp.send(request);
         }
+        let mut delivered = false;
         while let Some(outcome) = engine.poll_outcome() {
-            on_outcome(outcome)?;
+            workload.on_outcome(outcome)?;
+            delivered = true;
         }
-        if input_done && engine.in_flight() == 0 {
+        if delivered {
+            // Outcomes may have produced follow-up queries: submit them before waiting.
+            continue;
+        }
+        if workload.is_finished() && engine.in_flight() == 0 {
             return Ok(());
         }
         let mut wait = engine

@@ -1,2 +1,312 @@
-//! The per-domain lookup pipeline MX → A/AAAA → PTR → FCrDNS with shared host and IP lookups.
-//! Lands with the scan issue (#4).
+//! The per-domain lookup pipeline: MX → A/AAAA of every exchange → PTR of every address → the
+//! forward lookup of the PTR names (FCrDNS), with the implicit-MX lookups when there is no MX
+//! and the same reverse checks for declared sender IPs.
+//!
+//! Like the engine, the pipeline does no I/O: [`Pipeline::start`] takes a domain,
+//! [`Pipeline::poll_query`] gives the queries to send, [`Pipeline::handle_outcome`] takes their
+//! outcomes and [`Pipeline::poll_finished`] gives each domain once all its lookups are done.
+//! Lookups go through [`SharedLookups`], so a question is sent once per scan however many
+//! domains ask it, and the number of domains in progress is capped, so memory stays flat
+//! however long the input is.
+
+pub mod lookup;
+pub mod result;
+pub mod shared;
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::engine::{Outcome, Status};
+use lookup::{Answer, Key};
+use shared::{Ask, SharedLookups};
+
+/// PTR names whose forward lookup is checked, as mail receivers do (RFC 8601 §3: iprev
+/// implementations commonly stop after a few); the result reports how many there were.
+pub const FORWARD_NAMES: usize = 2;
+/// CNAME records asked one at a time after a SERVFAIL, to tell a loop or an over-long chain
+/// from a broken server (resolvers follow at most 11 hops and hide loops behind SERVFAIL).
+pub const MAX_WALK: usize = 12;
+
+/// Why a domain asked a question: what follows from its answer depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The domain's own MX question.
+    Domain,
+    /// Addresses of a mail host: an exchange, or the domain itself for implicit MX.
+    Host,
+    /// PTR of an address (receiving or sending).
+    Reverse,
+    /// Forward lookup of a PTR name.
+    Forward,
+    /// One hop of a CNAME walk.
+    Walk,
+}
+
+/// A domain to scan, as the input gave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainInput {
+    /// The line (or CSV record) it came from, 1-based.
+    pub line: u64,
+    /// Normalised: lower case, A-labels, no trailing dot.
+    pub domain: String,
+    /// Other columns of a CSV input, passed through to the outputs.
+    pub extra: Vec<String>,
+    /// Sender IPs declared for it (`--senders`).
+    pub senders: Vec<IpAddr>,
+}
+
+/// A domain whose lookups are all done: its input and every answer it used.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub input: DomainInput,
+    pub answers: Vec<(Key, Arc<Answer>)>,
+}
+
+impl Finished {
+    pub fn answer(&self, key: &Key) -> Option<&Arc<Answer>> {
+        self.answers.iter().find(|(k, _)| k == key).map(|(_, a)| a)
+    }
+}
+
+struct Task {
+    input: DomainInput,
+    requested: Vec<(Key, Role)>,
+    answers: Vec<(Key, Arc<Answer>)>,
+    outstanding: usize,
+}
+
+/// Counters of the pipeline.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct PipelineStats {
+    pub started: u64,
+    pub finished: u64,
+}
+
+/// The pipeline's state. See the module documentation for the call order.
+pub struct Pipeline {
+    tasks: Vec<Option<Task>>,
+    free: Vec<usize>,
+    active: usize,
+    max_active: usize,
+    pub lookups: SharedLookups,
+    queries: VecDeque<(String, u16, u64)>,
+    deliveries: VecDeque<(usize, Key, Role, Arc<Answer>)>,
+    finished: VecDeque<Finished>,
+    pub stats: PipelineStats,
+}
+
+/// Is `name` an exchange that names an IP address (`198.51.100.7`, `[192.0.2.1]`)? Such
+/// targets are reported, never looked up.
+pub fn is_ip_literal(name: &str) -> bool {
+    name.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok()
+}
+
+/// The questions that follow from `answer` to `key` asked in `role`, for a domain that has
+/// already made `walked` CNAME-walk steps.
+fn follow_ups(key: &Key, role: Role, answer: &Answer, walked: usize) -> Vec<(Key, Role)> {
+    let mut next = Vec::new();
+    let walk = |name: &str, next: &mut Vec<(Key, Role)>| {
+        if walked < MAX_WALK {
+            next.push((Key::Cname(name.into()), Role::Walk));
+        }
+    };
+    match (key, role) {
+        (Key::Mx(domain), Role::Domain) => match answer.status {
+            Status::NoError => {
+                for d in &answer.data {
+                    if let lookup::Data::Mx { exchange, .. } = d
+                        && exchange != "."
+                        && !is_ip_literal(exchange)
+                    {
+                        next.push((Key::A(exchange.as_str().into()), Role::Host));
+                        next.push((Key::Aaaa(exchange.as_str().into()), Role::Host));
+                    }
+                }
+            }
+            // RFC 5321 §5.1: no MX, so the domain itself is the mail host.
+            Status::NoData => {
+                next.push((Key::A(domain.clone()), Role::Host));
+                next.push((Key::Aaaa(domain.clone()), Role::Host));
+            }
+            Status::ServFail => walk(domain, &mut next),
+            _ => {}
+        },
+        (Key::A(host) | Key::Aaaa(host), Role::Host) => {
+            for ip in answer.addresses() {
+                next.push((Key::Ptr(ip), Role::Reverse));
+            }
+            if answer.status == Status::ServFail {
+                walk(host, &mut next);
+            }
+        }
+        (Key::Ptr(ip), Role::Reverse) => {
+            let mut names: Vec<&str> = answer.ptr_names().collect();
+            // Sorted, so the names checked do not depend on the resolver's RRset order.
+            names.sort_unstable();
+            names.dedup();
+            for name in names.into_iter().take(FORWARD_NAMES) {
+                next.push((Key::forward(name, *ip), Role::Forward));
+            }
+        }
+        (Key::Cname(_), Role::Walk) => {
+            if let Some(target) = answer.cname_target() {
+                walk(target, &mut next);
+            }
+        }
+        _ => {}
+    }
+    next
+}
+
+impl Pipeline {
+    /// A pipeline with at most `max_active` domains in progress and a cache of `cache` answers.
+    pub fn new(max_active: usize, cache: usize) -> Self {
+        Pipeline {
+            tasks: Vec::new(),
+            free: Vec::new(),
+            active: 0,
+            max_active: max_active.max(1),
+            lookups: SharedLookups::new(cache),
+            queries: VecDeque::new(),
+            deliveries: VecDeque::new(),
+            finished: VecDeque::new(),
+            stats: PipelineStats::default(),
+        }
+    }
+
+    /// Whether another domain may start.
+    pub fn can_start(&self) -> bool {
+        self.active < self.max_active
+    }
+
+    /// Domains in progress.
+    pub fn active(&self) -> usize {
+        self.active
+    }
+
+    /// Starts a domain: its MX question and the reverse checks of its sender IPs.
+    pub fn start(&mut self, input: DomainInput) {
+        let mut first = vec![(Key::Mx(input.domain.as_str().into()), Role::Domain)];
+        let mut senders = input.senders.clone();
+        senders.sort_unstable();
+        senders.dedup();
+        first.extend(senders.into_iter().map(|ip| (Key::Ptr(ip), Role::Reverse)));
+        let task = Task {
+            input,
+            requested: Vec::new(),
+            answers: Vec::new(),
+            outstanding: 0,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.tasks[s] = Some(task);
+                s
+            }
+            None => {
+                self.tasks.push(Some(task));
+                self.tasks.len() - 1
+            }
+        };
+        self.active += 1;
+        self.stats.started += 1;
+        for (key, role) in first {
+            self.request(slot, key, role);
+        }
+        self.run_deliveries();
+    }
+
+    /// The next query to send: (name, type, tag for [`Pipeline::handle_outcome`]).
+    pub fn poll_query(&mut self) -> Option<(String, u16, u64)> {
+        self.queries.pop_front()
+    }
+
+    /// Queries waiting to be sent.
+    pub fn queued(&self) -> usize {
+        self.queries.len()
+    }
+
+    /// Takes the outcome of a query this pipeline asked for. Unknown tags are ignored.
+    pub fn handle_outcome(&mut self, outcome: &Outcome) {
+        let Some(key) = self.lookups.key(outcome.tag) else {
+            return;
+        };
+        let answer = Arc::new(Answer::from_outcome(key, outcome));
+        let Some((key, waiters)) = self.lookups.complete(outcome.tag, answer.clone()) else {
+            return;
+        };
+        for (slot, role) in waiters {
+            self.deliveries
+                .push_back((slot, key.clone(), role, answer.clone()));
+        }
+        self.run_deliveries();
+    }
+
+    /// The next domain whose lookups are all done.
+    pub fn poll_finished(&mut self) -> Option<Finished> {
+        self.finished.pop_front()
+    }
+
+    /// Records that `slot` needs `key` in `role`; the answer arrives through `deliveries`.
+    fn request(&mut self, slot: usize, key: Key, role: Role) {
+        let Some(task) = self.tasks[slot].as_mut() else {
+            return;
+        };
+        if task.requested.iter().any(|(k, r)| *k == key && *r == role) {
+            return;
+        }
+        task.requested.push((key.clone(), role));
+        task.outstanding += 1;
+        // The same question asked earlier in another role: its answer is already here.
+        if let Some((_, answer)) = task.answers.iter().find(|(k, _)| *k == key) {
+            let answer = answer.clone();
+            self.deliveries.push_back((slot, key, role, answer));
+            return;
+        }
+        match self.lookups.ask(&key, (slot, role)) {
+            Ask::Ready(answer) => self.deliveries.push_back((slot, key, role, answer)),
+            Ask::Joined => {}
+            Ask::Send(tag) => self.queries.push_back((key.query_name(), key.qtype(), tag)),
+        }
+    }
+
+    /// Delivers answers (and what follows from them) until none is left.
+    fn run_deliveries(&mut self) {
+        while let Some((slot, key, role, answer)) = self.deliveries.pop_front() {
+            let Some(task) = self.tasks[slot].as_mut() else {
+                continue;
+            };
+            if !task.answers.iter().any(|(k, _)| *k == key) {
+                task.answers.push((key.clone(), answer.clone()));
+            }
+            let walked = task
+                .requested
+                .iter()
+                .filter(|(_, r)| *r == Role::Walk)
+                .count();
+            for (k, r) in follow_ups(&key, role, &answer, walked) {
+                self.request(slot, k, r);
+            }
+            let Some(task) = self.tasks[slot].as_mut() else {
+                continue;
+            };
+            task.outstanding -= 1;
+            if task.outstanding == 0 {
+                let task = self.tasks[slot].take().expect("checked above");
+                self.free.push(slot);
+                self.active -= 1;
+                self.stats.finished += 1;
+                self.finished.push_back(Finished {
+                    input: task.input,
+                    answers: task.answers,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -178,6 +178,11 @@ impl ZoneFiles {
             path: path.to_path_buf(),
             source,
         })?;
+        self.load_policies_text(&text, path)
+    }
+
+    /// [`ZoneFiles::load_policies`] from text; `path` names it in errors.
+    pub fn load_policies_text(&mut self, text: &str, path: &Path) -> Result<(), ZoneError> {
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or_default().trim();
             if line.is_empty() {
@@ -213,6 +218,11 @@ impl ZoneFiles {
             path: path.to_path_buf(),
             source,
         })?;
+        self.load_text(text, path)
+    }
+
+    /// [`ZoneFiles::load_file`] from text; `path` gives the default origin and names errors.
+    pub fn load_text(&mut self, text: String, path: &Path) -> Result<(), ZoneError> {
         let parse_err = |message: String| ZoneError::Parse {
             path: path.to_path_buf(),
             message,

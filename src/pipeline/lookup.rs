@@ -1,0 +1,342 @@
+//! One lookup of the pipeline: what is asked ([`Key`]) and what came back ([`Answer`]),
+//! decoded once and shared by every domain that asked.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use crate::engine::{Outcome, Status};
+
+/// A question of the pipeline. Names are lower-case presentation form without the trailing
+/// dot (the root is `.`), so equal questions compare equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Mx(Box<str>),
+    A(Box<str>),
+    Aaaa(Box<str>),
+    Ptr(IpAddr),
+    /// The CNAME record alone, asked one hop at a time to see loops a resolver hides behind
+    /// SERVFAIL.
+    Cname(Box<str>),
+}
+
+impl Key {
+    pub fn qtype(&self) -> u16 {
+        match self {
+            Key::Mx(_) => 15,
+            Key::A(_) => 1,
+            Key::Aaaa(_) => 28,
+            Key::Ptr(_) => 12,
+            Key::Cname(_) => 5,
+        }
+    }
+
+    /// The address lookup of `name` for the family of `ip`.
+    pub fn forward(name: &str, ip: IpAddr) -> Key {
+        match ip {
+            IpAddr::V4(_) => Key::A(name.into()),
+            IpAddr::V6(_) => Key::Aaaa(name.into()),
+        }
+    }
+
+    /// The name to put in the query, fully qualified.
+    pub fn query_name(&self) -> String {
+        match self {
+            Key::Ptr(ip) => Name::from(*ip).to_ascii(),
+            Key::Mx(n) | Key::A(n) | Key::Aaaa(n) | Key::Cname(n) => format!("{n}."),
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Mx(n) => write!(f, "{n} MX"),
+            Key::A(n) => write!(f, "{n} A"),
+            Key::Aaaa(n) => write!(f, "{n} AAAA"),
+            Key::Ptr(ip) => write!(f, "{ip} PTR"),
+            Key::Cname(n) => write!(f, "{n} CNAME"),
+        }
+    }
+}
+
+/// One record of the asked type, at the end of any CNAME chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Data {
+    Mx { preference: u16, exchange: String },
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Ptr(String),
+    Cname(String),
+}
+
+/// A decoded lookup result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// NOERROR with no record of the asked type at the end of the chain is `NoData`.
+    pub status: Status,
+    /// The CNAME targets followed from the query name, in order.
+    pub chain: Vec<String>,
+    /// Records of the asked type owned by the end of the chain, in answer order.
+    pub data: Vec<Data>,
+    /// The UDP answer was truncated and the lookup completed over TCP.
+    pub truncated: bool,
+    /// The reply could not be decoded, or (for MX) the records sat outside the answer section.
+    pub malformed: bool,
+    pub attempts: u32,
+}
+
+/// Presentation form of a name: lower case, no trailing dot, the root as `.`.
+pub fn name_text(name: &Name) -> String {
+    let text = name.to_lowercase().to_ascii();
+    match text.strip_suffix('.') {
+        Some(stripped) if !stripped.is_empty() => stripped.to_string(),
+        _ => text,
+    }
+}
+
+impl Answer {
+    /// An answer for a lookup that never reached a resolver or got no usable reply.
+    pub fn failed(status: Status, attempts: u32) -> Answer {
+        Answer {
+            status,
+            chain: Vec::new(),
+            data: Vec::new(),
+            truncated: false,
+            malformed: false,
+            attempts,
+        }
+    }
+
+    /// Decodes an engine outcome for `key`. Never panics on a hostile reply: what cannot be
+    /// decoded is marked `malformed` and keeps the engine's status.
+    pub fn from_outcome(key: &Key, outcome: &Outcome) -> Answer {
+        let mut answer = Answer::failed(outcome.status, outcome.attempts);
+        answer.truncated = outcome.truncated;
+        if let Status::Rcode(1) = outcome.status {
+            answer.malformed = true; // FORMERR
+        }
+        let Some(bytes) = outcome.reply.as_deref() else {
+            return answer;
+        };
+        let Ok(message) = Message::from_vec(bytes) else {
+            answer.malformed = true;
+            return answer;
+        };
+        let qtype = RecordType::from(key.qtype());
+        let query = key.query_name();
+        let mut owner = Name::from_ascii(&query).unwrap_or_else(|_| Name::root());
+        // Follow the chain through the answer section, at most once per record.
+        let cnames: Vec<&Record> = message
+            .answers
+            .iter()
+            .filter(|r| r.record_type() == RecordType::CNAME && qtype != RecordType::CNAME)
+            .collect();
+        for _ in 0..cnames.len() {
+            let next = cnames.iter().find_map(|r| match &r.data {
+                RData::CNAME(target) if r.name == owner => Some(target.0.clone()),
+                _ => None,
+            });
+            match next {
+                Some(target) if !answer.chain.contains(&name_text(&target)) => {
+                    answer.chain.push(name_text(&target));
+                    owner = target;
+                }
+                _ => break,
+            }
+        }
+        for record in message.answers.iter().filter(|r| r.name == owner) {
+            let data = match (&record.data, qtype) {
+                (RData::MX(mx), RecordType::MX) => Data::Mx {
+                    preference: mx.preference,
+                    exchange: name_text(&mx.exchange),
+                },
+                (RData::A(a), RecordType::A) => Data::A(a.0),
+                (RData::AAAA(a), RecordType::AAAA) => Data::Aaaa(a.0),
+                (RData::PTR(p), RecordType::PTR) => Data::Ptr(name_text(&p.0)),
+                (RData::CNAME(c), RecordType::CNAME) => Data::Cname(name_text(&c.0)),
+                _ => continue,
+            };
+            answer.data.push(data);
+        }
+        if answer.status == Status::NoError && answer.data.is_empty() {
+            answer.status = Status::NoData;
+        }
+        if qtype == RecordType::MX
+            && message.answers.is_empty()
+            && message
+                .authorities
+                .iter()
+                .chain(&message.additionals)
+                .any(|r| r.record_type() == RecordType::MX)
+        {
+            answer.malformed = true;
+        }
+        answer
+    }
+
+    /// The addresses of an A or AAAA answer.
+    pub fn addresses(&self) -> impl Iterator<Item = IpAddr> + '_ {
+        self.data.iter().filter_map(|d| match d {
+            Data::A(a) => Some(IpAddr::V4(*a)),
+            Data::Aaaa(a) => Some(IpAddr::V6(*a)),
+            _ => None,
+        })
+    }
+
+    /// The names of a PTR answer.
+    pub fn ptr_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.data.iter().filter_map(|d| match d {
+            Data::Ptr(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The target of a CNAME answer.
+    pub fn cname_target(&self) -> Option<&str> {
+        self.data.iter().find_map(|d| match d {
+            Data::Cname(n) => Some(n.as_str()),
+            _ => None,
+        })
+    }
+
+    /// SERVFAIL, REFUSED, a timeout or another failure: the lookup says nothing about the name.
+    pub fn is_temporary_failure(&self) -> bool {
+        !matches!(
+            self.status,
+            Status::NoError | Status::NoData | Status::NxDomain
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
+    use hickory_proto::rr::rdata::{A, CNAME, MX};
+
+    fn outcome(status: Status, msg: &Message) -> Outcome {
+        Outcome {
+            tag: 0,
+            name: String::new(),
+            qtype: 0,
+            status,
+            reply: Some(msg.to_vec().unwrap()),
+            resolver: None,
+            attempts: 1,
+            rtt: None,
+            truncated: false,
+        }
+    }
+
+    fn reply(qname: &str, qtype: RecordType, records: Vec<Record>) -> Message {
+        let mut m = Message::new(7, MessageType::Response, hickory_proto::op::OpCode::Query);
+        m.add_query(Query::query(Name::from_ascii(qname).unwrap(), qtype));
+        m.metadata.response_code = ResponseCode::NoError;
+        for r in records {
+            m.add_answer(r);
+        }
+        m
+    }
+
+    fn rr(owner: &str, data: RData) -> Record {
+        Record::from_rdata(Name::from_ascii(owner).unwrap(), 300, data)
+    }
+
+    #[test]
+    fn chains_are_followed_and_names_normalised() {
+        let n = |s: &str| Name::from_ascii(s).unwrap();
+        let m = reply(
+            "Shop.test.",
+            RecordType::MX,
+            vec![
+                rr("shop.test.", RData::CNAME(CNAME(n("Real.test.")))),
+                rr("real.test.", RData::MX(MX::new(10, n("MX1.Real.test.")))),
+                rr("other.test.", RData::MX(MX::new(5, n("stray.test.")))),
+            ],
+        );
+        let a = Answer::from_outcome(&Key::Mx("shop.test".into()), &outcome(Status::NoError, &m));
+        assert_eq!(a.chain, vec!["real.test"]);
+        assert_eq!(
+            a.data,
+            vec![Data::Mx {
+                preference: 10,
+                exchange: "mx1.real.test".into()
+            }]
+        );
+        assert_eq!(a.status, Status::NoError);
+    }
+
+    #[test]
+    fn a_chain_without_final_records_is_nodata_and_loops_end() {
+        let n = |s: &str| Name::from_ascii(s).unwrap();
+        let m = reply(
+            "a.test.",
+            RecordType::A,
+            vec![
+                rr("a.test.", RData::CNAME(CNAME(n("b.test.")))),
+                rr("b.test.", RData::CNAME(CNAME(n("a.test.")))),
+            ],
+        );
+        let a = Answer::from_outcome(&Key::A("a.test".into()), &outcome(Status::NoError, &m));
+        assert_eq!(a.chain, vec!["b.test", "a.test"]);
+        assert_eq!(a.status, Status::NoData);
+        assert!(a.data.is_empty());
+    }
+
+    #[test]
+    fn root_exchange_and_misplaced_mx() {
+        let m = reply(
+            "null.test.",
+            RecordType::MX,
+            vec![rr("null.test.", RData::MX(MX::new(0, Name::root())))],
+        );
+        let a = Answer::from_outcome(&Key::Mx("null.test".into()), &outcome(Status::NoError, &m));
+        assert_eq!(
+            a.data,
+            vec![Data::Mx {
+                preference: 0,
+                exchange: ".".into()
+            }]
+        );
+        let mut m = reply("x.test.", RecordType::MX, vec![]);
+        m.add_additional(rr(
+            "x.test.",
+            RData::MX(MX::new(1, Name::from_ascii("m.x.test.").unwrap())),
+        ));
+        let a = Answer::from_outcome(&Key::Mx("x.test".into()), &outcome(Status::NoData, &m));
+        assert!(a.malformed);
+        assert_eq!(a.status, Status::NoData);
+    }
+
+    #[test]
+    fn garbage_replies_are_malformed_not_panics() {
+        let mut o = outcome(Status::NoError, &reply("a.test.", RecordType::A, vec![]));
+        o.reply = Some(vec![0xff; 30]);
+        let a = Answer::from_outcome(&Key::A("a.test".into()), &o);
+        assert!(a.malformed);
+        let m = reply(
+            "a.test.",
+            RecordType::A,
+            vec![rr("a.test.", RData::A(A::new(192, 0, 2, 1)))],
+        );
+        let a = Answer::from_outcome(&Key::A("a.test".into()), &outcome(Status::NoError, &m));
+        assert_eq!(
+            a.addresses().collect::<Vec<_>>(),
+            vec![IpAddr::from([192, 0, 2, 1])]
+        );
+    }
+
+    #[test]
+    fn key_names() {
+        assert_eq!(Key::Mx("x.test".into()).query_name(), "x.test.");
+        assert_eq!(
+            Key::Ptr("192.0.2.1".parse().unwrap()).query_name(),
+            "1.2.0.192.in-addr.arpa."
+        );
+        assert_eq!(name_text(&Name::root()), ".");
+        assert_eq!(name_text(&Name::from_ascii("A.Test.").unwrap()), "a.test");
+    }
+}

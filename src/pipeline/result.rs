@@ -1,0 +1,239 @@
+//! A finished domain as a typed tree: its MX answer, each exchange with its addresses, each
+//! address with its PTR names, their forward lookups and the iprev result. Built from the
+//! answers a domain collected ([`Finished`]) by a pure function, off the I/O thread.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::lookup::{Answer, Data, Key};
+use super::{FORWARD_NAMES, Finished, is_ip_literal};
+use crate::engine::Status;
+
+/// RFC 8601 §3 "iprev": does the address's PTR name map back to it?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Iprev {
+    /// A forward lookup of a PTR name gives the address back.
+    Pass,
+    /// PTR names exist, but none maps back.
+    Fail,
+    /// No PTR name.
+    PermError,
+    /// A lookup failed (SERVFAIL, timeout, REFUSED): retry later.
+    TempError,
+}
+
+impl Iprev {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Iprev::Pass => "pass",
+            Iprev::Fail => "fail",
+            Iprev::PermError => "permerror",
+            Iprev::TempError => "temperror",
+        }
+    }
+}
+
+/// An address (of an exchange, of the domain for implicit MX, or a declared sender IP) and
+/// its reverse DNS.
+#[derive(Debug, Clone)]
+pub struct Address {
+    pub ip: IpAddr,
+    pub ptr: Option<Arc<Answer>>,
+    /// All PTR names, sorted (the first [`FORWARD_NAMES`] are checked).
+    pub ptr_names: Vec<String>,
+    /// The forward lookups of the checked PTR names.
+    pub forward: Vec<(String, Option<Arc<Answer>>)>,
+    pub iprev: Iprev,
+}
+
+/// A mail host: an exchange, or the domain itself for implicit MX.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: String,
+    pub a: Option<Arc<Answer>>,
+    pub aaaa: Option<Arc<Answer>>,
+    /// CNAME hops asked one at a time after a SERVFAIL (empty when no walk was needed).
+    pub walk: Vec<String>,
+    /// Addresses from A then AAAA, each once, sorted.
+    pub addresses: Vec<Address>,
+}
+
+impl Host {
+    /// The CNAME chain the resolver followed for the host's A (or else AAAA) lookup.
+    pub fn chain(&self) -> &[String] {
+        [&self.a, &self.aaaa]
+            .into_iter()
+            .flatten()
+            .map(|a| a.chain.as_slice())
+            .find(|c| !c.is_empty())
+            .unwrap_or(&[])
+    }
+}
+
+/// One MX record and, unless it is the root or an IP literal, its host.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub preference: u16,
+    pub name: String,
+    /// `None` for a root target (null MX) or an IP literal: those are never looked up.
+    pub host: Option<Host>,
+}
+
+/// Everything the scan learnt about one domain.
+#[derive(Debug, Clone)]
+pub struct DomainResult {
+    pub line: u64,
+    pub domain: String,
+    pub extra: Vec<String>,
+    pub mx: Arc<Answer>,
+    /// The domain's CNAME walk after a SERVFAIL of its MX question.
+    pub walk: Vec<String>,
+    /// MX records sorted by preference then name; duplicates kept.
+    pub exchanges: Vec<Exchange>,
+    /// The domain's own addresses when it has no MX (RFC 5321 §5.1).
+    pub implicit: Option<Host>,
+    pub senders: Vec<Address>,
+}
+
+fn walk(f: &Finished, start: &str) -> Vec<String> {
+    let mut hops = Vec::new();
+    let mut name = start.to_string();
+    while let Some(answer) = f.answer(&Key::Cname(name.as_str().into())) {
+        let Some(target) = answer.cname_target() else {
+            break;
+        };
+        let repeated = target == start || hops.iter().any(|h| h == target);
+        hops.push(target.to_string());
+        if repeated {
+            break;
+        }
+        name = target.to_string();
+    }
+    hops
+}
+
+fn address(f: &Finished, ip: IpAddr) -> Address {
+    let ptr = f.answer(&Key::Ptr(ip)).cloned();
+    let mut ptr_names: Vec<String> = ptr
+        .as_deref()
+        .map(|p| p.ptr_names().map(str::to_string).collect())
+        .unwrap_or_default();
+    ptr_names.sort_unstable();
+    ptr_names.dedup();
+    let forward: Vec<(String, Option<Arc<Answer>>)> = ptr_names
+        .iter()
+        .take(FORWARD_NAMES)
+        .map(|n| (n.clone(), f.answer(&Key::forward(n, ip)).cloned()))
+        .collect();
+    let iprev = iprev(ip, ptr.as_deref(), &forward);
+    Address {
+        ip,
+        ptr,
+        ptr_names,
+        forward,
+        iprev,
+    }
+}
+
+/// The iprev result (RFC 8601 §3) from the PTR answer and the forward lookups.
+pub fn iprev(ip: IpAddr, ptr: Option<&Answer>, forward: &[(String, Option<Arc<Answer>>)]) -> Iprev {
+    let Some(ptr) = ptr else {
+        return Iprev::TempError;
+    };
+    if ptr.is_temporary_failure() {
+        return Iprev::TempError;
+    }
+    if ptr.ptr_names().next().is_none() {
+        return Iprev::PermError;
+    }
+    let mut temporary = false;
+    for (_, answer) in forward {
+        match answer {
+            Some(a) if a.addresses().any(|x| x == ip) => return Iprev::Pass,
+            Some(a) if !a.is_temporary_failure() => {}
+            _ => temporary = true,
+        }
+    }
+    if temporary {
+        Iprev::TempError
+    } else {
+        Iprev::Fail
+    }
+}
+
+fn host(f: &Finished, name: &str) -> Host {
+    let a = f.answer(&Key::A(name.into())).cloned();
+    let aaaa = f.answer(&Key::Aaaa(name.into())).cloned();
+    let mut ips: Vec<IpAddr> = [&a, &aaaa]
+        .into_iter()
+        .flatten()
+        .flat_map(|x| x.addresses())
+        .collect();
+    ips.sort_unstable();
+    ips.dedup();
+    let walked = [&a, &aaaa]
+        .into_iter()
+        .flatten()
+        .any(|x| x.status == Status::ServFail);
+    Host {
+        name: name.to_string(),
+        a,
+        aaaa,
+        walk: if walked { walk(f, name) } else { Vec::new() },
+        addresses: ips.into_iter().map(|ip| address(f, ip)).collect(),
+    }
+}
+
+impl DomainResult {
+    /// Builds the tree of a finished domain.
+    pub fn assemble(f: &Finished) -> DomainResult {
+        let domain = f.input.domain.as_str();
+        let mx = f
+            .answer(&Key::Mx(domain.into()))
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Answer::failed(Status::Timeout, 0)));
+        let mut exchanges: Vec<Exchange> = mx
+            .data
+            .iter()
+            .filter_map(|d| match d {
+                Data::Mx {
+                    preference,
+                    exchange,
+                } => Some(Exchange {
+                    preference: *preference,
+                    name: exchange.clone(),
+                    host: (exchange != "." && !is_ip_literal(exchange)).then(|| host(f, exchange)),
+                }),
+                _ => None,
+            })
+            .collect();
+        exchanges.sort_by(|x, y| (x.preference, &x.name).cmp(&(y.preference, &y.name)));
+        let implicit = (mx.status == Status::NoData).then(|| host(f, domain));
+        let mut senders = f.input.senders.clone();
+        senders.sort_unstable();
+        senders.dedup();
+        DomainResult {
+            line: f.input.line,
+            domain: domain.to_string(),
+            extra: f.input.extra.clone(),
+            walk: if mx.status == Status::ServFail {
+                walk(f, domain)
+            } else {
+                Vec::new()
+            },
+            mx,
+            exchanges,
+            implicit,
+            senders: senders.into_iter().map(|ip| address(f, ip)).collect(),
+        }
+    }
+
+    /// Every mail host: the exchanges that were looked up, or the implicit-MX host.
+    pub fn hosts(&self) -> impl Iterator<Item = &Host> {
+        self.exchanges
+            .iter()
+            .filter_map(|e| e.host.as_ref())
+            .chain(self.implicit.as_ref())
+    }
+}

@@ -1,0 +1,245 @@
+//! The pipeline against an in-memory resolver: the sim's resolution logic over zone text, with
+//! no sockets and no clock.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RecordType};
+
+use super::result::{DomainResult, Iprev};
+use super::*;
+use crate::sim::world::{ZoneFiles, resolve};
+
+const ZONE: &str = "\
+$TTL 300
+@ SOA ns hostmaster 1 3600 600 86400 300
+ns A 198.18.0.53
+shop1 MX 10 mx1.provider
+shop1 MX 20 mx2.provider
+shop2 MX 10 mx1.provider
+shop2 MX 20 mx2.provider
+mx1.provider A 198.18.1.10
+mx1.provider AAAA 2001:db8:1::10
+mx2.provider A 198.18.2.10
+implicit A 198.19.0.1
+norout TXT \"no mail\"
+null MX 0 .
+literal MX 10 198.18.1.10.
+loop1 CNAME loop2
+loop2 CNAME loop1
+hostloop MX 10 mail.hostloop
+mail.hostloop CNAME mail2.hostloop
+mail2.hostloop CNAME mail.hostloop
+many-ptr MX 10 mail.many-ptr
+mail.many-ptr A 198.19.0.9
+a.many-ptr A 198.19.0.9
+b.many-ptr A 198.19.0.99
+";
+
+const REVERSE: &str = "\
+$TTL 300
+@ SOA ns.test. hostmaster.test. 1 3600 600 86400 300
+10.1 PTR mx1.provider.test.
+10.2 PTR other.test.
+";
+
+const REVERSE19: &str = "\
+$TTL 300
+@ SOA ns.test. hostmaster.test. 1 3600 600 86400 300
+1.0 PTR implicit.test.
+9.0 PTR c.many-ptr.test.
+9.0 PTR b.many-ptr.test.
+9.0 PTR a.many-ptr.test.
+";
+
+fn world() -> ZoneFiles {
+    let mut z = ZoneFiles::default();
+    z.load_text(ZONE.into(), Path::new("test.zone")).unwrap();
+    z.load_text(REVERSE.into(), Path::new("18.198.in-addr.arpa.zone"))
+        .unwrap();
+    z.load_text(REVERSE19.into(), Path::new("19.198.in-addr.arpa.zone"))
+        .unwrap();
+    z
+}
+
+/// Answers a query as the sim would, as an engine outcome.
+fn answer(zones: &ZoneFiles, name: &str, qtype: u16, tag: u64) -> Outcome {
+    let qname = Name::from_ascii(name).unwrap();
+    let rtype = RecordType::from(qtype);
+    let a = resolve(zones, &qname.to_lowercase(), rtype);
+    let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+    m.add_query(Query::query(qname, rtype));
+    m.metadata.response_code = a.rcode;
+    for r in a.answers.iter().cloned() {
+        m.add_answer(r);
+    }
+    let status = match a.rcode {
+        ResponseCode::NoError if a.answers.is_empty() => Status::NoData,
+        ResponseCode::NoError => Status::NoError,
+        ResponseCode::NXDomain => Status::NxDomain,
+        ResponseCode::ServFail => Status::ServFail,
+        other => Status::Rcode(u16::from(other) as u8),
+    };
+    Outcome {
+        tag,
+        name: name.into(),
+        qtype,
+        status,
+        reply: Some(m.to_vec().unwrap()),
+        resolver: None,
+        attempts: 1,
+        rtt: None,
+        truncated: false,
+    }
+}
+
+/// Runs the pipeline over `domains` to the end; returns the results by domain and the
+/// queries sent per question.
+fn scan(
+    domains: &[(&str, Vec<IpAddr>)],
+    max_active: usize,
+) -> (HashMap<String, DomainResult>, HashMap<(String, u16), u32>) {
+    let zones = world();
+    let mut p = Pipeline::new(max_active, 1000);
+    let mut input = domains.iter().enumerate();
+    let mut sent: HashMap<(String, u16), u32> = HashMap::new();
+    let mut results = HashMap::new();
+    loop {
+        while p.can_start() {
+            let Some((i, (d, senders))) = input.next() else {
+                break;
+            };
+            p.start(DomainInput {
+                line: i as u64 + 1,
+                domain: d.to_string(),
+                extra: vec![],
+                senders: senders.clone(),
+            });
+        }
+        let batch: Vec<_> = std::iter::from_fn(|| p.poll_query()).collect();
+        while let Some(f) = p.poll_finished() {
+            let r = DomainResult::assemble(&f);
+            assert!(results.insert(r.domain.clone(), r).is_none(), "once");
+        }
+        if batch.is_empty() && p.active() == 0 && input.len() == 0 {
+            break;
+        }
+        assert!(!batch.is_empty(), "active domains always have a query out");
+        for (name, qtype, tag) in batch {
+            *sent.entry((name.clone(), qtype)).or_default() += 1;
+            p.handle_outcome(&answer(&zones, &name, qtype, tag));
+        }
+        while let Some(f) = p.poll_finished() {
+            let r = DomainResult::assemble(&f);
+            assert!(results.insert(r.domain.clone(), r).is_none(), "once");
+        }
+    }
+    (results, sent)
+}
+
+#[test]
+fn mx_then_addresses_then_reverse_then_forward() {
+    let (r, sent) = scan(&[("shop1.test", vec![]), ("shop2.test", vec![])], 10);
+    let shop = &r["shop1.test"];
+    assert_eq!(shop.exchanges.len(), 2);
+    let mx1 = shop.exchanges[0].host.as_ref().unwrap();
+    assert_eq!(mx1.name, "mx1.provider.test");
+    let ips: Vec<String> = mx1.addresses.iter().map(|a| a.ip.to_string()).collect();
+    assert_eq!(ips, ["198.18.1.10", "2001:db8:1::10"]);
+    assert_eq!(mx1.addresses[0].iprev, Iprev::Pass);
+    assert_eq!(mx1.addresses[0].ptr_names, ["mx1.provider.test"]);
+    // No reverse zone for the IPv6 address: the resolver answers SERVFAIL.
+    assert_eq!(mx1.addresses[1].iprev, Iprev::TempError);
+    let mx2 = shop.exchanges[1].host.as_ref().unwrap();
+    assert_eq!(mx2.addresses[0].iprev, Iprev::Fail);
+    // Shared lookups: both domains use the provider, each question goes out once.
+    assert!(sent.values().all(|&n| n == 1), "{sent:?}");
+    assert_eq!(sent[&("mx1.provider.test.".to_string(), 1)], 1);
+}
+
+#[test]
+fn implicit_mx_null_mx_literal_and_no_route() {
+    let (r, sent) = scan(
+        &[
+            ("implicit.test", vec![]),
+            ("null.test", vec![]),
+            ("literal.test", vec![]),
+            ("norout.test", vec![]),
+            ("gone.test", vec![]),
+        ],
+        2,
+    );
+    let imp = r["implicit.test"].implicit.as_ref().unwrap();
+    assert_eq!(imp.addresses[0].iprev, Iprev::Pass);
+    assert!(r["null.test"].exchanges[0].host.is_none());
+    assert_eq!(r["null.test"].exchanges[0].name, ".");
+    assert!(r["literal.test"].exchanges[0].host.is_none());
+    assert!(
+        !sent.contains_key(&("198.18.1.10.".to_string(), 1)),
+        "IP literals are not looked up"
+    );
+    let no = r["norout.test"].implicit.as_ref().unwrap();
+    assert!(no.addresses.is_empty());
+    assert_eq!(r["gone.test"].mx.status, Status::NxDomain);
+    assert!(r["gone.test"].implicit.is_none());
+}
+
+#[test]
+fn loops_are_walked_one_hop_at_a_time() {
+    let (r, _) = scan(&[("loop1.test", vec![]), ("hostloop.test", vec![])], 10);
+    let l = &r["loop1.test"];
+    assert_eq!(l.mx.status, Status::ServFail);
+    assert_eq!(l.walk, ["loop2.test", "loop1.test"]);
+    let host = r["hostloop.test"].exchanges[0].host.as_ref().unwrap();
+    assert_eq!(host.walk, ["mail2.hostloop.test", "mail.hostloop.test"]);
+}
+
+#[test]
+fn forward_checks_stop_after_two_sorted_names_and_senders_get_them_too() {
+    let sender: IpAddr = "198.19.0.1".parse().unwrap();
+    let (r, sent) = scan(&[("many-ptr.test", vec![sender, sender])], 10);
+    let d = &r["many-ptr.test"];
+    let addr = &d.exchanges[0].host.as_ref().unwrap().addresses[0];
+    assert_eq!(
+        addr.ptr_names,
+        ["a.many-ptr.test", "b.many-ptr.test", "c.many-ptr.test"]
+    );
+    assert_eq!(addr.forward.len(), 2);
+    assert_eq!(addr.iprev, Iprev::Pass);
+    assert!(!sent.contains_key(&("c.many-ptr.test.".to_string(), 1)));
+    assert_eq!(
+        d.senders.len(),
+        1,
+        "a sender IP given twice is checked once"
+    );
+    assert_eq!(d.senders[0].iprev, Iprev::Pass);
+}
+
+#[test]
+fn a_window_of_one_still_finishes_everything() {
+    let names: Vec<(&str, Vec<IpAddr>)> = [
+        "shop1.test",
+        "shop2.test",
+        "implicit.test",
+        "loop1.test",
+        "null.test",
+        "gone.test",
+    ]
+    .iter()
+    .map(|d| (*d, vec![]))
+    .collect();
+    let (r, _) = scan(&names, 1);
+    assert_eq!(r.len(), names.len());
+}
+
+#[test]
+fn temporary_failures_make_iprev_temperror() {
+    use super::result::iprev;
+    let ip: IpAddr = "192.0.2.1".parse().unwrap();
+    let fail = Answer::failed(Status::ServFail, 3);
+    assert_eq!(iprev(ip, Some(&fail), &[]), Iprev::TempError);
+    assert_eq!(iprev(ip, None, &[]), Iprev::TempError);
+    let nx = Answer::failed(Status::NxDomain, 1);
+    assert_eq!(iprev(ip, Some(&nx), &[]), Iprev::PermError);
+}
