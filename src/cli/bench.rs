@@ -3,19 +3,18 @@
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use hdrhistogram::Histogram;
 
 use super::engine_args::EngineArgs;
 use super::resolve::parse_types;
 use crate::engine::{Engine, Status};
 use crate::input::names;
 use crate::io::driver;
+use crate::output::resolvers::{Latency, LatencyRecorder, ResolverReport, pct};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchFormat {
@@ -44,48 +43,6 @@ pub struct BenchArgs {
     pub input: Option<PathBuf>,
 }
 
-/// Latency figures in milliseconds.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Latency {
-    pub min: f64,
-    pub mean: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-impl Latency {
-    fn of(h: &Histogram<u64>) -> Option<Latency> {
-        let ms = |us: u64| us as f64 / 1e3;
-        (!h.is_empty()).then(|| Latency {
-            min: ms(h.min()),
-            mean: h.mean() / 1e3,
-            p50: ms(h.value_at_quantile(0.5)),
-            p90: ms(h.value_at_quantile(0.9)),
-            p99: ms(h.value_at_quantile(0.99)),
-            max: ms(h.max()),
-        })
-    }
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ResolverReport {
-    pub resolver: SocketAddr,
-    /// Datagrams sent to it (attempts).
-    pub sent: u64,
-    /// Replies from it.
-    pub answered: u64,
-    pub loss_pct: f64,
-    pub qps: f64,
-    pub timeouts: u64,
-    pub truncated: u64,
-    pub benched: u64,
-    pub health: String,
-    pub rcodes: BTreeMap<String, u64>,
-    pub latency_ms: Option<Latency>,
-}
-
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BenchReport {
     pub run_time_s: f64,
@@ -98,19 +55,6 @@ pub struct BenchReport {
     pub statuses: BTreeMap<String, u64>,
     pub latency_ms: Option<Latency>,
     pub resolvers: Vec<ResolverReport>,
-}
-
-fn histogram() -> Histogram<u64> {
-    // Microseconds from 1 µs to 60 s, 3 significant digits.
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")
-}
-
-fn pct(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
@@ -146,8 +90,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         .enumerate()
         .map(|(i, (n, t))| (n.clone(), *t, i as u64));
 
-    let mut all = histogram();
-    let mut per: Vec<Histogram<u64>> = resolvers.iter().map(|_| histogram()).collect();
+    let mut latency = LatencyRecorder::new(&resolvers);
     let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
     let (mut lookups, mut lost) = (0u64, 0u64);
     let started = Instant::now();
@@ -162,13 +105,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
             if o.status == Status::Timeout {
                 lost += 1;
             }
-            if let (Some(rtt), Some(r)) = (o.rtt, o.resolver) {
-                let us = (rtt.as_micros() as u64).clamp(1, 60_000_000);
-                let _ = all.record(us);
-                if let Some(i) = resolvers.iter().position(|x| *x == r) {
-                    let _ = per[i].record(us);
-                }
-            }
+            latency.record(&o);
             Ok(())
         },
     )?;
@@ -182,37 +119,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         lookups_per_s: (lookups - lost) as f64 / run_time,
         attempts: engine.stats.attempts,
         statuses,
-        latency_ms: Latency::of(&all),
-        resolvers: engine
-            .resolvers()
-            .iter()
-            .zip(&per)
-            .map(|(r, h)| ResolverReport {
-                resolver: r.addr,
-                sent: r.stats.sent,
-                answered: r.stats.answered,
-                loss_pct: pct(r.stats.sent.saturating_sub(r.stats.answered), r.stats.sent),
-                qps: r.stats.answered as f64 / run_time,
-                timeouts: r.stats.timeouts,
-                truncated: r.stats.truncated,
-                benched: r.stats.benched,
-                health: format!("{:?}", r.health)
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches(['{', ' '])
-                    .to_string(),
-                rcodes: r
-                    .stats
-                    .rcodes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, n)| **n > 0)
-                    .map(|(c, n)| (crate::wire::rcode_name(c as u8), *n))
-                    .collect(),
-                latency_ms: Latency::of(h),
-            })
-            .collect(),
+        latency_ms: latency.overall(),
+        resolvers: latency.reports(&engine, run_time),
     };
     match args.format {
         BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

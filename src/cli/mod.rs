@@ -2,8 +2,10 @@
 //! builds its real objects (files, sockets) in its own module.
 
 pub mod bench;
+pub mod demo;
 pub mod engine_args;
 pub mod resolve;
+pub mod scan;
 pub mod sim;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +22,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job on the bundled sample world against an in-process simulated farm.
+    Demo(demo::DemoArgs),
+    /// Scan domains: MX → A/AAAA → PTR → forward-confirmed reverse DNS, results in --out DIR.
+    Scan(scan::ScanArgs),
     /// Resolve names in bulk: one row per name and type (CSV or JSON Lines).
     Resolve(resolve::ResolveArgs),
     /// Benchmark a resolver farm: QPS, loss, latency percentiles and rcodes per resolver.
@@ -31,6 +37,8 @@ pub enum Command {
 /// Runs the parsed command line; the returned code is the process exit status.
 pub fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Scan(args) => scan::run(args),
         Command::Resolve(args) => resolve::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),

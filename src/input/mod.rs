@@ -1,5 +1,7 @@
-//! Input: name lists for `resolve` and `bench`, and the normalisation of domain-list lines for
-//! the scan (the streaming reader with its rejects file lands with the scan, issue #4).
+//! Input: name lists for `resolve` and `bench`; for the scan, the domain list (normalised,
+//! de-duplicated, malformed lines rejected) and the declared sender IPs.
 
 pub mod domain;
+pub mod list;
 pub mod names;
+pub mod senders;

@@ -80,6 +80,8 @@ pub trait Workload {
     fn on_outcome(&mut self, outcome: Outcome) -> io::Result<()>;
     /// Stop taking new work: only queries that finish work already started are asked for.
     fn stop(&mut self) {}
+    /// Called once per turn of the loop, to read the engine's counters.
+    fn on_turn(&mut self, _engine: &Engine) {}
 }
 
 /// A fixed list of queries with a callback: what `resolve` and `bench` run.
@@ -152,6 +154,7 @@ pub fn run_workload(
             workload.stop();
         }
         engine.handle_timeout(now);
+        workload.on_turn(engine);
         transmit(engine, now, &mut buf, sockets, &mut tx)?;
         // Feed work only while resolvers can take it: a backlog behind a QPS limit or the
         // in-flight caps would outlive a stop or a `--duration` and only cost memory.

@@ -1,7 +1,10 @@
-//! Streaming writers. `resolve` rows now; the scan's CSV/JSONL outputs, progress and summary
-//! land with the scan issue (#4).
+//! Streaming writers: `resolve` rows, the scan's tables, its progress bar and summary.
 
+pub mod progress;
 pub mod resolve;
+pub mod resolvers;
+pub mod scan;
+pub mod summary;
 
 use std::io::Write;
 

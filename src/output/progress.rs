@@ -1,0 +1,95 @@
+//! Progress on stderr: a view of atomic counters, drawn by indicatif a few times a second (never
+//! per query), hidden when stderr is not a terminal. The final summary line is printed by the
+//! caller whatever happens.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Counters the scan updates and the progress bar reads.
+#[derive(Debug, Default)]
+pub struct ScanCounters {
+    /// Domains to scan, when known.
+    pub total: AtomicU64,
+    pub domains_done: AtomicU64,
+    pub queries: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub retries: AtomicU64,
+    pub timeouts: AtomicU64,
+}
+
+impl ScanCounters {
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+/// A running progress bar.
+pub struct Progress {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+const REDRAW: Duration = Duration::from_millis(200);
+
+impl Progress {
+    /// Starts drawing `counters` on stderr (nothing is drawn when stderr is not a terminal).
+    pub fn start(counters: Arc<ScanCounters>) -> Progress {
+        let stop = Arc::new(AtomicBool::new(false));
+        let target = ProgressDrawTarget::stderr_with_hz(5);
+        if target.is_hidden() {
+            return Progress { stop, thread: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(ScanCounters::get(&counters.total)), target);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} domains  {per_sec}  ETA {eta}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                let get = |c: &AtomicU64| ScanCounters::get(c);
+                bar.set_length(get(&counters.total));
+                bar.set_position(get(&counters.domains_done));
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_message(format!(
+                    "{:.0} q/s  {} in flight  {} retries  {} timeouts",
+                    get(&counters.queries) as f64 / secs,
+                    get(&counters.in_flight),
+                    get(&counters.retries),
+                    get(&counters.timeouts),
+                ));
+                std::thread::sleep(REDRAW);
+            }
+            bar.finish_and_clear();
+        });
+        Progress {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(mut self) {
+        self.stop_thread();
+    }
+
+    fn stop_thread(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop_thread();
+    }
+}

@@ -1,0 +1,351 @@
+//! The scan's tables in `--out DIR`: `domains`, `records` and `rejects`, as CSV with a header
+//! or JSON Lines (`.csv` / `.jsonl`). Rows are written as domains finish and flushed once per
+//! batch; nothing is accumulated. Columns are documented in `docs/output.md`.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::Format;
+use crate::analysis::DomainReport;
+use crate::input::list::RejectRow;
+use crate::pipeline::lookup::Answer;
+use crate::pipeline::result::{Address, Host};
+
+pub const DOMAIN_COLUMNS: [&str; 8] = [
+    "domain",
+    "line",
+    "mx_status",
+    "cname_chain",
+    "route",
+    "mx_count",
+    "exchanges",
+    "addresses",
+];
+pub const RECORD_COLUMNS: [&str; 12] = [
+    "domain",
+    "role",
+    "preference",
+    "exchange",
+    "a_status",
+    "aaaa_status",
+    "cname_chain",
+    "address",
+    "ptr_status",
+    "ptr_names",
+    "ptr_count",
+    "iprev",
+];
+pub const REJECT_COLUMNS: [&str; 4] = ["file", "line", "input", "reason"];
+
+/// One row of `domains`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DomainRow {
+    pub domain: String,
+    pub line: u64,
+    pub mx_status: String,
+    /// The CNAME chain from the domain: as the resolver followed it for MX, or as walked one
+    /// hop at a time after a SERVFAIL.
+    pub cname_chain: Vec<String>,
+    pub route: &'static str,
+    pub mx_count: usize,
+    /// Exchanges by preference, as `preference name`.
+    pub exchanges: Vec<String>,
+    /// Distinct addresses of all mail hosts.
+    pub addresses: usize,
+    /// Pass-through columns of a CSV input, by header.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "as_map")]
+    pub input: Vec<(String, String)>,
+}
+
+/// One row of `records`: a domain × mail host × address (a host without address gets one
+/// row with the address empty).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordRow {
+    pub domain: String,
+    /// `mx`, or `implicit` for the domain's own addresses when it has no MX.
+    pub role: &'static str,
+    pub preference: Option<u16>,
+    pub exchange: String,
+    pub a_status: String,
+    pub aaaa_status: String,
+    pub cname_chain: Vec<String>,
+    pub address: Option<IpAddr>,
+    pub ptr_status: String,
+    pub ptr_names: Vec<String>,
+    pub ptr_count: usize,
+    pub iprev: String,
+}
+
+fn as_map<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+}
+
+fn status(a: Option<&Answer>) -> String {
+    a.map(|a| a.status.as_str()).unwrap_or_default()
+}
+
+impl DomainRow {
+    pub fn new(report: &DomainReport, extra_columns: &[String]) -> DomainRow {
+        let r = &report.result;
+        let mut ips: Vec<IpAddr> = r
+            .hosts()
+            .flat_map(|h| h.addresses.iter().map(|a| a.ip))
+            .collect();
+        ips.sort_unstable();
+        ips.dedup();
+        DomainRow {
+            domain: r.domain.clone(),
+            line: r.line,
+            mx_status: r.mx.status.as_str(),
+            cname_chain: if r.walk.is_empty() {
+                r.mx.chain.clone()
+            } else {
+                r.walk.clone()
+            },
+            route: report.route.as_str(),
+            mx_count: r.exchanges.len(),
+            exchanges: r
+                .exchanges
+                .iter()
+                .map(|e| format!("{} {}", e.preference, e.name))
+                .collect(),
+            addresses: ips.len(),
+            input: extra_columns
+                .iter()
+                .cloned()
+                .zip(
+                    r.extra
+                        .iter()
+                        .cloned()
+                        .chain(std::iter::repeat(String::new())),
+                )
+                .collect(),
+        }
+    }
+
+    fn csv(&self) -> Vec<String> {
+        let mut v = vec![
+            self.domain.clone(),
+            self.line.to_string(),
+            self.mx_status.clone(),
+            self.cname_chain.join(";"),
+            self.route.to_string(),
+            self.mx_count.to_string(),
+            self.exchanges.join(";"),
+            self.addresses.to_string(),
+        ];
+        v.extend(self.input.iter().map(|(_, value)| value.clone()));
+        v
+    }
+}
+
+impl RecordRow {
+    fn for_host(
+        domain: &str,
+        role: &'static str,
+        preference: Option<u16>,
+        host: Option<&Host>,
+        exchange: &str,
+    ) -> Vec<RecordRow> {
+        let base = RecordRow {
+            domain: domain.to_string(),
+            role,
+            preference,
+            exchange: exchange.to_string(),
+            a_status: status(host.and_then(|h| h.a.as_deref())),
+            aaaa_status: status(host.and_then(|h| h.aaaa.as_deref())),
+            cname_chain: host.map(|h| h.chain().to_vec()).unwrap_or_default(),
+            address: None,
+            ptr_status: String::new(),
+            ptr_names: Vec::new(),
+            ptr_count: 0,
+            iprev: String::new(),
+        };
+        let addresses: &[Address] = host.map_or(&[], |h| &h.addresses);
+        if addresses.is_empty() {
+            return vec![base];
+        }
+        addresses
+            .iter()
+            .map(|a| RecordRow {
+                address: Some(a.ip),
+                ptr_status: status(a.ptr.as_deref()),
+                ptr_names: a.ptr_names.clone(),
+                ptr_count: a.ptr_names.len(),
+                iprev: a.iprev.as_str().to_string(),
+                ..base.clone()
+            })
+            .collect()
+    }
+
+    /// Every record row of a domain: its exchanges in preference order, or its implicit-MX
+    /// addresses. A domain without either has none.
+    pub fn all(report: &DomainReport) -> Vec<RecordRow> {
+        let r = &report.result;
+        let mut rows = Vec::new();
+        for e in &r.exchanges {
+            rows.extend(Self::for_host(
+                &r.domain,
+                "mx",
+                Some(e.preference),
+                e.host.as_ref(),
+                &e.name,
+            ));
+        }
+        if let Some(host) = &r.implicit
+            && !host.addresses.is_empty()
+        {
+            rows.extend(Self::for_host(
+                &r.domain,
+                "implicit",
+                None,
+                Some(host),
+                &r.domain,
+            ));
+        }
+        rows
+    }
+
+    fn csv(&self) -> Vec<String> {
+        vec![
+            self.domain.clone(),
+            self.role.to_string(),
+            self.preference.map(|p| p.to_string()).unwrap_or_default(),
+            self.exchange.clone(),
+            self.a_status.clone(),
+            self.aaaa_status.clone(),
+            self.cname_chain.join(";"),
+            self.address.map(|a| a.to_string()).unwrap_or_default(),
+            self.ptr_status.clone(),
+            self.ptr_names.join(";"),
+            self.ptr_count.to_string(),
+            self.iprev.clone(),
+        ]
+    }
+}
+
+impl RejectRow {
+    fn csv(&self) -> Vec<String> {
+        vec![
+            self.file.to_string(),
+            self.line.to_string(),
+            self.input.clone(),
+            self.reason.clone(),
+        ]
+    }
+}
+
+/// A table written as CSV or JSON Lines.
+pub struct Table<W: Write> {
+    path: PathBuf,
+    csv: Option<csv::Writer<W>>,
+    jsonl: Option<BufWriter<W>>,
+}
+
+impl<W: Write> Table<W> {
+    pub fn new(out: W, path: PathBuf, format: Format, header: &[&str]) -> io::Result<Self> {
+        Ok(match format {
+            Format::Csv => {
+                let mut w = csv::WriterBuilder::new()
+                    .buffer_capacity(1 << 16)
+                    .from_writer(out);
+                w.write_record(header)?;
+                Table {
+                    path,
+                    csv: Some(w),
+                    jsonl: None,
+                }
+            }
+            Format::Jsonl => Table {
+                path,
+                csv: None,
+                jsonl: Some(BufWriter::with_capacity(1 << 16, out)),
+            },
+        })
+    }
+
+    fn write<R: Serialize>(
+        &mut self,
+        row: &R,
+        fields: impl FnOnce() -> Vec<String>,
+    ) -> io::Result<()> {
+        if let Some(w) = self.csv.as_mut() {
+            w.write_record(fields())?;
+        } else if let Some(w) = self.jsonl.as_mut() {
+            serde_json::to_writer(&mut *w, row)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        let result = match (self.csv.as_mut(), self.jsonl.as_mut()) {
+            (Some(w), _) => w.flush(),
+            (_, Some(w)) => w.flush(),
+            _ => Ok(()),
+        };
+        result.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+    }
+}
+
+/// Creates `dir/stem.csv` (or `.jsonl`).
+pub fn create_table(
+    dir: &Path,
+    stem: &str,
+    format: Format,
+    header: &[&str],
+) -> io::Result<Table<File>> {
+    let ext = match format {
+        Format::Csv => "csv",
+        Format::Jsonl => "jsonl",
+    };
+    let path = dir.join(format!("{stem}.{ext}"));
+    let file = File::create(&path)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))?;
+    Table::new(file, path, format, header)
+}
+
+/// The scan's tables.
+pub struct ScanTables<W: Write> {
+    pub domains: Table<W>,
+    pub records: Table<W>,
+    extra_columns: Vec<String>,
+}
+
+impl ScanTables<File> {
+    pub fn create(dir: &Path, format: Format, extra_columns: &[String]) -> io::Result<Self> {
+        let mut header: Vec<&str> = DOMAIN_COLUMNS.to_vec();
+        header.extend(extra_columns.iter().map(String::as_str));
+        Ok(ScanTables {
+            domains: create_table(dir, "domains", format, &header)?,
+            records: create_table(dir, "records", format, &RECORD_COLUMNS)?,
+            extra_columns: extra_columns.to_vec(),
+        })
+    }
+}
+
+impl<W: Write> ScanTables<W> {
+    /// Writes a domain's rows together.
+    pub fn write(&mut self, report: &DomainReport) -> io::Result<()> {
+        let row = DomainRow::new(report, &self.extra_columns);
+        self.domains.write(&row, || row.csv())?;
+        for r in RecordRow::all(report) {
+            self.records.write(&r, || r.csv())?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.domains.flush()?;
+        self.records.flush()
+    }
+}
+
+/// `rejects.csv`: malformed input lines with their reasons.
+pub fn write_reject<W: Write>(table: &mut Table<W>, row: &RejectRow) -> io::Result<()> {
+    table.write(row, || row.csv())
+}

@@ -1,0 +1,101 @@
+//! `summary.json`: what a scan did — input counts, route states, queries, cache, timings and
+//! per-resolver figures — and the one-line summary printed at the end.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::resolvers::ResolverReport;
+use crate::input::list::ListStats;
+use crate::pipeline::shared::SharedStats;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputSummary {
+    pub path: String,
+    #[serde(flatten)]
+    pub list: ListStats,
+    /// Rows of `--senders` and how many of their domains were not in the domain list.
+    pub sender_rows: u64,
+    pub sender_domains_not_scanned: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QuerySummary {
+    /// Distinct questions looked up (after sharing).
+    pub lookups: u64,
+    /// Datagrams and TCP queries sent, retries included.
+    pub attempts: u64,
+    pub retries: u64,
+    pub tcp_fallbacks: u64,
+    /// Lookups per scanned domain: what sharing saves shows here.
+    pub lookups_per_domain: f64,
+    pub attempts_per_domain: f64,
+    pub statuses: BTreeMap<String, u64>,
+    pub shared: SharedStats,
+    /// Replies rejected by validation.
+    pub spoofed: u64,
+    pub wrong_question: u64,
+    pub late: u64,
+    pub duplicates: u64,
+    pub malformed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    pub prepare_s: f64,
+    pub scan_s: f64,
+    pub domains_per_s: f64,
+    pub lookups_per_s: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub version: &'static str,
+    /// The scan was stopped before the end of its input.
+    pub interrupted: bool,
+    pub input: InputSummary,
+    pub domains_scanned: u64,
+    pub routes: BTreeMap<&'static str, u64>,
+    /// Share of scanned domains per route state, in percent.
+    pub route_pct: BTreeMap<&'static str, f64>,
+    pub queries: QuerySummary,
+    pub timing: Timing,
+    pub resolvers: Vec<ResolverReport>,
+}
+
+impl Summary {
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let path = dir.join("summary.json");
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(&path, text + "\n").map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+        })
+    }
+
+    /// The line printed at the end of every scan.
+    pub fn line(&self) -> String {
+        let routes: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        format!(
+            "mxscan scan: {} domains in {:.1} s ({:.0}/s), {} rejected, {} duplicates; {:.2} lookups/domain, {} retries; {}{}",
+            self.domains_scanned,
+            self.timing.scan_s,
+            self.timing.domains_per_s,
+            self.input.list.rejected,
+            self.input.list.duplicates,
+            self.queries.lookups_per_domain,
+            self.queries.retries,
+            routes.join(", "),
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
+        )
+    }
+}
