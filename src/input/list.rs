@@ -402,6 +402,9 @@ fn prepare_with(
                 Err("no domain column in this row".to_string())
             }
             None => Err("not valid UTF-8".to_string()),
+            Some(field) if field.trim().is_empty() && matches!(layout, Layout::Csv { .. }) => {
+                Err("empty domain column".to_string())
+            }
             Some(field) => normalize(field).map_err(|r| r.to_string()),
         };
         match outcome {

@@ -1,0 +1,309 @@
+//! `mxscan scan` and `mxscan demo` end to end: the built binary against `mxscan sim` and the
+//! real farm (Unbound + NSD).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use common::{Farm, repo_path};
+use mxscan::sim::synthetic::Scenario;
+use mxscan::sim::{self, ResolverConfig, SyntheticWorld, ZoneFiles, Zones};
+
+fn start_sim(zones: Arc<dyn Zones>, n: usize) -> (sim::SimHandle, String) {
+    let configs: Vec<ResolverConfig> = (0..n)
+        .map(|_| ResolverConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            faults: Default::default(),
+        })
+        .collect();
+    let handle = sim::start(zones, &configs, 5).unwrap();
+    let list = handle
+        .addrs()
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    (handle, list)
+}
+
+fn sample_sim() -> (sim::SimHandle, String) {
+    start_sim(
+        Arc::new(ZoneFiles::load_dir(&repo_path("data/zones")).unwrap()),
+        2,
+    )
+}
+
+/// Runs the binary with `stdin`; returns (exit code, stdout, stderr).
+fn mxscan(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn scan(resolvers: &str, out: &Path, extra: &[&str], input: &str, stdin: &[u8]) -> String {
+    let mut args = vec!["scan", "-r", resolvers, "-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(input);
+    let (code, _, err) = mxscan(&args, stdin);
+    assert_eq!(code, 0, "mxscan scan failed: {err}");
+    err
+}
+
+/// The rows of a CSV file (header first, the rest sorted), as records.
+fn sorted_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(str::to_string).collect();
+    let mut rows: Vec<Vec<String>> = r
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    rows.sort();
+    (header, rows)
+}
+
+fn column<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
+    let i = header.iter().position(|h| h == name).unwrap();
+    &row[i]
+}
+
+fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (sim_out, farm_out) = (dir.path().join("sim"), dir.path().join("farm"));
+    let domains = repo_path("data/domains.txt");
+    let senders = repo_path("data/senders.csv");
+    let args = ["--senders", senders.to_str().unwrap()];
+    let (handle, list) = sample_sim();
+    scan(&list, &sim_out, &args, domains.to_str().unwrap(), b"");
+    handle.stop().unwrap();
+    let farm = Farm::start(2);
+    let farm_list = farm
+        .resolvers
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    scan(&farm_list, &farm_out, &args, domains.to_str().unwrap(), b"");
+    drop(farm);
+
+    for table in ["domains.csv", "records.csv", "rejects.csv"] {
+        let a = sorted_rows(&sim_out.join(table));
+        let b = sorted_rows(&farm_out.join(table));
+        assert_eq!(a.0, b.0, "{table} header");
+        for (x, y) in a.1.iter().zip(&b.1) {
+            assert_eq!(x, y, "{table}: sim vs farm");
+        }
+        assert_eq!(a.1.len(), b.1.len(), "{table} rows");
+    }
+
+    // And the tables say what the world holds.
+    let (h, rows) = sorted_rows(&sim_out.join("domains.csv"));
+    assert_eq!(rows.len(), 327);
+    let by_domain: BTreeMap<&str, &Vec<String>> = rows.iter().map(|r| (r[0].as_str(), r)).collect();
+    for (domain, route) in [
+        ("shop1.test", "HAS_MX"),
+        ("xn--bcher-kva.test", "HAS_MX"),
+        ("gone-away.test", "NXDOMAIN"),
+        ("null-mx.test", "NULL_MX"),
+        ("implicit-ok.test", "IMPLICIT_MX"),
+        ("no-route.test", "NO_MAIL_ROUTE"),
+        ("loop-a.test", "NO_MAIL_ROUTE"),
+        ("servfail-dns.test", "INDETERMINATE"),
+        ("timeout-dns.test", "INDETERMINATE"),
+        ("refused-dns.test", "INDETERMINATE"),
+    ] {
+        assert_eq!(column(&h, by_domain[domain], "route"), route, "{domain}");
+    }
+    assert_eq!(
+        column(&h, by_domain["loop-a.test"], "cname_chain"),
+        "loop-b.test;loop-a.test"
+    );
+    assert_eq!(column(&h, by_domain["big-mx.test"], "mx_count"), "10");
+    let (h, records) = sorted_rows(&sim_out.join("records.csv"));
+    let iprev = |address: &str| {
+        records
+            .iter()
+            .find(|r| column(&h, r, "address") == address)
+            .map(|r| column(&h, r, "iprev").to_string())
+    };
+    assert_eq!(iprev("198.19.20.1").as_deref(), Some("permerror"));
+    assert_eq!(iprev("198.19.22.1").as_deref(), Some("fail"));
+    assert_eq!(iprev("198.19.24.1").as_deref(), Some("temperror"));
+    assert_eq!(iprev("198.18.1.10").as_deref(), Some("pass"));
+    let (_, rejects) = sorted_rows(&sim_out.join("rejects.csv"));
+    assert_eq!(rejects.len(), 7, "six malformed domains and one sender row");
+    let s = summary(&sim_out);
+    assert_eq!(s["input"]["duplicates"], 3);
+    assert_eq!(s["queries"]["tcp_fallbacks"], 1, "big-mx.test over TCP");
+}
+
+#[test]
+fn input_edge_cases_bom_crlf_idn_duplicates_rejects_stdin_and_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, list) = sample_sim();
+    let text = "\u{feff}shop1.test\r\n# comment\r\n\r\nBÜCHER.test.\r\nSHOP1.TEST\r\nbad..name\r\nhttp://x.test/\r\nnull-mx.test\r\n";
+    let file = dir.path().join("in.txt");
+    std::fs::write(&file, text).unwrap();
+
+    let from_file = dir.path().join("file");
+    scan(&list, &from_file, &[], file.to_str().unwrap(), b"");
+    let (h, rows) = sorted_rows(&from_file.join("domains.csv"));
+    let names: Vec<&str> = rows.iter().map(|r| column(&h, r, "domain")).collect();
+    assert_eq!(names, ["null-mx.test", "shop1.test", "xn--bcher-kva.test"]);
+    let lines: Vec<&str> = rows.iter().map(|r| column(&h, r, "line")).collect();
+    assert_eq!(lines, ["8", "1", "4"]);
+    let (_, rejects) = sorted_rows(&from_file.join("rejects.csv"));
+    assert_eq!(rejects.len(), 2);
+    assert_eq!(rejects[0][..3], ["domains", "6", "bad..name"]);
+    assert_eq!(rejects[1][..3], ["domains", "7", "http://x.test/"]);
+
+    // The same list on stdin gives the same tables, and the spool is removed at the end.
+    let from_stdin = dir.path().join("stdin");
+    scan(&list, &from_stdin, &[], "-", text.as_bytes());
+    for table in ["domains.csv", "records.csv", "rejects.csv"] {
+        assert_eq!(
+            sorted_rows(&from_file.join(table)),
+            sorted_rows(&from_stdin.join(table)),
+            "{table}"
+        );
+    }
+    assert!(!from_stdin.join("input.stdin").exists());
+
+    // An empty input: headers only, and a summary that says so.
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let empty_out = dir.path().join("empty");
+    let err = scan(&list, &empty_out, &[], empty.to_str().unwrap(), b"");
+    assert!(err.contains("0 domains"), "{err}");
+    assert!(sorted_rows(&empty_out.join("domains.csv")).1.is_empty());
+    assert_eq!(summary(&empty_out)["domains_scanned"], 0);
+    handle.stop().unwrap();
+}
+
+#[test]
+fn csv_input_passes_columns_through_and_jsonl_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, list) = sample_sim();
+    let file = dir.path().join("in.csv");
+    std::fs::write(
+        &file,
+        "rank,domain,note\n1,shop1.test,\"big, shop\"\n2,implicit-ok.test,x\n3,,empty\n",
+    )
+    .unwrap();
+    let out = dir.path().join("csv");
+    scan(&list, &out, &[], file.to_str().unwrap(), b"");
+    let (h, rows) = sorted_rows(&out.join("domains.csv"));
+    assert_eq!(h[h.len() - 2..], ["rank", "note"]);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(column(&h, &rows[1], "note"), "big, shop");
+    assert_eq!(column(&h, &rows[0], "route"), "IMPLICIT_MX");
+    let (_, rejects) = sorted_rows(&out.join("rejects.csv"));
+    assert_eq!(rejects.len(), 1, "the row without a domain");
+
+    let out = dir.path().join("jsonl");
+    scan(
+        &list,
+        &out,
+        &["--format", "jsonl"],
+        file.to_str().unwrap(),
+        b"",
+    );
+    let text = std::fs::read_to_string(out.join("domains.jsonl")).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let shop = rows.iter().find(|r| r["domain"] == "shop1.test").unwrap();
+    assert_eq!(shop["input"]["note"], "big, shop");
+    assert_eq!(shop["exchanges"][0], "10 mx1.bigmail.test");
+    assert!(out.join("records.jsonl").exists() && out.join("rejects.jsonl").exists());
+    handle.stop().unwrap();
+}
+
+#[test]
+fn a_million_synthetic_domains_each_appear_exactly_once_with_the_right_route() {
+    const N: u64 = 1_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let world = SyntheticWorld::new(N, 1);
+    let input = dir.path().join("domains.txt");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&input).unwrap());
+        world.write_domains(&mut f).unwrap();
+        // Duplicates, differently written, are scanned once.
+        use std::io::Write;
+        for i in (0..N).step_by(100_003) {
+            writeln!(f, "SYN{i}.TEST.").unwrap();
+        }
+    }
+    let (handle, list) = start_sim(Arc::new(world.clone()), 2);
+    let out = dir.path().join("out");
+    scan(&list, &out, &[], input.to_str().unwrap(), b"");
+    handle.stop().unwrap();
+
+    let mut seen = vec![false; N as usize];
+    let mut r = csv::Reader::from_path(out.join("domains.csv")).unwrap();
+    let h: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    let (mut rows, mut wrong) = (0u64, Vec::new());
+    for rec in r.records() {
+        let rec: Vec<String> = rec.unwrap().iter().map(str::to_string).collect();
+        rows += 1;
+        let i: u64 = rec[0]
+            .strip_prefix("syn")
+            .and_then(|s| s.strip_suffix(".test"))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected domain {}", rec[0]));
+        assert!(!seen[i as usize], "{} written twice", rec[0]);
+        seen[i as usize] = true;
+        let want = match world.scenario(i) {
+            Scenario::NxDomain => "NXDOMAIN",
+            Scenario::NullMx => "NULL_MX",
+            Scenario::ImplicitMx => "IMPLICIT_MX",
+            Scenario::NoMailRoute => "NO_MAIL_ROUTE",
+            _ => "HAS_MX",
+        };
+        if column(&h, &rec, "route") != want && wrong.len() < 5 {
+            wrong.push(format!("{} {:?}", rec[0], rec));
+        }
+    }
+    assert_eq!(rows, N);
+    assert!(seen.iter().all(|s| *s));
+    assert!(wrong.is_empty(), "wrong routes: {wrong:?}");
+    let s = summary(&out);
+    assert_eq!(s["domains_scanned"], N);
+    assert_eq!(s["input"]["duplicates"], N.div_ceil(100_003));
+    // Sharing: the providers' hosts are asked once, not once per domain.
+    assert!(s["queries"]["shared"]["hits"].as_u64().unwrap() > N);
+}
+
+#[test]
+fn demo_scans_the_embedded_sample_world() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let (code, stdout, stderr) = mxscan(&["demo", "-o", out.to_str().unwrap()], b"");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Results in"), "{stdout}");
+    assert!(stderr.contains("327 domains"), "{stderr}");
+    assert_eq!(sorted_rows(&out.join("domains.csv")).1.len(), 327);
+    assert!(out.join("input/domains.txt").exists());
+    assert_eq!(summary(&out)["domains_scanned"], 327);
+}
