@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `mxscan scan` of synthetic worlds (default 1M and 10M domains) against `mxscan sim` on
+# loopback, beside dnsperf asking the same sim the first 1M domains' MX in the same run.
+# Reports domains/s, lookups (questions sent after sharing) per domain, retries, peak RSS and
+# the scan's lookups/s as a ratio to dnsperf's queries/s.
+#
+#   scripts/bench-scan.sh [N ...]      (default: 1000000 10000000)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
+command -v dnsperf >/dev/null || { echo "bench-scan: install dnsperf (apt-get install dnsperf)" >&2; exit 1; }
+port=5393
+work=$(mktemp -d)
+cleanup() { [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+cargo build --release --quiet
+bin=target/release/mxscan
+
+start_sim() { # start_sim N
+  "$bin" sim --synthetic "$1" --listen 127.0.0.1:$port --duration 3600 2> "$work/sim.log" &
+  sim_pid=$!
+  for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
+}
+stop_sim() { kill -INT "$sim_pid"; wait "$sim_pid" || true; sim_pid=; }
+
+echo "| domains | wall s | CPU s | peak RSS | domains/s | lookups/domain | lookups/s | retries | lookups/s ÷ dnsperf q/s |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for n in "${sizes[@]}"; do
+  "$bin" sim --synthetic "$n" --write-only --write-domains "$work/domains.txt"
+  start_sim "$n"
+  # Reference: dnsperf on the same sim, the first 1M domains' MX, the scan's default window.
+  head -n 1000000 "$work/domains.txt" | sed 's/$/ MX/' > "$work/dnsperf.txt"
+  dnsperf -s 127.0.0.1 -p $port -d "$work/dnsperf.txt" -n 1 -c 8 -q 10000 -T 1 > "$work/dnsperf.out" 2>&1
+  dnsperf_qps=$(awk '/Queries per second/ {print $4}' "$work/dnsperf.out")
+  rm -rf "$work/out"
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" \
+    "$bin" scan -r 127.0.0.1:$port -o "$work/out" "$work/domains.txt" 2> "$work/scan.log"
+  stop_sim
+  read -r wall user sys rss < "$work/time"
+  python3 - "$work/out/summary.json" "$wall" "$user" "$sys" "$rss" "$dnsperf_qps" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+wall, user, sys_, rss, dq = map(float, sys.argv[2:])
+q = s["queries"]; t = s["timing"]
+print(f"| {s['domains_scanned']} | {wall:.1f} | {user + sys_:.1f} | {rss / 1024:.0f} MiB "
+      f"| {t['domains_per_s']:.0f} | {q['lookups_per_domain']:.2f} | {t['lookups_per_s']:.0f} "
+      f"| {q['retries']} | {t['lookups_per_s'] / dq:.2f} (dnsperf {dq:.0f} q/s) |")
+PY
+  tail -1 "$work/scan.log" >&2
+done
