@@ -91,7 +91,15 @@ fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
     let (sim_out, farm_out) = (dir.path().join("sim"), dir.path().join("farm"));
     let domains = repo_path("data/domains.txt");
     let senders = repo_path("data/senders.csv");
-    let args = ["--senders", senders.to_str().unwrap()];
+    let args = [
+        "--senders",
+        senders.to_str().unwrap(),
+        "--allow-special-use",
+        "--public-range",
+        "198.18.0.0/15",
+        "--public-range",
+        "2001:db8::/32",
+    ];
     let (handle, list) = sample_sim();
     scan(&list, &sim_out, &args, domains.to_str().unwrap(), b"");
     handle.stop().unwrap();
@@ -105,7 +113,13 @@ fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
     scan(&farm_list, &farm_out, &args, domains.to_str().unwrap(), b"");
     drop(farm);
 
-    for table in ["domains.csv", "records.csv", "rejects.csv"] {
+    for table in [
+        "domains.csv",
+        "records.csv",
+        "findings.csv",
+        "senders.csv",
+        "rejects.csv",
+    ] {
         let a = sorted_rows(&sim_out.join(table));
         let b = sorted_rows(&farm_out.join(table));
         assert_eq!(a.0, b.0, "{table} header");
@@ -114,6 +128,31 @@ fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
         }
         assert_eq!(a.1.len(), b.1.len(), "{table} rows");
     }
+
+    // findings.csv is exactly the expected file: nothing missing, nothing extra.
+    let key = |path: &Path| -> Vec<Vec<String>> {
+        let (h, rows) = sorted_rows(path);
+        let mut v: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                ["domain", "code", "severity", "subject"]
+                    .iter()
+                    .map(|c| column(&h, r, c).to_string())
+                    .collect()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let expected = key(&repo_path("data/expected-findings.csv"));
+    let got = key(&sim_out.join("findings.csv"));
+    let missing: Vec<_> = expected.iter().filter(|e| !got.contains(e)).collect();
+    let extra: Vec<_> = got.iter().filter(|g| !expected.contains(g)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:?}\nextra {extra:?}"
+    );
+    assert_eq!(expected.len(), 344);
 
     // And the tables say what the world holds.
     let (h, rows) = sorted_rows(&sim_out.join("domains.csv"));
@@ -296,6 +335,57 @@ fn a_million_synthetic_domains_each_appear_exactly_once_with_the_right_route() {
 }
 
 #[test]
+fn synthetic_world_findings_match_its_ground_truth() {
+    const N: u64 = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let world = SyntheticWorld::new(N, 9);
+    let input = dir.path().join("domains.txt");
+    let mut f = std::fs::File::create(&input).unwrap();
+    world.write_domains(&mut f).unwrap();
+    drop(f);
+    let (handle, list) = start_sim(Arc::new(world.clone()), 2);
+    let out = dir.path().join("out");
+    let flags = [
+        "--allow-special-use",
+        "--public-range",
+        "198.18.0.0/15",
+        "--public-range",
+        "2001:db8::/32",
+    ];
+    scan(&list, &out, &flags, input.to_str().unwrap(), b"");
+    handle.stop().unwrap();
+    let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut r = csv::Reader::from_path(out.join("findings.csv")).unwrap();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        got.entry(rec[0].to_string())
+            .or_default()
+            .push(rec[1].to_string());
+    }
+    let mut wrong = Vec::new();
+    for i in 0..N {
+        let domain = SyntheticWorld::domain(i);
+        let (scenario, want) = world.truth(i);
+        let mut have = got.remove(&domain).unwrap_or_default();
+        have.sort();
+        have.dedup();
+        if have != want {
+            wrong.push(format!(
+                "{domain} ({}): want {want:?}, got {have:?}",
+                scenario.name()
+            ));
+        }
+    }
+    assert!(got.is_empty(), "findings for unknown domains");
+    assert!(
+        wrong.is_empty(),
+        "{} domains differ, e.g. {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
+}
+
+#[test]
 fn demo_scans_the_embedded_sample_world() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
@@ -306,4 +396,6 @@ fn demo_scans_the_embedded_sample_world() {
     assert_eq!(sorted_rows(&out.join("domains.csv")).1.len(), 327);
     assert!(out.join("input/domains.txt").exists());
     assert_eq!(summary(&out)["domains_scanned"], 327);
+    // The demo runs with the sample world's flags: its findings are the expected ones.
+    assert_eq!(sorted_rows(&out.join("findings.csv")).1.len(), 344);
 }

@@ -1,9 +1,22 @@
-//! The rayon stage turning finished domains into what users read: the mail route state now;
-//! findings, sender checks and scores land with the findings issue (#5), specified in
-//! `../shared/FINDINGS.md`. Everything here is a pure function of a [`DomainResult`].
+//! The rayon stage: each finished domain becomes its route state, its findings (the codes of
+//! `../shared/FINDINGS.md`, catalogued in `docs/findings.md`), its sender verdicts, its provider
+//! and its score. Everything here is a pure function of a [`DomainResult`] and the
+//! [`Analysis`] settings, so it is tested from hand-built results and runs on any thread.
+
+pub mod addr;
+pub mod findings;
+pub mod generic;
+pub mod provider;
+pub mod score;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use crate::engine::Status;
 use crate::pipeline::result::DomainResult;
+use addr::AddrTable;
+use provider::Providers;
+use score::{Score, Weights};
 
 /// The state of a domain's mail route (one per domain).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -47,6 +60,14 @@ impl Route {
 
 /// The route state of a finished domain.
 pub fn route(r: &DomainResult) -> Route {
+    let chain = if r.walk.is_empty() {
+        &r.mx.chain
+    } else {
+        &r.walk
+    };
+    if findings::is_loop(&r.domain, &r.walk) || chain.len() > findings::MAX_CHAIN {
+        return Route::NoMailRoute;
+    }
     match r.mx.status {
         Status::NxDomain => Route::Nxdomain,
         Status::NoError if r.exchanges.iter().all(|e| e.name == ".") => Route::NullMx,
@@ -66,16 +87,82 @@ pub fn route(r: &DomainResult) -> Route {
                 Route::NoMailRoute
             }
         }
-        // A resolver hides a CNAME loop behind SERVFAIL; the walk shows it.
-        Status::ServFail
-            if r.walk.last().is_some_and(|last| {
-                last == &r.domain || r.walk[..r.walk.len() - 1].contains(last)
-            }) =>
-        {
-            Route::NoMailRoute
-        }
         _ => Route::Indeterminate,
     }
+}
+
+/// How sure a finding is and how bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    /// Standards-following peers fail to deliver.
+    Error,
+    /// A SHOULD is broken, or receivers commonly penalise it.
+    Warn,
+    /// Worth counting, not a defect.
+    Info,
+    /// The measurement failed; never counted as "no MX".
+    Indeterminate,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "ERROR",
+            Severity::Warn => "WARN",
+            Severity::Info => "INFO",
+            Severity::Indeterminate => "INDETERMINATE",
+        }
+    }
+}
+
+/// One finding: a stable code about the domain (empty subject), an exchange, or an IP.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub subject: String,
+    pub evidence: String,
+    /// A generic PTR with a `static`/`fix` token (costs less in the score).
+    #[serde(skip)]
+    pub static_hint: bool,
+}
+
+impl Finding {
+    pub fn new(code: &'static str, severity: Severity, subject: &str, evidence: String) -> Self {
+        Finding {
+            code,
+            severity,
+            subject: subject.to_string(),
+            evidence,
+            static_hint: false,
+        }
+    }
+}
+
+/// Settings of the analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Accept `.test` and `.example` exchanges (a test world); `.invalid` is always flagged.
+    pub allow_special_use: bool,
+    pub addresses: AddrTable,
+    pub providers: Providers,
+    pub weights: Weights,
+}
+
+/// The verdict on one declared sender IP.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SenderReport {
+    pub ip: IpAddr,
+    /// The exchange whose A/AAAA is this IP (the domain itself for implicit MX), if any.
+    pub mx_host: Option<String>,
+    pub ptr_names: Vec<String>,
+    pub iprev: &'static str,
+    pub generic: bool,
+    /// `ok`, `at_risk` (not covered by an MX host, or PTR outside the domain), `fail` (receivers
+    /// reject it: an iprev gap or a sender domain without a mail route) or `indeterminate`.
+    pub verdict: &'static str,
+    pub score: Score,
 }
 
 /// A finished domain with what the analysis made of it.
@@ -83,12 +170,66 @@ pub fn route(r: &DomainResult) -> Route {
 pub struct DomainReport {
     pub result: DomainResult,
     pub route: Route,
+    pub findings: Vec<Finding>,
+    /// Credit per provider (fractions summing to 1 when attributed).
+    pub providers: BTreeMap<String, f64>,
+    pub score: Score,
+    pub senders: Vec<SenderReport>,
 }
 
-/// Analyses one finished domain.
-pub fn analyze(result: DomainResult) -> DomainReport {
-    DomainReport {
-        route: route(&result),
-        result,
+impl Analysis {
+    /// Analyses one finished domain.
+    pub fn analyze(&self, result: DomainResult) -> DomainReport {
+        let route = route(&result);
+        let found = findings::findings(self, &result, route);
+        let domain_gates: Vec<&Finding> = found
+            .iter()
+            .filter(|f| f.subject.is_empty() && score::GATES.contains(&f.code))
+            .collect();
+        let senders = result
+            .senders
+            .iter()
+            .map(|s| {
+                let ip = s.ip.to_string();
+                let mine: Vec<&Finding> = found
+                    .iter()
+                    .filter(|f| f.subject == ip)
+                    .chain(domain_gates.iter().copied())
+                    .collect();
+                let has = |code: &str| mine.iter().any(|f| f.code == code);
+                let verdict = if has("EGRESS_IPREV_GAP") || !domain_gates.is_empty() {
+                    "fail"
+                } else if has("PTR_TEMPERROR") {
+                    "indeterminate"
+                } else if has("SENDER_IP_NOT_IN_MX") || has("PTR_UNALIGNED") {
+                    "at_risk"
+                } else {
+                    "ok"
+                };
+                SenderReport {
+                    ip: s.ip,
+                    mx_host: result
+                        .hosts()
+                        .find(|h| h.addresses.iter().any(|a| a.ip == s.ip))
+                        .map(|h| h.name.clone()),
+                    ptr_names: s.ptr_names.clone(),
+                    iprev: s.iprev.as_str(),
+                    generic: mine.iter().any(|f| f.code == "PTR_GENERIC"),
+                    verdict,
+                    score: score::score(mine.iter().copied(), &self.weights),
+                }
+            })
+            .collect();
+        DomainReport {
+            providers: self.providers.attribute(&result),
+            score: score::score(&found, &self.weights),
+            route,
+            findings: found,
+            senders,
+            result,
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,8 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser};
 
-use super::engine_args::EngineArgs;
-use super::scan::{self, ScanJob};
+use super::scan::{self, ScanArgs, ScanJob};
 use crate::output::Format;
 use crate::sim::{self, FaultProfile, ResolverConfig, ZoneFiles};
 
@@ -81,9 +80,9 @@ pub fn sample_world() -> anyhow::Result<ZoneFiles> {
 }
 
 #[derive(Parser)]
-struct EngineOnly {
+struct ScanOnly {
     #[command(flatten)]
-    engine: EngineArgs,
+    scan: ScanArgs,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
@@ -112,16 +111,29 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     std::fs::write(&domains, DOMAINS)?;
     std::fs::write(&senders, SENDERS)?;
 
-    let engine = EngineOnly::parse_from(["mxscan", "-r", &addrs.join(",")]).engine;
-    let summary = scan::scan(ScanJob {
-        engine,
-        out: args.out.clone(),
-        senders: Some(senders),
-        format: args.format,
-        cache: 100_000,
-        domains_in_flight: 0,
-        input: Some(domains),
-    })?;
+    // The sample world lives under .test in reserved address space (data/README.md).
+    let scan_args = ScanOnly::parse_from([
+        "mxscan",
+        "-r",
+        &addrs.join(","),
+        "-o",
+        args.out.to_str().context("--out must be valid UTF-8")?,
+        "--senders",
+        senders.to_str().context("--out must be valid UTF-8")?,
+        "--format",
+        match args.format {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        },
+        "--allow-special-use",
+        "--public-range",
+        "198.18.0.0/15",
+        "--public-range",
+        "2001:db8::/32",
+        domains.to_str().context("--out must be valid UTF-8")?,
+    ])
+    .scan;
+    let summary = scan::scan(ScanJob::from_args(scan_args)?)?;
     farm.stop()?;
     eprintln!("{}", summary.line());
     let ext = match args.format {

@@ -15,7 +15,10 @@ use clap::Args;
 use rayon::prelude::*;
 
 use super::engine_args::EngineArgs;
-use crate::analysis::{self, Route};
+use crate::analysis::addr::AddrTable;
+use crate::analysis::provider::Providers;
+use crate::analysis::score::Weights;
+use crate::analysis::{Analysis, DomainReport, Route};
 use crate::engine::{Engine, Outcome};
 use crate::input::list::{self, DomainList, Domains, ListError};
 use crate::input::senders::Senders;
@@ -60,6 +63,24 @@ pub struct ScanArgs {
     /// Domains in progress at most (0: the lookup window).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub domains_in_flight: usize,
+
+    /// Treat this range as public, not special-purpose (repeatable): for test worlds built on
+    /// reserved space such as 198.18.0.0/15 or 2001:db8::/32.
+    #[arg(long = "public-range", value_name = "CIDR")]
+    pub public_ranges: Vec<ipnet::IpNet>,
+
+    /// Accept exchanges under .test and .example (a test world); .invalid is always reported.
+    #[arg(long)]
+    pub allow_special_use: bool,
+
+    /// Provider suffix table, CSV `suffix,provider,mx|ptr` (default: the bundled
+    /// data/providers.csv).
+    #[arg(long, value_name = "FILE")]
+    pub providers: Option<PathBuf>,
+
+    /// Score weights, CSV `code,weight` rows overriding the defaults (docs/findings.md).
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
 
     /// Domains, one per line, or a CSV with a `domain` column (`-` or none: stdin).
     pub input: Option<PathBuf>,
@@ -147,6 +168,35 @@ impl Workload for ScanWorkload<'_> {
     }
 }
 
+/// Counts the output thread keeps for the summary.
+#[derive(Default)]
+struct Tally {
+    routes: BTreeMap<Route, u64>,
+    findings: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    providers: BTreeMap<String, f64>,
+    senders: BTreeMap<&'static str, u64>,
+}
+
+impl Tally {
+    fn add(&mut self, r: &DomainReport) {
+        *self.routes.entry(r.route).or_default() += 1;
+        for f in &r.findings {
+            *self
+                .findings
+                .entry(f.code.to_string())
+                .or_default()
+                .entry(f.severity.as_str())
+                .or_default() += 1;
+        }
+        for (p, share) in &r.providers {
+            *self.providers.entry(p.clone()).or_default() += share;
+        }
+        for s in &r.senders {
+            *self.senders.entry(s.verdict).or_default() += 1;
+        }
+    }
+}
+
 /// Everything a scan needs, checked and built from the flags (or by `demo`).
 pub struct ScanJob {
     pub engine: EngineArgs,
@@ -156,11 +206,26 @@ pub struct ScanJob {
     pub cache: usize,
     pub domains_in_flight: usize,
     pub input: Option<PathBuf>,
+    pub analysis: Analysis,
 }
 
-impl From<ScanArgs> for ScanJob {
-    fn from(a: ScanArgs) -> Self {
-        ScanJob {
+impl ScanJob {
+    /// Checks the flags and loads the tables they name.
+    pub fn from_args(a: ScanArgs) -> anyhow::Result<Self> {
+        let analysis = Analysis {
+            allow_special_use: a.allow_special_use,
+            addresses: AddrTable::new(a.public_ranges),
+            providers: match &a.providers {
+                Some(p) => Providers::load(p)?,
+                None => Providers::bundled(),
+            },
+            weights: match &a.weights {
+                Some(p) => Weights::load(p)?,
+                None => Weights::default(),
+            },
+        };
+        Ok(ScanJob {
+            analysis,
             engine: a.engine,
             out: a.out,
             senders: a.senders,
@@ -168,12 +233,12 @@ impl From<ScanArgs> for ScanJob {
             cache: a.cache,
             domains_in_flight: a.domains_in_flight,
             input: a.input,
-        }
+        })
     }
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
-    let summary = scan(ScanJob::from(args))?;
+    let summary = scan(ScanJob::from_args(args)?)?;
     eprintln!("{}", summary.line());
     Ok(if summary.interrupted { 130 } else { 0 })
 }
@@ -213,25 +278,26 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
     let mut tables = ScanTables::create(&job.out, job.format, list.extra_columns())?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Finished>>(QUEUED_BATCHES);
     let out_counters = counters.clone();
+    let analysis = job.analysis.clone();
     let writer = std::thread::Builder::new()
         .name("mxscan-output".into())
-        .spawn(move || -> std::io::Result<BTreeMap<Route, u64>> {
-            let mut routes = BTreeMap::new();
+        .spawn(move || -> std::io::Result<Tally> {
+            let mut tally = Tally::default();
             for batch in rx {
                 let reports: Vec<_> = batch
                     .par_iter()
-                    .map(|f| analysis::analyze(DomainResult::assemble(f)))
+                    .map(|f| analysis.analyze(DomainResult::assemble(f)))
                     .collect();
                 for report in &reports {
                     tables.write(report)?;
-                    *routes.entry(report.route).or_default() += 1;
+                    tally.add(report);
                 }
                 tables.flush()?;
                 out_counters
                     .domains_done
                     .fetch_add(reports.len() as u64, Ordering::Relaxed);
             }
-            Ok(routes)
+            Ok(tally)
         })?;
 
     let progress = Progress::start(counters.clone());
@@ -268,13 +334,14 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
         ..
     } = workload;
     drop(tx);
-    let routes = writer
+    let tally = writer
         .join()
         .map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
     progress.finish();
     result.context("the scan's network I/O failed")?;
     sent?;
-    let routes = routes?;
+    let tally = tally?;
+    let routes = &tally.routes;
     if let Some(e) = read_error {
         return Err(e.into());
     }
@@ -337,6 +404,13 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
             domains_per_s: done as f64 / scan_s.max(1e-9),
             lookups_per_s: s.completed as f64 / scan_s.max(1e-9),
         },
+        findings: tally.findings,
+        providers_pct: tally
+            .providers
+            .iter()
+            .map(|(p, n)| (p.clone(), 100.0 * n / done.max(1) as f64))
+            .collect(),
+        senders: tally.senders,
         resolvers: latency.reports(&engine, scan_s),
     };
     summary.write(&job.out)?;

@@ -15,7 +15,7 @@ use crate::input::list::RejectRow;
 use crate::pipeline::lookup::Answer;
 use crate::pipeline::result::{Address, Host};
 
-pub const DOMAIN_COLUMNS: [&str; 8] = [
+pub const DOMAIN_COLUMNS: [&str; 13] = [
     "domain",
     "line",
     "mx_status",
@@ -24,6 +24,24 @@ pub const DOMAIN_COLUMNS: [&str; 8] = [
     "mx_count",
     "exchanges",
     "addresses",
+    "provider",
+    "score",
+    "provisional",
+    "score_reasons",
+    "findings",
+];
+pub const FINDING_COLUMNS: [&str; 5] = ["domain", "code", "severity", "subject", "evidence"];
+pub const SENDER_COLUMNS: [&str; 10] = [
+    "domain",
+    "ip",
+    "mx_host",
+    "ptr_names",
+    "iprev",
+    "generic",
+    "verdict",
+    "score",
+    "provisional",
+    "score_reasons",
 ];
 pub const RECORD_COLUMNS: [&str; 12] = [
     "domain",
@@ -56,6 +74,13 @@ pub struct DomainRow {
     pub exchanges: Vec<String>,
     /// Distinct addresses of all mail hosts.
     pub addresses: usize,
+    /// The mail provider of the most-preferred exchanges (`A:0.5;B:0.5` when shared).
+    pub provider: String,
+    pub score: u8,
+    pub provisional: bool,
+    pub score_reasons: Vec<String>,
+    /// Finding codes, sorted, each once.
+    pub findings: Vec<&'static str>,
     /// Pass-through columns of a CSV input, by header.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "as_map")]
     pub input: Vec<(String, String)>,
@@ -114,6 +139,16 @@ impl DomainRow {
                 .map(|e| format!("{} {}", e.preference, e.name))
                 .collect(),
             addresses: ips.len(),
+            provider: crate::analysis::provider::label(&report.providers),
+            score: report.score.score,
+            provisional: report.score.provisional,
+            score_reasons: report.score.reasons.clone(),
+            findings: {
+                let mut codes: Vec<&'static str> = report.findings.iter().map(|f| f.code).collect();
+                codes.sort_unstable();
+                codes.dedup();
+                codes
+            },
             input: extra_columns
                 .iter()
                 .cloned()
@@ -137,6 +172,11 @@ impl DomainRow {
             self.mx_count.to_string(),
             self.exchanges.join(";"),
             self.addresses.to_string(),
+            self.provider.clone(),
+            self.score.to_string(),
+            self.provisional.to_string(),
+            self.score_reasons.join(";"),
+            self.findings.join(";"),
         ];
         v.extend(self.input.iter().map(|(_, value)| value.clone()));
         v
@@ -309,10 +349,37 @@ pub fn create_table(
     Table::new(file, path, format, header)
 }
 
+/// One row of `findings`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingRow<'a> {
+    pub domain: &'a str,
+    pub code: &'static str,
+    pub severity: &'static str,
+    pub subject: &'a str,
+    pub evidence: &'a str,
+}
+
+/// One row of `senders`: a declared sender IP and its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SenderRow<'a> {
+    pub domain: &'a str,
+    pub ip: IpAddr,
+    pub mx_host: Option<&'a str>,
+    pub ptr_names: &'a [String],
+    pub iprev: &'static str,
+    pub generic: bool,
+    pub verdict: &'static str,
+    pub score: u8,
+    pub provisional: bool,
+    pub score_reasons: &'a [String],
+}
+
 /// The scan's tables.
 pub struct ScanTables<W: Write> {
     pub domains: Table<W>,
     pub records: Table<W>,
+    pub findings: Table<W>,
+    pub senders: Table<W>,
     extra_columns: Vec<String>,
 }
 
@@ -323,6 +390,8 @@ impl ScanTables<File> {
         Ok(ScanTables {
             domains: create_table(dir, "domains", format, &header)?,
             records: create_table(dir, "records", format, &RECORD_COLUMNS)?,
+            findings: create_table(dir, "findings", format, &FINDING_COLUMNS)?,
+            senders: create_table(dir, "senders", format, &SENDER_COLUMNS)?,
             extra_columns: extra_columns.to_vec(),
         })
     }
@@ -336,12 +405,57 @@ impl<W: Write> ScanTables<W> {
         for r in RecordRow::all(report) {
             self.records.write(&r, || r.csv())?;
         }
+        let domain = report.result.domain.as_str();
+        for f in &report.findings {
+            let row = FindingRow {
+                domain,
+                code: f.code,
+                severity: f.severity.as_str(),
+                subject: &f.subject,
+                evidence: &f.evidence,
+            };
+            self.findings.write(&row, || {
+                [domain, f.code, row.severity, &f.subject, &f.evidence]
+                    .map(str::to_string)
+                    .to_vec()
+            })?;
+        }
+        for s in &report.senders {
+            let row = SenderRow {
+                domain,
+                ip: s.ip,
+                mx_host: s.mx_host.as_deref(),
+                ptr_names: &s.ptr_names,
+                iprev: s.iprev,
+                generic: s.generic,
+                verdict: s.verdict,
+                score: s.score.score,
+                provisional: s.score.provisional,
+                score_reasons: &s.score.reasons,
+            };
+            self.senders.write(&row, || {
+                vec![
+                    domain.to_string(),
+                    s.ip.to_string(),
+                    s.mx_host.clone().unwrap_or_default(),
+                    s.ptr_names.join(";"),
+                    s.iprev.to_string(),
+                    s.generic.to_string(),
+                    s.verdict.to_string(),
+                    s.score.score.to_string(),
+                    s.score.provisional.to_string(),
+                    s.score.reasons.join(";"),
+                ]
+            })?;
+        }
         Ok(())
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.domains.flush()?;
-        self.records.flush()
+        self.records.flush()?;
+        self.findings.flush()?;
+        self.senders.flush()
     }
 }
 

@@ -59,6 +59,12 @@ pub struct Summary {
     pub routes: BTreeMap<&'static str, u64>,
     /// Share of scanned domains per route state, in percent.
     pub route_pct: BTreeMap<&'static str, f64>,
+    /// Findings per code and severity.
+    pub findings: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    /// Share of scanned domains per mail provider, in percent (fractional credit).
+    pub providers_pct: BTreeMap<String, f64>,
+    /// Declared sender IPs per verdict.
+    pub senders: BTreeMap<&'static str, u64>,
     pub queries: QuerySummary,
     pub timing: Timing,
     pub resolvers: Vec<ResolverReport>,

@@ -229,11 +229,15 @@ impl SyntheticWorld {
             PtrFault::Generic => codes.push("PTR_GENERIC"),
         };
         let one_address = ["MX_SINGLE_HOST", "MX_SINGLE_ADDRESS", "MX_SINGLE_NETWORK"];
+        // Providers `p % 4 == 3` run one exchange (one address per family).
+        let single_provider = self.provider(i, false) % 4 == 3;
         let mut codes: Vec<&'static str> = match scenario {
-            Scenario::Provider if self.provider(i, false) % 4 == 3 => {
-                vec!["MX_SINGLE_HOST", "MX_SINGLE_NETWORK"]
+            Scenario::Provider if single_provider => vec!["MX_SINGLE_HOST", "MX_SINGLE_NETWORK"],
+            Scenario::Provider => vec![],
+            Scenario::DomainCname if single_provider => {
+                vec!["DOMAIN_CNAME", "MX_SINGLE_HOST", "MX_SINGLE_NETWORK"]
             }
-            Scenario::Provider | Scenario::DomainCname => vec![],
+            Scenario::DomainCname => vec!["DOMAIN_CNAME"],
             Scenario::SelfHosted => {
                 let mut c = [one_address.as_slice(), &["MX_NO_IPV6"]].concat();
                 hosted_ptr(&mut c);

@@ -1,0 +1,190 @@
+//! Scores for pre-scoring senders: 0–100 per domain and per sender IP, with the reasons.
+//!
+//! Each finding costs its weight × 10 points (weights in the spirit of rspamd's: RDNS_NONE 2.0,
+//! FCrDNS fail 2.5, generic PTR 0.5–3.0, no MX/A 1.5, null MX 6.0, broken MX 4.0, local-only MX
+//! 3.0). Gates force the lowest score: REVERSE_MX_FAIL, EGRESS_IPREV_GAP, DOMAIN_NXDOMAIN. An
+//! INDETERMINATE finding costs nothing but marks the score provisional. `--weights FILE`
+//! (`code,weight` rows) overrides any weight.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::{Finding, Severity};
+
+/// Findings that force the score to 0.
+pub const GATES: [&str; 3] = ["REVERSE_MX_FAIL", "EGRESS_IPREV_GAP", "DOMAIN_NXDOMAIN"];
+
+const DEFAULTS: [(&str, f64); 22] = [
+    ("PTR_MISSING", 2.0),
+    ("PTR_FCRDNS_FAIL", 2.5),
+    ("PTR_GENERIC", 2.0),
+    ("PTR_TARGET_CNAME", 0.5),
+    ("NO_MAIL_ROUTE", 1.5),
+    ("MX_NULL", 6.0),
+    ("MX_NULL_WITH_OTHERS", 4.0),
+    ("MX_ALL_UNUSABLE", 4.0),
+    ("MX_PRIMARY_UNUSABLE", 1.5),
+    ("ADDR_PRIVATE", 3.0),
+    ("ADDR_LOOPBACK", 3.0),
+    ("ADDR_BOGON", 3.0),
+    ("DOMAIN_CNAME_DANGLING", 4.0),
+    ("DOMAIN_CNAME_LOOP", 4.0),
+    ("MX_TARGET_IP_LITERAL", 2.0),
+    ("MX_TARGET_LOCALHOST", 2.0),
+    ("MX_TARGET_SPECIAL_USE", 2.0),
+    ("MX_TARGET_NXDOMAIN", 2.0),
+    ("MX_TARGET_NO_ADDRESS", 2.0),
+    ("MX_TARGET_CNAME_DANGLING", 2.0),
+    ("MX_TARGET_IPV6_ONLY", 1.5),
+    ("SENDER_IP_NOT_IN_MX", 2.0),
+];
+/// A generic PTR with a `static`/`fix` token costs this share of PTR_GENERIC's weight.
+pub const STATIC_FACTOR: f64 = 0.25;
+
+/// Weights by code; codes without one cost 1.0 for WARN, 2.0 for ERROR, nothing for INFO.
+#[derive(Debug, Clone)]
+pub struct Weights(HashMap<String, f64>);
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights(DEFAULTS.iter().map(|(c, w)| (c.to_string(), *w)).collect())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    #[error("cannot read the weights file {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("{0}:{1}: expected `CODE,WEIGHT` with a weight between 0 and 10")]
+    Row(String, usize),
+}
+
+impl Weights {
+    /// Defaults overridden by a `code,weight` file (`#` comments and a header allowed).
+    pub fn load(path: &Path) -> Result<Weights, WeightsError> {
+        let origin = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| WeightsError::Read(origin.clone(), e))?;
+        let mut w = Weights::default();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() || (n == 0 && line.starts_with("code,")) {
+                continue;
+            }
+            let bad = || WeightsError::Row(origin.clone(), n + 1);
+            let (code, weight) = line.split_once(',').ok_or_else(bad)?;
+            let weight: f64 = weight.trim().parse().map_err(|_| bad())?;
+            if !(0.0..=10.0).contains(&weight) {
+                return Err(bad());
+            }
+            w.0.insert(code.trim().to_ascii_uppercase(), weight);
+        }
+        Ok(w)
+    }
+
+    pub fn of(&self, f: &Finding) -> f64 {
+        let base = self.0.get(f.code).copied().unwrap_or(match f.severity {
+            Severity::Error => 2.0,
+            Severity::Warn => 1.0,
+            Severity::Info | Severity::Indeterminate => 0.0,
+        });
+        if f.severity == Severity::Indeterminate {
+            0.0
+        } else if f.code == "PTR_GENERIC" && f.static_hint {
+            base * STATIC_FACTOR
+        } else {
+            base
+        }
+    }
+}
+
+/// A score with its reasons.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Score {
+    pub score: u8,
+    /// Something could not be measured: the score may be too high.
+    pub provisional: bool,
+    /// `CODE(-points)` per finding that cost points, `CODE(gate)` for gates.
+    pub reasons: Vec<String>,
+}
+
+/// Scores a set of findings.
+pub fn score<'a>(findings: impl IntoIterator<Item = &'a Finding>, weights: &Weights) -> Score {
+    let (mut points, mut provisional, mut gated) = (0.0, false, false);
+    let mut reasons = Vec::new();
+    for f in findings {
+        if f.severity == Severity::Indeterminate {
+            provisional = true;
+            continue;
+        }
+        if GATES.contains(&f.code) {
+            gated = true;
+            reasons.push(format!("{}(gate)", f.code));
+            continue;
+        }
+        let cost = weights.of(f) * 10.0;
+        if cost > 0.0 {
+            points += cost;
+            reasons.push(format!("{}(-{})", f.code, (cost * 10.0).round() / 10.0));
+        }
+    }
+    let score = if gated {
+        0
+    } else {
+        (100.0 - points).clamp(0.0, 100.0).round() as u8
+    };
+    Score {
+        score,
+        provisional,
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(code: &'static str, severity: Severity) -> Finding {
+        Finding::new(code, severity, "", String::new())
+    }
+
+    #[test]
+    fn points_gates_and_provisional() {
+        let w = Weights::default();
+        let s = score(&[f("PTR_MISSING", Severity::Info)], &w);
+        assert_eq!(s.score, 80);
+        let s = score(
+            &[
+                f("MX_SINGLE_HOST", Severity::Info),
+                f("PTR_TEMPERROR", Severity::Indeterminate),
+            ],
+            &w,
+        );
+        assert_eq!((s.score, s.provisional), (100, true));
+        let s = score(&[f("REVERSE_MX_FAIL", Severity::Error)], &w);
+        assert_eq!(s.score, 0);
+        assert_eq!(s.reasons, ["REVERSE_MX_FAIL(gate)"]);
+        let mut generic = f("PTR_GENERIC", Severity::Warn);
+        generic.static_hint = true;
+        assert_eq!(score(&[generic], &w).score, 95);
+        let s = score(
+            &[
+                f("MX_NULL", Severity::Info),
+                f("MX_ALL_UNUSABLE", Severity::Error),
+            ],
+            &w,
+        );
+        assert_eq!(s.score, 0, "clamped");
+    }
+
+    #[test]
+    fn weights_file_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.csv");
+        std::fs::write(&p, "code,weight\nptr_missing,0.5\n# comment\n").unwrap();
+        let w = Weights::load(&p).unwrap();
+        assert_eq!(score(&[f("PTR_MISSING", Severity::Info)], &w).score, 95);
+        std::fs::write(&p, "PTR_MISSING,eleven\n").unwrap();
+        assert!(Weights::load(&p).unwrap_err().to_string().contains(":1:"));
+    }
+}
