@@ -51,19 +51,53 @@ const BOGON: [&str; 22] = [
     "ff00::/8",
 ];
 
+/// Ranges as (network, mask) integers: a lookup is a few AND-compares, no parsing.
+#[derive(Debug, Clone, Default)]
+struct Ranges {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl Ranges {
+    fn new(nets: impl IntoIterator<Item = IpNet>) -> Ranges {
+        let mut r = Ranges::default();
+        for n in nets {
+            match n {
+                IpNet::V4(n) => r.v4.push((n.network().into(), n.netmask().into())),
+                IpNet::V6(n) => r.v6.push((n.network().into(), n.netmask().into())),
+            }
+        }
+        r
+    }
+
+    fn contains(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(v) => {
+                let x = u32::from(v);
+                self.v4.iter().any(|(net, mask)| x & mask == *net)
+            }
+            IpAddr::V6(v) => {
+                let x = u128::from(v);
+                self.v6.iter().any(|(net, mask)| x & mask == *net)
+            }
+        }
+    }
+}
+
 /// The classification table, with the ranges a test world declares public.
 #[derive(Debug, Clone)]
 pub struct AddrTable {
-    public: Vec<IpNet>,
-    private: Vec<IpNet>,
-    loopback: Vec<IpNet>,
-    bogon: Vec<IpNet>,
+    public: Ranges,
+    private: Ranges,
+    loopback: Ranges,
+    bogon: Ranges,
 }
 
-fn nets(list: &[&str]) -> Vec<IpNet> {
-    list.iter()
-        .map(|s| s.parse().expect("valid CIDR in the table"))
-        .collect()
+fn nets(list: &[&str]) -> Ranges {
+    Ranges::new(
+        list.iter()
+            .map(|s| s.parse().expect("valid CIDR in the table")),
+    )
 }
 
 impl Default for AddrTable {
@@ -75,7 +109,7 @@ impl Default for AddrTable {
 impl AddrTable {
     pub fn new(public: Vec<IpNet>) -> Self {
         AddrTable {
-            public,
+            public: Ranges::new(public),
             private: nets(&PRIVATE),
             loopback: nets(&LOOPBACK),
             bogon: nets(&BOGON),
@@ -88,14 +122,13 @@ impl AddrTable {
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
             v4 => v4,
         };
-        let within = |list: &[IpNet]| list.iter().any(|n| n.contains(&ip));
-        if within(&self.public) {
+        if self.public.contains(ip) {
             AddrClass::Public
-        } else if within(&self.loopback) {
+        } else if self.loopback.contains(ip) {
             AddrClass::Loopback
-        } else if within(&self.private) {
+        } else if self.private.contains(ip) {
             AddrClass::Private
-        } else if within(&self.bogon) {
+        } else if self.bogon.contains(ip) {
             AddrClass::Bogon
         } else {
             AddrClass::Public

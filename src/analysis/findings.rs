@@ -198,11 +198,12 @@ fn address_class(a: &Analysis, ip: IpAddr) -> Option<(&'static str, &'static str
 
 /// Reverse-DNS codes of one address in its role; for `send`, `domain` is the sender domain.
 fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) -> bool {
-    let ip = address.ip.to_string();
+    // Built only when a finding needs them: most addresses have none.
+    let ip = || address.ip.to_string();
+    let names = || address.ptr_names.join(" ");
     let mut push = |code, severity, evidence: String| {
-        out.push(Finding::new(code, severity, &ip, evidence));
+        out.push(Finding::new(code, severity, &ip(), evidence));
     };
-    let names = address.ptr_names.join(" ");
     match address.iprev {
         Iprev::Pass => {}
         Iprev::PermError => push(
@@ -213,7 +214,7 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
         Iprev::Fail => push(
             "PTR_FCRDNS_FAIL",
             sev(role, Severity::Error, Severity::Warn),
-            format!("PTR {names} does not map back"),
+            format!("PTR {} does not map back", names()),
         ),
         Iprev::TempError => push(
             "PTR_TEMPERROR",
@@ -229,7 +230,7 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
             let mut f = Finding::new(
                 "PTR_GENERIC",
                 sev(role, Severity::Warn, Severity::Info),
-                &ip,
+                &ip(),
                 format!("PTR {name} looks like an access-network name"),
             );
             f.static_hint = g.static_hint;
@@ -241,8 +242,8 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
         out.push(Finding::new(
             "PTR_MULTIPLE",
             Severity::Info,
-            &ip,
-            format!("{} PTR records: {names}", address.ptr_names.len()),
+            &ip(),
+            format!("{} PTR records: {}", address.ptr_names.len(), names()),
         ));
     }
     if address
@@ -253,7 +254,7 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
         out.push(Finding::new(
             "PTR_TARGET_CNAME",
             Severity::Warn,
-            &ip,
+            &ip(),
             "the PTR name is an alias".into(),
         ));
     }
@@ -264,8 +265,8 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
             out.push(Finding::new(
                 "PTR_UNALIGNED",
                 Severity::Info,
-                &ip,
-                format!("PTR {names} is outside {own}"),
+                &ip(),
+                format!("PTR {} is outside {own}", names()),
             ));
         }
     }

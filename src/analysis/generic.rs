@@ -43,74 +43,105 @@ impl Generic {
     }
 }
 
+/// Most tokens looked at in one name (a PTR name has a handful; the rest is ignored).
+const MAX_TOKENS: usize = 32;
+
 /// Splits a name into its alphanumeric runs, each split again where letters meet digits
-/// (`ip198` → `ip`, `198`).
-fn tokens(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for run in name
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|r| !r.is_empty())
-    {
-        let mut cur = String::new();
-        let mut digit = None;
-        for c in run.chars() {
-            let d = c.is_ascii_digit();
-            if digit.is_some_and(|prev| prev != d) {
-                out.push(std::mem::take(&mut cur));
-            }
-            cur.push(c.to_ascii_lowercase());
-            digit = Some(d);
+/// (`ip198` → `ip`, `198`), into `out`; returns how many. Names are lower case already.
+fn tokens<'a>(name: &'a str, out: &mut [&'a str; MAX_TOKENS]) -> usize {
+    let bytes = name.as_bytes();
+    let mut n = 0;
+    let mut start: Option<usize> = None;
+    let mut push = |s: usize, e: usize, n: &mut usize| {
+        if *n < MAX_TOKENS {
+            out[*n] = &name[s..e];
+            *n += 1;
         }
-        out.push(cur);
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        match start {
+            _ if !b.is_ascii_alphanumeric() => {
+                if let Some(s) = start.take() {
+                    push(s, i, &mut n);
+                }
+            }
+            Some(s) if bytes[i - 1].is_ascii_digit() != b.is_ascii_digit() => {
+                push(s, i, &mut n);
+                start = Some(i);
+            }
+            Some(_) => {}
+            None => start = Some(i),
+        }
     }
-    out
+    if let Some(s) = start {
+        push(s, bytes.len(), &mut n);
+    }
+    n
 }
 
-fn embeds(name: &str, ip: IpAddr) -> bool {
-    let IpAddr::V4(v4) = ip else {
-        // An IPv6 PTR embedding the address writes its hex groups; look for the last four.
-        let IpAddr::V6(v6) = ip else { return false };
-        let segs = v6.segments();
-        let hex: Vec<String> = segs[4..].iter().map(|s| format!("{s:x}")).collect();
-        let toks: Vec<String> = name
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .map(str::to_ascii_lowercase)
-            .collect();
-        return toks.windows(4).any(|w| {
-            w.iter()
-                .zip(&hex)
-                .all(|(a, b)| a.trim_start_matches('0') == b.trim_start_matches('0'))
-        }) && segs[4..].iter().any(|s| *s != 0);
+/// Alphanumeric runs (not split at digit/letter changes).
+fn runs(name: &str) -> impl Iterator<Item = &str> {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|r| !r.is_empty())
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.len() >= needle.len() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn embeds(name: &str, ip: IpAddr, toks: &[&str]) -> bool {
+    let o = match ip {
+        IpAddr::V4(v4) => v4.octets(),
+        IpAddr::V6(v6) => {
+            // An IPv6 PTR embedding the address writes its hex groups; look for the last four.
+            let segs = v6.segments();
+            if segs[4..].iter().all(|s| *s == 0) {
+                return false;
+            }
+            let hex = |t: &str| u16::from_str_radix(t, 16).ok();
+            let groups: Vec<Option<u16>> = runs(name).map(hex).collect();
+            return groups
+                .windows(4)
+                .any(|w| w.iter().zip(&segs[4..]).all(|(g, s)| *g == Some(*s)));
+        }
     };
-    let o = v4.octets();
-    let lower = name.to_ascii_lowercase();
-    // Whole-address forms in one token: zero-padded decimal and hex.
-    let padded = format!("{:03}{:03}{:03}{:03}", o[0], o[1], o[2], o[3]);
-    let hex = format!("{:02x}{:02x}{:02x}{:02x}", o[0], o[1], o[2], o[3]);
-    let runs: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-    if runs
-        .iter()
-        .any(|r| r.contains(padded.as_str()) || (r.len() >= 8 && r.contains(hex.as_str())))
-    {
+    // Whole-address forms in one run: zero-padded decimal and hex.
+    let mut padded = [0u8; 12];
+    let mut hex = [0u8; 8];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, x) in o.iter().enumerate() {
+        padded[3 * i] = b'0' + x / 100;
+        padded[3 * i + 1] = b'0' + (x / 10) % 10;
+        padded[3 * i + 2] = b'0' + x % 10;
+        hex[2 * i] = HEX[usize::from(x >> 4)];
+        hex[2 * i + 1] = HEX[usize::from(x & 15)];
+    }
+    if runs(name).any(|r| contains(r.as_bytes(), &padded) || contains(r.as_bytes(), &hex)) {
         return true;
     }
     // Octets as separate numbers (dashed, dotted, zero-padded), forwards or reversed: the
     // last three at least, in order.
-    let numbers: Vec<Option<u32>> = tokens(name).iter().map(|t| t.parse::<u32>().ok()).collect();
-    let fwd = [o[1], o[2], o[3]].map(u32::from);
-    let rev = [o[3], o[2], o[1]].map(u32::from);
-    numbers.windows(3).any(|w| {
-        let w = [w[0], w[1], w[2]];
-        w == fwd.map(Some) || w == rev.map(Some)
+    let num = |t: &str| {
+        (t.len() <= 3 && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse::<u8>().ok())
+            .flatten()
+    };
+    let fwd = [Some(o[1]), Some(o[2]), Some(o[3])];
+    let rev = [Some(o[3]), Some(o[2]), Some(o[1])];
+    toks.windows(3).any(|w| {
+        let w = [num(w[0]), num(w[1]), num(w[2])];
+        w == fwd || w == rev
     })
 }
 
-/// Judges `name` as the PTR name of `ip`.
+/// Judges `name` (lower case) as the PTR name of `ip`.
 pub fn judge(name: &str, ip: IpAddr) -> Generic {
-    let toks = tokens(name);
-    let has = |list: &[&str]| toks.iter().any(|t| list.contains(&t.as_str()));
+    let mut buf = [""; MAX_TOKENS];
+    let n = tokens(name, &mut buf);
+    let toks = &buf[..n];
+    let has = |list: &[&str]| toks.iter().any(|t| list.contains(t));
     Generic {
-        embeds_address: embeds(name, ip),
+        embeds_address: embeds(name, ip, toks),
         token_tier: if has(&TIER1) {
             Some(1)
         } else if has(&TIER2) {
@@ -125,6 +156,13 @@ pub fn judge(name: &str, ip: IpAddr) -> Generic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_split_runs_and_letter_digit_changes() {
+        let mut buf = [""; MAX_TOKENS];
+        let n = tokens("ip198-19.dyn2x", &mut buf);
+        assert_eq!(&buf[..n], ["ip", "198", "19", "dyn", "2", "x"]);
+    }
 
     #[test]
     fn positive_and_negative_examples() {
@@ -142,6 +180,7 @@ mod tests {
             ("user123.cable.example", "192.0.2.1"),
             ("static-198-51-100-7.isp.example", "198.51.100.7"),
             ("2001-db8-0-0-0-0-0-17.v6.example", "2001:db8::17"),
+            ("host-2001-db8-0-0-1-2-3-4.v6.example", "2001:db8::1:2:3:4"),
         ];
         for (name, ip) in generic {
             let g = judge(name, ip.parse().unwrap());

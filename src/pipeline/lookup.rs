@@ -33,6 +33,14 @@ impl Key {
         }
     }
 
+    /// The name asked, for every question but PTR.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Key::Mx(n) | Key::A(n) | Key::Aaaa(n) | Key::Cname(n) => Some(n),
+            Key::Ptr(_) => None,
+        }
+    }
+
     /// The address lookup of `name` for the family of `ip`.
     pub fn forward(name: &str, ip: IpAddr) -> Key {
         match ip {

@@ -67,6 +67,14 @@ impl Finished {
     pub fn answer(&self, key: &Key) -> Option<&Arc<Answer>> {
         self.answers.iter().find(|(k, _)| k == key).map(|(_, a)| a)
     }
+
+    /// The answer to a name question of type `qtype`, without building a [`Key`].
+    pub fn answer_to(&self, qtype: u16, name: &str) -> Option<&Arc<Answer>> {
+        self.answers
+            .iter()
+            .find(|(k, _)| k.qtype() == qtype && k.name() == Some(name))
+            .map(|(_, a)| a)
+    }
 }
 
 struct Task {

@@ -99,7 +99,7 @@ pub struct DomainResult {
 fn walk(f: &Finished, start: &str) -> Vec<String> {
     let mut hops = Vec::new();
     let mut name = start.to_string();
-    while let Some(answer) = f.answer(&Key::Cname(name.as_str().into())) {
+    while let Some(answer) = f.answer_to(5, &name) {
         let Some(target) = answer.cname_target() else {
             break;
         };
@@ -124,7 +124,10 @@ fn address(f: &Finished, ip: IpAddr) -> Address {
     let forward: Vec<(String, Option<Arc<Answer>>)> = ptr_names
         .iter()
         .take(FORWARD_NAMES)
-        .map(|n| (n.clone(), f.answer(&Key::forward(n, ip)).cloned()))
+        .map(|n| {
+            let qtype = if ip.is_ipv4() { 1 } else { 28 };
+            (n.clone(), f.answer_to(qtype, n).cloned())
+        })
         .collect();
     let iprev = iprev(ip, ptr.as_deref(), &forward);
     Address {
@@ -163,8 +166,8 @@ pub fn iprev(ip: IpAddr, ptr: Option<&Answer>, forward: &[(String, Option<Arc<An
 }
 
 fn host(f: &Finished, name: &str) -> Host {
-    let a = f.answer(&Key::A(name.into())).cloned();
-    let aaaa = f.answer(&Key::Aaaa(name.into())).cloned();
+    let a = f.answer_to(1, name).cloned();
+    let aaaa = f.answer_to(28, name).cloned();
     let mut ips: Vec<IpAddr> = [&a, &aaaa]
         .into_iter()
         .flatten()
@@ -190,7 +193,7 @@ impl DomainResult {
     pub fn assemble(f: &Finished) -> DomainResult {
         let domain = f.input.domain.as_str();
         let mx = f
-            .answer(&Key::Mx(domain.into()))
+            .answer_to(15, domain)
             .cloned()
             .unwrap_or_else(|| Arc::new(Answer::failed(Status::Timeout, 0)));
         let mut exchanges: Vec<Exchange> = mx

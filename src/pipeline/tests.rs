@@ -4,12 +4,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
-
 use super::result::{DomainResult, Iprev};
 use super::*;
-use crate::sim::world::{ZoneFiles, resolve};
+use crate::sim::world::{ZoneFiles, outcome};
 
 const ZONE: &str = "\
 $TTL 300
@@ -63,37 +60,6 @@ fn world() -> ZoneFiles {
     z
 }
 
-/// Answers a query as the sim would, as an engine outcome.
-fn answer(zones: &ZoneFiles, name: &str, qtype: u16, tag: u64) -> Outcome {
-    let qname = Name::from_ascii(name).unwrap();
-    let rtype = RecordType::from(qtype);
-    let a = resolve(zones, &qname.to_lowercase(), rtype);
-    let mut m = Message::new(1, MessageType::Response, OpCode::Query);
-    m.add_query(Query::query(qname, rtype));
-    m.metadata.response_code = a.rcode;
-    for r in a.answers.iter().cloned() {
-        m.add_answer(r);
-    }
-    let status = match a.rcode {
-        ResponseCode::NoError if a.answers.is_empty() => Status::NoData,
-        ResponseCode::NoError => Status::NoError,
-        ResponseCode::NXDomain => Status::NxDomain,
-        ResponseCode::ServFail => Status::ServFail,
-        other => Status::Rcode(u16::from(other) as u8),
-    };
-    Outcome {
-        tag,
-        name: name.into(),
-        qtype,
-        status,
-        reply: Some(m.to_vec().unwrap()),
-        resolver: None,
-        attempts: 1,
-        rtt: None,
-        truncated: false,
-    }
-}
-
 /// Runs the pipeline over `domains` to the end; returns the results by domain and the
 /// queries sent per question.
 fn scan(
@@ -128,7 +94,7 @@ fn scan(
         assert!(!batch.is_empty(), "active domains always have a query out");
         for (name, qtype, tag) in batch {
             *sent.entry((name.clone(), qtype)).or_default() += 1;
-            p.handle_outcome(&answer(&zones, &name, qtype, tag));
+            p.handle_outcome(&outcome(&zones, &name, qtype, tag));
         }
         while let Some(f) = p.poll_finished() {
             let r = DomainResult::assemble(&f);
