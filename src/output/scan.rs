@@ -374,6 +374,37 @@ pub struct SenderRow<'a> {
     pub score_reasons: &'a [String],
 }
 
+impl FindingRow<'_> {
+    fn csv(&self) -> Vec<String> {
+        [
+            self.domain,
+            self.code,
+            self.severity,
+            self.subject,
+            self.evidence,
+        ]
+        .map(str::to_string)
+        .to_vec()
+    }
+}
+
+impl SenderRow<'_> {
+    fn csv(&self) -> Vec<String> {
+        vec![
+            self.domain.to_string(),
+            self.ip.to_string(),
+            self.mx_host.unwrap_or_default().to_string(),
+            self.ptr_names.join(";"),
+            self.iprev.to_string(),
+            self.generic.to_string(),
+            self.verdict.to_string(),
+            self.score.to_string(),
+            self.provisional.to_string(),
+            self.score_reasons.join(";"),
+        ]
+    }
+}
+
 /// The scan's tables.
 pub struct ScanTables<W: Write> {
     pub domains: Table<W>,
@@ -414,11 +445,7 @@ impl<W: Write> ScanTables<W> {
                 subject: &f.subject,
                 evidence: &f.evidence,
             };
-            self.findings.write(&row, || {
-                [domain, f.code, row.severity, &f.subject, &f.evidence]
-                    .map(str::to_string)
-                    .to_vec()
-            })?;
+            self.findings.write(&row, || row.csv())?;
         }
         for s in &report.senders {
             let row = SenderRow {
@@ -433,20 +460,7 @@ impl<W: Write> ScanTables<W> {
                 provisional: s.score.provisional,
                 score_reasons: &s.score.reasons,
             };
-            self.senders.write(&row, || {
-                vec![
-                    domain.to_string(),
-                    s.ip.to_string(),
-                    s.mx_host.clone().unwrap_or_default(),
-                    s.ptr_names.join(";"),
-                    s.iprev.to_string(),
-                    s.generic.to_string(),
-                    s.verdict.to_string(),
-                    s.score.score.to_string(),
-                    s.score.provisional.to_string(),
-                    s.score.reasons.join(";"),
-                ]
-            })?;
+            self.senders.write(&row, || row.csv())?;
         }
         Ok(())
     }
