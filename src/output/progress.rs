@@ -45,10 +45,8 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(Some(ScanCounters::get(&counters.total)), target);
         bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} domains  {per_sec}  ETA {eta}  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{bar:20} {pos}/{len} domains {per_sec} ETA {eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -59,7 +57,7 @@ impl Progress {
                 bar.set_position(get(&counters.domains_done));
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
                 bar.set_message(format!(
-                    "{:.0} q/s  {} in flight  {} retries  {} timeouts",
+                    "{:.0} q/s, {} in flight, {} retries, {} timeouts",
                     get(&counters.queries) as f64 / secs,
                     get(&counters.in_flight),
                     get(&counters.retries),
