@@ -150,11 +150,19 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     for (file, what) in [
         (
             format!("domains.{ext}"),
-            "one row per domain: route state, exchanges",
+            "one row per domain: route, exchanges, provider, score, codes",
         ),
         (
             format!("records.{ext}"),
             "one row per domain × exchange × address: PTR, iprev",
+        ),
+        (
+            format!("findings.{ext}"),
+            "one row per finding: code, severity, subject (docs/findings.md)",
+        ),
+        (
+            format!("senders.{ext}"),
+            "one row per sender IP: covering MX host, iprev, verdict",
         ),
         (format!("rejects.{ext}"), "input lines that are not domains"),
         (
@@ -167,5 +175,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     for (route, n) in summary.routes.iter().filter(|(_, n)| **n > 0) {
         println!("  {route:<14} {n:>5} domains");
     }
+    let mut by_severity: std::collections::BTreeMap<&str, u64> = Default::default();
+    for counts in summary.findings.values() {
+        for (severity, n) in counts {
+            *by_severity.entry(severity).or_default() += n;
+        }
+    }
+    let severities: Vec<String> = by_severity
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    println!(
+        "  {} finding codes seen: {}",
+        summary.findings.len(),
+        severities.join(", ")
+    );
     Ok(if summary.interrupted { 130 } else { 0 })
 }
