@@ -224,7 +224,7 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
     }
     let mut generic_found = false;
     for name in &address.ptr_names {
-        let g = generic::judge(name, address.ip);
+        let g = generic::judge_memo(name, address.ip);
         if g.is_generic() {
             generic_found = true;
             let mut f = Finding::new(

@@ -134,6 +134,33 @@ fn embeds(name: &str, ip: IpAddr, toks: &[&str]) -> bool {
     })
 }
 
+/// Verdicts remembered per thread: a provider's addresses recur in millions of domains, and the
+/// verdict depends only on the name and the address. Cleared when full, so memory stays bounded.
+const MEMO_CAPACITY: usize = 1 << 16;
+
+thread_local! {
+    static MEMO: std::cell::RefCell<std::collections::HashMap<IpAddr, (Box<str>, Generic)>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// [`judge`], remembering the last verdict per address on this thread.
+pub fn judge_memo(name: &str, ip: IpAddr) -> Generic {
+    MEMO.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if let Some((n, g)) = memo.get(&ip)
+            && **n == *name
+        {
+            return *g;
+        }
+        let g = judge(name, ip);
+        if memo.len() >= MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(ip, (name.into(), g));
+        g
+    })
+}
+
 /// Judges `name` (lower case) as the PTR name of `ip`.
 pub fn judge(name: &str, ip: IpAddr) -> Generic {
     let mut buf = [""; MAX_TOKENS];
@@ -156,6 +183,18 @@ pub fn judge(name: &str, ip: IpAddr) -> Generic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memo_answers_as_judge_does() {
+        let ip: IpAddr = "198.51.100.7".parse().unwrap();
+        for name in [
+            "198-51-100-7.dyn.example",
+            "mail.example",
+            "198-51-100-7.dyn.example",
+        ] {
+            assert_eq!(judge_memo(name, ip), judge(name, ip), "{name}");
+        }
+    }
 
     #[test]
     fn tokens_split_runs_and_letter_digit_changes() {

@@ -4,7 +4,7 @@
 //! `1e100.net` → Google). Equal-preference exchanges of different providers share the credit
 //! (Liu et al., IMC 2021).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use crate::pipeline::result::{DomainResult, Host};
@@ -12,11 +12,11 @@ use crate::pipeline::result::{DomainResult, Host};
 /// The bundled table.
 pub const BUNDLED: &str = include_str!("../../data/providers.csv");
 
-/// Suffix tables by source.
+/// Suffix tables by source: suffix → provider.
 #[derive(Debug, Clone, Default)]
 pub struct Providers {
-    mx: Vec<(String, String)>,
-    ptr: Vec<(String, String)>,
+    mx: HashMap<String, String>,
+    ptr: HashMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,12 +27,9 @@ pub enum ProvidersError {
     Row(String, usize),
 }
 
-/// `name` equals `suffix` or ends with `.suffix`.
-fn under(name: &str, suffix: &str) -> bool {
-    name == suffix
-        || name
-            .strip_suffix(suffix)
-            .is_some_and(|rest| rest.ends_with('.'))
+/// `name` and each of its parent names, longest first (`a.b.c`, `b.c`, `c`).
+fn suffixes(name: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(name).chain(name.match_indices('.').map(move |(i, _)| &name[i + 1..]))
 }
 
 impl Providers {
@@ -51,15 +48,12 @@ impl Providers {
                 suffix.trim_end_matches('.').to_ascii_lowercase(),
                 provider.to_string(),
             );
-            match source {
-                "mx" => p.mx.push(entry),
-                "ptr" => p.ptr.push(entry),
+            let table = match source {
+                "mx" => &mut p.mx,
+                "ptr" => &mut p.ptr,
                 _ => return Err(ProvidersError::Row(origin.into(), n + 1)),
-            }
-        }
-        // Longest suffix first, so `mail.protection.outlook.com` wins over `outlook.com`.
-        for list in [&mut p.mx, &mut p.ptr] {
-            list.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+            };
+            table.entry(entry.0).or_insert(entry.1);
         }
         Ok(p)
     }
@@ -74,10 +68,12 @@ impl Providers {
         Providers::parse(&text, &path.display().to_string())
     }
 
-    fn find<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
-        list.iter()
-            .find(|(suffix, _)| under(name, suffix))
-            .map(|(_, p)| p.as_str())
+    /// The provider of the longest suffix of `name` in `table` (label-aligned, so
+    /// `mail.protection.outlook.com` wins over `outlook.com` and `notgoogle.com` is not Google).
+    fn find<'a>(table: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+        suffixes(name)
+            .find_map(|s| table.get(s))
+            .map(String::as_str)
     }
 
     /// The provider of one exchange: by its name, else by its addresses' PTR names.
