@@ -3,29 +3,8 @@
 mod common;
 
 use std::process::Command;
-use std::sync::Arc;
 
-use common::repo_path;
-use mxscan::sim::{self, ResolverConfig, ZoneFiles};
-
-fn sample_sim(faults: &[&str]) -> (sim::SimHandle, String) {
-    let world = ZoneFiles::load_dir(&repo_path("data/zones")).unwrap();
-    let configs: Vec<ResolverConfig> = faults
-        .iter()
-        .map(|f| ResolverConfig {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            faults: f.parse().unwrap(),
-        })
-        .collect();
-    let handle = sim::start(Arc::new(world), &configs, 3).unwrap();
-    let list = handle
-        .addrs()
-        .iter()
-        .map(|a| a.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    (handle, list)
-}
+use common::sample_sim;
 
 fn mxscan(args: &[&str], stdin: &str) -> (bool, String, String) {
     use std::io::Write;

@@ -8,33 +8,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use common::{Farm, repo_path};
+use common::{Farm, repo_path, sample_sim, start_sim};
+use mxscan::sim::SyntheticWorld;
 use mxscan::sim::synthetic::Scenario;
-use mxscan::sim::{self, ResolverConfig, SyntheticWorld, ZoneFiles, Zones};
-
-fn start_sim(zones: Arc<dyn Zones>, n: usize) -> (sim::SimHandle, String) {
-    let configs: Vec<ResolverConfig> = (0..n)
-        .map(|_| ResolverConfig {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            faults: Default::default(),
-        })
-        .collect();
-    let handle = sim::start(zones, &configs, 5).unwrap();
-    let list = handle
-        .addrs()
-        .iter()
-        .map(|a| a.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    (handle, list)
-}
-
-fn sample_sim() -> (sim::SimHandle, String) {
-    start_sim(
-        Arc::new(ZoneFiles::load_dir(&repo_path("data/zones")).unwrap()),
-        2,
-    )
-}
 
 /// Runs the binary with `stdin`; returns (exit code, stdout, stderr).
 fn mxscan(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
@@ -100,7 +76,7 @@ fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
         "--public-range",
         "2001:db8::/32",
     ];
-    let (handle, list) = sample_sim();
+    let (handle, list) = sample_sim(&["", ""]);
     scan(&list, &sim_out, &args, domains.to_str().unwrap(), b"");
     handle.stop().unwrap();
     let farm = Farm::start(2);
@@ -198,7 +174,7 @@ fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
 #[test]
 fn input_edge_cases_bom_crlf_idn_duplicates_rejects_stdin_and_empty() {
     let dir = tempfile::tempdir().unwrap();
-    let (handle, list) = sample_sim();
+    let (handle, list) = sample_sim(&["", ""]);
     let text = "\u{feff}shop1.test\r\n# comment\r\n\r\nBÜCHER.test.\r\nSHOP1.TEST\r\nbad..name\r\nhttp://x.test/\r\nnull-mx.test\r\n";
     let file = dir.path().join("in.txt");
     std::fs::write(&file, text).unwrap();
@@ -241,7 +217,7 @@ fn input_edge_cases_bom_crlf_idn_duplicates_rejects_stdin_and_empty() {
 #[test]
 fn csv_input_passes_columns_through_and_jsonl_works() {
     let dir = tempfile::tempdir().unwrap();
-    let (handle, list) = sample_sim();
+    let (handle, list) = sample_sim(&["", ""]);
     let file = dir.path().join("in.csv");
     std::fs::write(
         &file,
@@ -294,7 +270,7 @@ fn a_million_synthetic_domains_each_appear_exactly_once_with_the_right_route() {
             writeln!(f, "SYN{i}.TEST.").unwrap();
         }
     }
-    let (handle, list) = start_sim(Arc::new(world.clone()), 2);
+    let (handle, list) = start_sim(Arc::new(world.clone()), &["", ""]);
     let out = dir.path().join("out");
     scan(&list, &out, &[], input.to_str().unwrap(), b"");
     handle.stop().unwrap();
@@ -343,7 +319,7 @@ fn synthetic_world_findings_match_its_ground_truth() {
     let mut f = std::fs::File::create(&input).unwrap();
     world.write_domains(&mut f).unwrap();
     drop(f);
-    let (handle, list) = start_sim(Arc::new(world.clone()), 2);
+    let (handle, list) = start_sim(Arc::new(world.clone()), &["", ""]);
     let out = dir.path().join("out");
     let flags = [
         "--allow-special-use",

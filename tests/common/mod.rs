@@ -235,3 +235,32 @@ impl Drop for Farm {
             .output();
     }
 }
+
+/// Starts one sim resolver per fault profile on 127.0.0.1 (random ports), all serving `zones`;
+/// returns the handle and the resolver list as `-r` takes it.
+pub fn start_sim(
+    zones: std::sync::Arc<dyn mxscan::sim::Zones>,
+    faults: &[&str],
+) -> (mxscan::sim::SimHandle, String) {
+    let configs: Vec<mxscan::sim::ResolverConfig> = faults
+        .iter()
+        .map(|f| mxscan::sim::ResolverConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            faults: f.parse().unwrap(),
+        })
+        .collect();
+    let handle = mxscan::sim::start(zones, &configs, 3).unwrap();
+    let list = handle
+        .addrs()
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    (handle, list)
+}
+
+/// The sample world (`data/zones`) served by one sim resolver per fault profile.
+pub fn sample_sim(faults: &[&str]) -> (mxscan::sim::SimHandle, String) {
+    let world = mxscan::sim::ZoneFiles::load_dir(&repo_path("data/zones")).unwrap();
+    start_sim(std::sync::Arc::new(world), faults)
+}
