@@ -27,6 +27,7 @@ fn finished() -> Vec<Finished> {
     loop {
         while p.can_start() && next < DOMAINS {
             p.start(DomainInput {
+                ordinal: next,
                 line: next + 1,
                 domain: SyntheticWorld::domain(next),
                 extra: vec![],

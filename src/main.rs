@@ -5,6 +5,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = mxscan::cli::Cli::parse();
+    // Past a file-size limit (`ulimit -f`) a write then fails with an error naming the file,
+    // and the journal keeps the scan resumable, instead of SIGXFSZ killing the process.
+    let _ = signal_hook::flag::register(
+        signal_hook::consts::SIGXFSZ,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     match mxscan::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(err) => {

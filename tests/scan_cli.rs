@@ -5,31 +5,11 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use common::{Farm, repo_path, sample_sim, start_sim};
+use common::{Farm, mxscan, repo_path, sample_sim, sorted_rows, start_sim};
 use mxscan::sim::SyntheticWorld;
 use mxscan::sim::synthetic::Scenario;
-
-/// Runs the binary with `stdin`; returns (exit code, stdout, stderr).
-fn mxscan(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(stdin);
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 fn scan(resolvers: &str, out: &Path, extra: &[&str], input: &str, stdin: &[u8]) -> String {
     let mut args = vec!["scan", "-r", resolvers, "-o", out.to_str().unwrap()];
@@ -38,18 +18,6 @@ fn scan(resolvers: &str, out: &Path, extra: &[&str], input: &str, stdin: &[u8]) 
     let (code, _, err) = mxscan(&args, stdin);
     assert_eq!(code, 0, "mxscan scan failed: {err}");
     err
-}
-
-/// The rows of a CSV file (header first, the rest sorted), as records.
-fn sorted_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header = r.headers().unwrap().iter().map(str::to_string).collect();
-    let mut rows: Vec<Vec<String>> = r
-        .records()
-        .map(|x| x.unwrap().iter().map(str::to_string).collect())
-        .collect();
-    rows.sort();
-    (header, rows)
 }
 
 fn column<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {

@@ -19,7 +19,9 @@ use provider::Providers;
 use score::{Score, Weights};
 
 /// The state of a domain's mail route (one per domain).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Route {
     /// At least one exchange other than the root.

@@ -126,6 +126,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
             Format::Jsonl => "jsonl",
         },
         "--allow-special-use",
+        // Each demo starts over, even after an interrupted one.
+        "--force",
         "--public-range",
         "198.18.0.0/15",
         "--public-range",

@@ -105,7 +105,7 @@ impl EngineArgs {
 
 impl EngineArgs {
     /// Opens the sockets and builds the driver settings, with SIGINT/SIGTERM stopping the
-    /// input (lookups in flight still finish).
+    /// input (lookups in flight still finish; a second signal abandons them).
     pub fn driver(
         &self,
         config: &EngineConfig,
@@ -113,10 +113,7 @@ impl EngineArgs {
     ) -> anyhow::Result<(Vec<socket2::Socket>, DriverConfig)> {
         let sockets = driver::bind_sockets(config.sockets, &config.resolvers)
             .context("cannot open UDP sockets")?;
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            signal_hook::flag::register(signal, stop.clone())?;
-        }
+        let stop = crate::io::signals::install().context("cannot handle SIGINT and SIGTERM")?;
         let driver_config = DriverConfig {
             sockets: config.sockets,
             window: self.window.max(1),

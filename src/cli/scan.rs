@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -18,15 +18,19 @@ use super::engine_args::EngineArgs;
 use crate::analysis::addr::AddrTable;
 use crate::analysis::provider::Providers;
 use crate::analysis::score::Weights;
-use crate::analysis::{Analysis, DomainReport, Route};
+use crate::analysis::{Analysis, Route};
 use crate::engine::{Engine, Outcome};
-use crate::input::list::{self, DomainList, Domains, ListError};
+use crate::input::list::{self, Bitset, DomainList, Domains, ListError};
 use crate::input::senders::Senders;
 use crate::io::driver::{self, Workload};
+use crate::output::checkpoint::{self, Opened};
+use crate::output::journal::Recovered;
+use crate::output::manifest::{self, FileId, Manifest};
 use crate::output::progress::{Progress, ScanCounters};
 use crate::output::resolvers::LatencyRecorder;
-use crate::output::scan::{REJECT_COLUMNS, ScanTables, create_table, write_reject};
+use crate::output::scan::{REJECT_COLUMNS, create_table, table_path, write_reject};
 use crate::output::summary::{InputSummary, QuerySummary, Summary, Timing};
+use crate::output::tally::Tally;
 use crate::output::{self, Format};
 use crate::pipeline::result::DomainResult;
 use crate::pipeline::{Finished, Pipeline};
@@ -82,7 +86,23 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
 
-    /// Domains, one per line, or a CSV with a `domain` column (`-` or none: stdin).
+    /// Continue the interrupted scan in --out (after a stop, a crash or a full disk): the
+    /// same command with --resume. Domains already written are skipped, none is written twice.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// With --resume: continue even though the input grew, the settings or the mxscan version
+    /// changed. Without: start over in an --out that holds an interrupted scan.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Seconds between putting the tables and journal on stable storage (fsync); a power loss
+    /// costs at most this much work. Every batch is journalled either way.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub sync_interval: f64,
+
+    /// Domains, one per line, or a CSV with a `domain` column (`-` or none: stdin; a resumed
+    /// scan reads its spool of the first run's stdin instead).
     pub input: Option<PathBuf>,
 }
 
@@ -91,8 +111,12 @@ pub struct ScanArgs {
 struct ScanWorkload<'a> {
     pipeline: Pipeline,
     domains: Domains<'a>,
+    /// Input positions an earlier run wrote (skipped).
+    done: Bitset,
     senders: Senders,
     input_done: bool,
+    /// The whole input was read (not stopped early).
+    input_exhausted: bool,
     read_error: Option<ListError>,
     batch: Vec<Finished>,
     tx: crossbeam_channel::Sender<Vec<Finished>>,
@@ -125,13 +149,18 @@ impl Workload for ScanWorkload<'_> {
             match self.domains.next() {
                 Some(Ok(mut d)) => {
                     d.senders = self.senders.take(&d.domain);
-                    self.pipeline.start(d);
+                    if !self.done.contains(d.ordinal) {
+                        self.pipeline.start(d);
+                    }
                 }
                 Some(Err(e)) => {
                     self.read_error = Some(e);
                     self.input_done = true;
                 }
-                None => self.input_done = true,
+                None => {
+                    self.input_done = true;
+                    self.input_exhausted = true;
+                }
             }
         }
     }
@@ -168,35 +197,6 @@ impl Workload for ScanWorkload<'_> {
     }
 }
 
-/// Counts the output thread keeps for the summary.
-#[derive(Default)]
-struct Tally {
-    routes: BTreeMap<Route, u64>,
-    findings: BTreeMap<String, BTreeMap<&'static str, u64>>,
-    providers: BTreeMap<String, f64>,
-    senders: BTreeMap<&'static str, u64>,
-}
-
-impl Tally {
-    fn add(&mut self, r: &DomainReport) {
-        *self.routes.entry(r.route).or_default() += 1;
-        for f in &r.findings {
-            *self
-                .findings
-                .entry(f.code.to_string())
-                .or_default()
-                .entry(f.severity.as_str())
-                .or_default() += 1;
-        }
-        for (p, share) in &r.providers {
-            *self.providers.entry(p.clone()).or_default() += share;
-        }
-        for s in &r.senders {
-            *self.senders.entry(s.verdict).or_default() += 1;
-        }
-    }
-}
-
 /// Everything a scan needs, checked and built from the flags (or by `demo`).
 pub struct ScanJob {
     pub engine: EngineArgs,
@@ -207,11 +207,61 @@ pub struct ScanJob {
     pub domains_in_flight: usize,
     pub input: Option<PathBuf>,
     pub analysis: Analysis,
+    pub resume: bool,
+    pub force: bool,
+    pub sync_interval: Duration,
+    /// Flags that shape the rows, as the manifest records them.
+    pub settings: BTreeMap<String, String>,
+    /// Flags that shape only how resolvers are asked.
+    pub tuning: BTreeMap<String, String>,
+}
+
+/// How the manifest names a file given by a flag, or its default.
+fn file_setting(path: Option<&Path>, default: &str) -> anyhow::Result<String> {
+    Ok(match path {
+        Some(p) => FileId::setting(p)?,
+        None => default.to_string(),
+    })
 }
 
 impl ScanJob {
     /// Checks the flags and loads the tables they name.
     pub fn from_args(a: ScanArgs) -> anyhow::Result<Self> {
+        if !(0.0..=3600.0).contains(&a.sync_interval) {
+            anyhow::bail!("--sync-interval must be between 0 and 3600 seconds");
+        }
+        let mut ranges: Vec<String> = a.public_ranges.iter().map(|r| r.to_string()).collect();
+        ranges.sort();
+        let settings: BTreeMap<String, String> = [
+            ("--senders", file_setting(a.senders.as_deref(), "(none)")?),
+            (
+                "--providers",
+                file_setting(a.providers.as_deref(), "bundled")?,
+            ),
+            ("--weights", file_setting(a.weights.as_deref(), "default")?),
+            ("--public-range", ranges.join(",")),
+            ("--allow-special-use", a.allow_special_use.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let e = &a.engine;
+        let tuning: BTreeMap<String, String> = [
+            ("--resolvers", e.resolvers.clone().unwrap_or_default()),
+            ("--sockets", e.sockets.to_string()),
+            ("--window", e.window.to_string()),
+            ("--per-resolver", e.per_resolver.to_string()),
+            ("--qps", e.qps.to_string()),
+            ("--attempts", e.attempts.to_string()),
+            ("--timeout", e.timeout.to_string()),
+            ("--deadline", e.deadline.to_string()),
+            ("--0x20", e.randomize_case.to_string()),
+            ("--cache", a.cache.to_string()),
+            ("--domains-in-flight", a.domains_in_flight.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
         let analysis = Analysis {
             allow_special_use: a.allow_special_use,
             addresses: AddrTable::new(a.public_ranges),
@@ -233,15 +283,109 @@ impl ScanJob {
             cache: a.cache,
             domains_in_flight: a.domains_in_flight,
             input: a.input,
+            resume: a.resume,
+            force: a.force,
+            sync_interval: Duration::from_secs_f64(a.sync_interval),
+            settings,
+            tuning,
         })
+    }
+
+    fn reads_stdin(&self) -> bool {
+        self.input.as_ref().is_none_or(|p| p.as_os_str() == "-")
+    }
+
+    fn manifest(&self, input: FileId) -> Manifest {
+        Manifest {
+            mxscan: env!("CARGO_PKG_VERSION").to_string(),
+            format: format_name(self.format).to_string(),
+            input,
+            settings: self.settings.clone(),
+            tuning: self.tuning.clone(),
+        }
     }
 }
 
-pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
-    let summary = scan(ScanJob::from_args(args)?)?;
-    eprintln!("{}", summary.line());
-    Ok(if summary.interrupted { 130 } else { 0 })
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::Jsonl => "jsonl",
+    }
 }
+
+/// The command line again, with `--resume`: what continues an interrupted scan.
+fn resume_command() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--resume") {
+        let at = args
+            .iter()
+            .position(|a| a == "scan")
+            .map_or(args.len(), |i| i + 1);
+        args.insert(at, "--resume".into());
+    }
+    args.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:,=@+".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
+    let job = ScanJob::from_args(args)?;
+    let out = job.out.clone();
+    let summary = match scan(job) {
+        Ok(s) => s,
+        Err(e) if e.is::<AlreadyComplete>() => {
+            eprintln!("mxscan: {}: {e}; nothing to resume", out.display());
+            return Ok(0);
+        }
+        Err(e) => {
+            // An output or input error part-way leaves a journal that vouches for every
+            // complete batch: say how to go on once the cause is fixed.
+            let resumable = e.downcast_ref::<Refused>().is_none()
+                && out.join(manifest::MANIFEST).is_file()
+                && out.join(checkpoint::JOURNAL).is_file();
+            return Err(if resumable {
+                anyhow::anyhow!(
+                    "{e:#}\nWhat the scan in {} wrote is kept. Fix the cause, then continue with:\n  {}",
+                    out.display(),
+                    resume_command()
+                )
+            } else {
+                e
+            });
+        }
+    };
+    eprintln!("{}", summary.line());
+    if summary.interrupted {
+        eprintln!(
+            "mxscan: stopped with {} of {} domains written; continue with:\n  {}",
+            summary.domains_scanned,
+            summary.input.list.domains,
+            resume_command()
+        );
+        return Ok(130);
+    }
+    Ok(0)
+}
+
+/// `--resume` of a scan that is complete: nothing to do.
+#[derive(Debug, thiserror::Error)]
+#[error("the scan is already complete ({0} domains)")]
+pub struct AlreadyComplete(u64);
+
+/// A resume refused (or a restart declined): nothing was changed in the output directory.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(String);
 
 fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| {
@@ -252,57 +396,234 @@ fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
     })
 }
 
+/// Removes what a killed run left behind that no run reads: sort runs of the first pass and
+/// temporary files of atomic writes.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".mxscan-sort") {
+            let _ = std::fs::remove_dir_all(entry.path());
+        } else if name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// How this run starts: anew, or after the positions an earlier run wrote.
+enum Start {
+    New,
+    Resume {
+        recovered: Option<Box<Recovered>>,
+        forced: Vec<String>,
+    },
+}
+
+/// Decides how the run starts from the flags and what `--out` holds, refusing what would lose
+/// or mix results. Writes the manifest; nothing else is changed yet.
+fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
+    let out = &job.out;
+    let previous = Manifest::load(out)?;
+    let state = match &previous {
+        Some(m) => {
+            let format = <Format as clap::ValueEnum>::from_str(&m.format, true).map_err(|_| {
+                anyhow::anyhow!("{}: unknown format {}", manifest::MANIFEST, m.format)
+            })?;
+            Some(checkpoint::inspect(out, format)?)
+        }
+        None => None,
+    };
+    let resumable = match (previous, state) {
+        (Some(then), Some(state)) if job.resume => Ok((then, state)),
+        (_, state) => Err(state),
+    };
+    let (then, state) = match resumable {
+        Ok((_, state)) if state.complete() => return Err(AlreadyComplete(state.done()).into()),
+        Ok(found) => found,
+        Err(state) => {
+            if job.resume {
+                // Nothing was written yet (or ever): a resume is a start, so a crash-restart loop
+                // can always pass --resume.
+                eprintln!(
+                    "mxscan: no scan to resume in {}; starting one",
+                    out.display()
+                );
+            } else if let Some(state) = &state
+                && !state.complete()
+                && !job.force
+            {
+                return Err(Refused(format!(
+                    "{} holds an interrupted scan ({} domains written): continue it with --resume, \
+                 or start over with --force (its results are then overwritten)",
+                    out.display(),
+                    state.done()
+                ))
+                .into());
+            }
+            let input = if job.reads_stdin() {
+                list::spool_stdin(out)?
+            } else {
+                job.input.clone().expect("a path when not stdin")
+            };
+            // A crash from here on leaves a manifest without a journal: a resume starts anew.
+            let _ = std::fs::remove_file(out.join(checkpoint::JOURNAL));
+            let _ = std::fs::remove_file(out.join("summary.json"));
+            let (id, _) = FileId::of(&input, None)?;
+            job.manifest(id).write(out)?;
+            return Ok((Start::New, input));
+        }
+    };
+    let input = if job.reads_stdin() {
+        let spool = out.join(list::STDIN_SPOOL);
+        if !spool.is_file() {
+            return Err(Refused(format!(
+                "the scan in {} read stdin, and its copy {} is gone: give the same list as a file",
+                out.display(),
+                spool.display()
+            ))
+            .into());
+        }
+        eprintln!(
+            "mxscan: resuming from {}, the first run's copy of stdin",
+            spool.display()
+        );
+        spool
+    } else {
+        job.input.clone().expect("a path when not stdin")
+    };
+    let (id, prefix) = FileId::of(&input, Some(then.input.size))?;
+    let now = job.manifest(id);
+    let d = then.compare(&now, prefix.as_deref());
+    let list = |items: &[String]| {
+        items
+            .iter()
+            .map(|i| format!("\n  - {i}"))
+            .collect::<String>()
+    };
+    if !d.fatal.is_empty() {
+        return Err(Refused(format!(
+            "cannot resume the scan in {}:{}\nStart a new scan in another --out, or restore what \
+             changed.",
+            out.display(),
+            list(&d.fatal)
+        ))
+        .into());
+    }
+    if !d.forceable.is_empty() && !job.force {
+        return Err(Refused(format!(
+            "the scan in {} was started differently:{}\nResume with what it was started with, or \
+             add --force to go on anyway (rows before and after will differ in these).",
+            out.display(),
+            list(&d.forceable)
+        ))
+        .into());
+    }
+    for note in d.notes.iter().chain(&d.forceable) {
+        eprintln!("mxscan: resuming with a change: {note}");
+    }
+    if then != now {
+        now.write(out)?;
+    }
+    Ok((
+        Start::Resume {
+            recovered: state.recovered.map(Box::new),
+            forced: d.forceable,
+        },
+        input,
+    ))
+}
+
 /// Runs a scan to the end (or to a stop signal) and writes its summary.
 pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
     let resolvers = job.engine.resolver_addrs()?;
     let config = job.engine.engine_config(resolvers.clone())?;
     create_out_dir(&job.out)?;
+    remove_leftovers(&job.out);
     let started = Instant::now();
+    let (start, input_path) = decide_start(&job)?;
 
-    // Rejects are written during the first pass, before anything is looked up.
-    let mut rejects = create_table(&job.out, "rejects", job.format, &REJECT_COLUMNS)?;
+    // Rejects are written during the first pass (again on a resume: the same input gives the
+    // same rows), to a temporary file renamed when complete.
+    let rejects_path = table_path(&job.out, "rejects", job.format);
+    let rejects_tmp = rejects_path.with_extension("tmp");
+    let mut rejects = create_table(rejects_tmp.clone(), job.format, &REJECT_COLUMNS)?;
     let senders = match &job.senders {
         Some(path) => Senders::load(path, &mut |r| write_reject(&mut rejects, &r))?,
         None => Senders::default(),
     };
     let sender_rows = senders.rows;
-    let list: DomainList = list::prepare(job.input.as_deref(), &job.out, &mut |r| {
+    let list: DomainList = list::prepare(&input_path, &job.out, &mut |r| {
         write_reject(&mut rejects, &r)
     })?;
     rejects.flush()?;
     drop(rejects);
+    std::fs::rename(&rejects_tmp, &rejects_path)
+        .with_context(|| format!("cannot write {}", rejects_path.display()))?;
     let prepare_s = started.elapsed().as_secs_f64();
+
+    let opened = match start {
+        Start::Resume {
+            recovered: Some(recovered),
+            forced,
+        } => checkpoint::reopen(
+            &job.out,
+            job.format,
+            list.extra_columns(),
+            *recovered,
+            forced,
+            job.sync_interval,
+        )?,
+        _ => checkpoint::create(
+            &job.out,
+            job.format,
+            list.extra_columns(),
+            job.sync_interval,
+        )?,
+    };
+    let Opened {
+        mut tables,
+        mut checkpoint,
+        done,
+        done_count,
+        tally: earlier,
+        run,
+    } = opened;
 
     let counters = Arc::new(ScanCounters::default());
     counters.total.store(list.stats.domains, Ordering::Relaxed);
-    let mut tables = ScanTables::create(&job.out, job.format, list.extra_columns())?;
+    counters.domains_done.store(done_count, Ordering::Relaxed);
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Finished>>(QUEUED_BATCHES);
     let out_counters = counters.clone();
     let analysis = job.analysis.clone();
     let writer = std::thread::Builder::new()
         .name("mxscan-output".into())
-        .spawn(move || -> std::io::Result<Tally> {
+        .spawn(move || -> std::io::Result<_> {
             let mut tally = Tally::default();
             for batch in rx {
+                let positions: Vec<u64> = batch.iter().map(|f| f.input.ordinal).collect();
                 let reports: Vec<_> = batch
                     .par_iter()
                     .map(|f| analysis.analyze(DomainResult::assemble(f)))
                     .collect();
+                let mut batch_tally = Tally::default();
                 for report in &reports {
                     tables.write(report)?;
-                    tally.add(report);
+                    batch_tally.add(report);
                 }
-                tables.flush()?;
+                tally.merge(&batch_tally);
+                checkpoint.batch(&mut tables, positions, batch_tally)?;
                 out_counters
                     .domains_done
                     .fetch_add(reports.len() as u64, Ordering::Relaxed);
             }
-            Ok(tally)
+            Ok((tally, tables, checkpoint))
         })?;
 
     let progress = Progress::start(counters.clone());
     let (sockets, driver_config) = job.engine.driver(&config, None)?;
-    let stop_flag = driver_config.stop.clone();
     let mut engine = Engine::new(config);
     let window = if job.domains_in_flight == 0 {
         driver_config.window
@@ -313,8 +634,10 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
     let mut workload = ScanWorkload {
         pipeline: Pipeline::new(window, job.cache),
         domains: list.domains()?,
+        done,
         senders,
         input_done: false,
+        input_exhausted: false,
         read_error: None,
         batch: Vec::with_capacity(BATCH),
         tx,
@@ -324,6 +647,9 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
     };
     let result = driver::run_workload(&mut engine, &sockets, &driver_config, &mut workload);
     let sent = workload.send_batch();
+    let complete = workload.input_exhausted
+        && workload.pipeline.active() == 0
+        && workload.pipeline.queued() == 0;
     let ScanWorkload {
         pipeline,
         senders,
@@ -334,34 +660,39 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
         ..
     } = workload;
     drop(tx);
-    let tally = writer
+    let written = writer
         .join()
         .map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
     progress.finish();
+    // The output thread's error is the cause when there is one (the I/O thread then only
+    // saw its channel close).
+    let (this_run, mut tables, checkpoint) = written?;
     result.context("the scan's network I/O failed")?;
     sent?;
-    let tally = tally?;
-    let routes = &tally.routes;
     if let Some(e) = read_error {
         return Err(e.into());
     }
+    checkpoint.finish(&mut tables, complete)?;
+    let mut tally = earlier;
+    tally.merge(&this_run);
     let scan_s = scan_started.elapsed().as_secs_f64();
-    let interrupted = stop_flag.is_some_and(|s| s.load(Ordering::Relaxed));
-    if list.path().ends_with(list::STDIN_SPOOL) && !interrupted {
+    if complete && list.path().ends_with(list::STDIN_SPOOL) {
         let _ = std::fs::remove_file(list.path());
     }
-    let done = pipeline.stats.finished;
+    let done_this_run = pipeline.stats.finished;
     let per_domain = |n: u64| {
-        if done == 0 {
+        if done_this_run == 0 {
             0.0
         } else {
-            n as f64 / done as f64
+            n as f64 / done_this_run as f64
         }
     };
+    let all_done = tally.domains();
     let s = &engine.stats;
     let summary = Summary {
         version: env!("CARGO_PKG_VERSION"),
-        interrupted,
+        interrupted: !complete,
+        runs: run,
         input: InputSummary {
             path: job
                 .input
@@ -371,17 +702,18 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
             sender_rows,
             sender_domains_not_scanned: senders.remaining(),
         },
-        domains_scanned: done,
+        domains_scanned: all_done,
+        domains_this_run: done_this_run,
         route_pct: Route::ALL
             .iter()
             .map(|r| {
-                let n = routes.get(r).copied().unwrap_or(0);
-                (r.as_str(), output::resolvers::pct(n, done))
+                let n = tally.routes.get(r).copied().unwrap_or(0);
+                (r.as_str(), output::resolvers::pct(n, all_done))
             })
             .collect(),
         routes: Route::ALL
             .iter()
-            .map(|r| (r.as_str(), routes.get(r).copied().unwrap_or(0)))
+            .map(|r| (r.as_str(), tally.routes.get(r).copied().unwrap_or(0)))
             .collect(),
         queries: QuerySummary {
             lookups: s.completed,
@@ -401,15 +733,15 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
         timing: Timing {
             prepare_s,
             scan_s,
-            domains_per_s: done as f64 / scan_s.max(1e-9),
+            domains_per_s: done_this_run as f64 / scan_s.max(1e-9),
             lookups_per_s: s.completed as f64 / scan_s.max(1e-9),
         },
-        findings: tally.findings,
         providers_pct: tally
             .providers
             .iter()
-            .map(|(p, n)| (p.clone(), 100.0 * n / done.max(1) as f64))
+            .map(|(p, n)| (p.clone(), 100.0 * n / all_done.max(1) as f64))
             .collect(),
+        findings: tally.findings,
         senders: tally.senders,
         resolvers: latency.reports(&engine, scan_s),
     };

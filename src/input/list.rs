@@ -74,7 +74,7 @@ pub struct ListStats {
 pub struct DomainList {
     path: PathBuf,
     layout: Layout,
-    keep: Vec<u64>,
+    keep: Bitset,
     pub stats: ListStats,
 }
 
@@ -230,17 +230,28 @@ fn detect_layout(path: &Path) -> io::Result<Layout> {
     }
 }
 
-fn bit(keep: &[u64], i: u64) -> bool {
-    keep.get((i / 64) as usize)
-        .is_some_and(|w| w & (1 << (i % 64)) != 0)
-}
+/// One bit per input record: which records to scan, or which a resumed scan has done.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Bitset(Vec<u64>);
 
-fn set_bit(keep: &mut Vec<u64>, i: u64) {
-    let word = (i / 64) as usize;
-    if keep.len() <= word {
-        keep.resize(word + 1, 0);
+impl Bitset {
+    pub fn contains(&self, i: u64) -> bool {
+        self.0
+            .get((i / 64) as usize)
+            .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
-    keep[word] |= 1 << (i % 64);
+
+    pub fn insert(&mut self, i: u64) {
+        let word = (i / 64) as usize;
+        if self.0.len() <= word {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << (i % 64);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
 }
 
 /// Sorted runs of `(domain, ordinal)` and the merge that marks first occurrences.
@@ -286,14 +297,14 @@ impl Dedup {
     }
 
     /// Marks the first ordinal of every domain; returns (distinct, duplicates).
-    fn finish(mut self, keep: &mut Vec<u64>) -> io::Result<(u64, u64)> {
+    fn finish(mut self, keep: &mut Bitset) -> io::Result<(u64, u64)> {
         let (mut distinct, mut duplicates) = (0, 0);
         let mut mark = |domain: &str, ordinal: u64, last: &mut Option<String>| {
             if last.as_deref() == Some(domain) {
                 duplicates += 1;
             } else {
                 distinct += 1;
-                set_bit(keep, ordinal);
+                keep.insert(ordinal);
                 *last = Some(domain.to_string());
             }
         };
@@ -341,43 +352,46 @@ impl Dedup {
     }
 }
 
-/// The first pass: spools stdin (`None` or `-`) into `work_dir`, detects the layout, sends
-/// malformed records to `reject` and finds the records to scan.
+/// Copies stdin to [`STDIN_SPOOL`] in `work_dir`, so it can be read twice (and again by a
+/// resumed scan); returns the spool's path.
+pub fn spool_stdin(work_dir: &Path) -> Result<PathBuf, ListError> {
+    let spool = work_dir.join(STDIN_SPOOL);
+    let write_err = |source| ListError::Write {
+        path: spool.clone(),
+        source,
+    };
+    let mut out = BufWriter::new(File::create(&spool).map_err(write_err)?);
+    let mut stdin = io::stdin().lock();
+    copy(&mut stdin, &mut out).map_err(|e| match e {
+        Copy::Read(source) => ListError::Read {
+            path: "stdin".into(),
+            source,
+        },
+        Copy::Write(source) => write_err(source),
+    })?;
+    out.flush().map_err(write_err)?;
+    out.get_ref().sync_all().map_err(write_err)?;
+    Ok(spool)
+}
+
+/// The first pass over the list at `path`: detects the layout, sends malformed records to
+/// `reject` and finds the records to scan. Sort runs go to a temporary directory in
+/// `work_dir`.
 pub fn prepare(
-    input: Option<&Path>,
+    path: &Path,
     work_dir: &Path,
     reject: &mut dyn FnMut(RejectRow) -> io::Result<()>,
 ) -> Result<DomainList, ListError> {
-    prepare_with(input, work_dir, reject, SORT_CHUNK_BYTES)
+    prepare_with(path, work_dir, reject, SORT_CHUNK_BYTES)
 }
 
 fn prepare_with(
-    input: Option<&Path>,
+    path: &Path,
     work_dir: &Path,
     reject: &mut dyn FnMut(RejectRow) -> io::Result<()>,
     chunk_limit: usize,
 ) -> Result<DomainList, ListError> {
-    let path = match input {
-        Some(p) if p.as_os_str() != "-" => p.to_path_buf(),
-        _ => {
-            let spool = work_dir.join(STDIN_SPOOL);
-            let write_err = |source| ListError::Write {
-                path: spool.clone(),
-                source,
-            };
-            let mut out = BufWriter::new(File::create(&spool).map_err(write_err)?);
-            let mut stdin = io::stdin().lock();
-            copy(&mut stdin, &mut out).map_err(|e| match e {
-                Copy::Read(source) => ListError::Read {
-                    path: "stdin".into(),
-                    source,
-                },
-                Copy::Write(source) => write_err(source),
-            })?;
-            out.flush().map_err(write_err)?;
-            spool
-        }
-    };
+    let path = path.to_path_buf();
     let read_err = |source| ListError::Read {
         path: path.clone(),
         source,
@@ -432,7 +446,7 @@ fn prepare_with(
             }
         }
     }
-    let mut keep = Vec::new();
+    let mut keep = Bitset::default();
     let (domains, duplicates) = dedup.finish(&mut keep).map_err(|source| ListError::Write {
         path: work_dir.to_path_buf(),
         source,
@@ -517,11 +531,12 @@ impl Iterator for Domains<'_> {
                 }
             };
             self.ordinal += 1;
-            if !bit(&self.list.keep, raw.ordinal) {
+            if !self.list.keep.contains(raw.ordinal) {
                 continue;
             }
             return Some(match raw.field.as_deref().map(normalize) {
                 Some(Ok(Some(domain))) => Ok(DomainInput {
+                    ordinal: raw.ordinal,
                     line: raw.line,
                     domain,
                     extra: raw.extra,
@@ -550,7 +565,7 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let mut rejects = Vec::new();
         let list = prepare_with(
-            Some(&path),
+            &path,
             dir.path(),
             &mut |r| {
                 rejects.push(r);

@@ -3,12 +3,11 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
+use super::signals::StopFlags;
 use super::tcp::TcpPool;
 use super::{DatagramBatch, bind_udp, recv_batch, send_batch};
 use crate::engine::{Engine, Outcome};
@@ -27,8 +26,9 @@ pub struct DriverConfig {
     pub sockets: usize,
     /// Lookups in flight at most: bounds memory whatever the input length.
     pub window: usize,
-    /// Stop taking input when raised (signals, `--duration`).
-    pub stop: Option<Arc<AtomicBool>>,
+    /// Stop taking input when `stop` is raised (signals); return at once, lookups in flight
+    /// abandoned, when `abort` is.
+    pub stop: Option<StopFlags>,
     /// Stop taking input at this instant.
     pub input_deadline: Option<Instant>,
 }
@@ -143,11 +143,12 @@ pub fn run_workload(
     let mut readable = vec![false; sockets.len()];
     loop {
         let now = Instant::now();
+        if config.stop.as_ref().is_some_and(StopFlags::aborted) {
+            workload.stop();
+            return Ok(());
+        }
         if !stopped
-            && (config
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.load(Ordering::Relaxed))
+            && (config.stop.as_ref().is_some_and(StopFlags::stopped)
                 || config.input_deadline.is_some_and(|d| now >= d))
         {
             stopped = true;

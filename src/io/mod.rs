@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod driver;
+pub mod signals;
 pub mod socket;
 pub mod tcp;
 

@@ -1,10 +1,14 @@
 //! Streaming writers: `resolve` rows, the scan's tables, its progress bar and summary.
 
+pub mod checkpoint;
+pub mod journal;
+pub mod manifest;
 pub mod progress;
 pub mod resolve;
 pub mod resolvers;
 pub mod scan;
 pub mod summary;
+pub mod tally;
 
 use std::io::Write;
 

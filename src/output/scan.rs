@@ -2,7 +2,6 @@
 //! or JSON Lines (`.csv` / `.jsonl`). Rows are written as domains finish and flushed once per
 //! batch; nothing is accumulated. Columns are documented in `docs/output.md`.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Format;
+use super::journal::{TABLES, TrackedFile};
 use crate::analysis::DomainReport;
 use crate::input::list::RejectRow;
 use crate::pipeline::lookup::Answer;
@@ -287,25 +287,37 @@ pub struct Table<W: Write> {
 }
 
 impl<W: Write> Table<W> {
-    pub fn new(out: W, path: PathBuf, format: Format, header: &[&str]) -> io::Result<Self> {
-        Ok(match format {
-            Format::Csv => {
-                let mut w = csv::WriterBuilder::new()
-                    .buffer_capacity(1 << 16)
-                    .from_writer(out);
-                w.write_record(header)?;
-                Table {
-                    path,
-                    csv: Some(w),
-                    jsonl: None,
-                }
-            }
+    /// A table writing to `out`, starting with `header` (CSV only; `None` when appending to a
+    /// table that has one).
+    pub fn new(out: W, path: PathBuf, format: Format, header: Option<&[&str]>) -> io::Result<Self> {
+        let mut table = match format {
+            Format::Csv => Table {
+                path,
+                csv: Some(
+                    csv::WriterBuilder::new()
+                        .buffer_capacity(1 << 16)
+                        .from_writer(out),
+                ),
+                jsonl: None,
+            },
             Format::Jsonl => Table {
                 path,
                 csv: None,
                 jsonl: Some(BufWriter::with_capacity(1 << 16, out)),
             },
-        })
+        };
+        if let (Some(w), Some(header)) = (table.csv.as_mut(), header) {
+            let written = w.write_record(header);
+            written.map_err(|e| table.error(e.into()))?;
+        }
+        Ok(table)
+    }
+
+    fn error(&self, e: io::Error) -> io::Error {
+        io::Error::new(
+            e.kind(),
+            format!("cannot write {}: {e}", self.path.display()),
+        )
     }
 
     fn write<R: Serialize>(
@@ -313,13 +325,16 @@ impl<W: Write> Table<W> {
         row: &R,
         fields: impl FnOnce() -> Vec<String>,
     ) -> io::Result<()> {
-        if let Some(w) = self.csv.as_mut() {
-            w.write_record(fields())?;
+        let written = if let Some(w) = self.csv.as_mut() {
+            w.write_record(fields()).map_err(io::Error::from)
         } else if let Some(w) = self.jsonl.as_mut() {
-            serde_json::to_writer(&mut *w, row)?;
-            w.write_all(b"\n")?;
-        }
-        Ok(())
+            serde_json::to_writer(&mut *w, row)
+                .map_err(io::Error::from)
+                .and_then(|()| w.write_all(b"\n"))
+        } else {
+            Ok(())
+        };
+        written.map_err(|e| self.error(e))
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
@@ -328,25 +343,48 @@ impl<W: Write> Table<W> {
             (_, Some(w)) => w.flush(),
             _ => Ok(()),
         };
-        result.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+        result.map_err(|e| self.error(e))
+    }
+
+    /// The file under the table's buffer (flush first to see everything written).
+    fn file(&self) -> &W {
+        match (self.csv.as_ref(), self.jsonl.as_ref()) {
+            (Some(w), _) => w.get_ref(),
+            (_, Some(w)) => w.get_ref(),
+            _ => unreachable!("a table has a writer"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 
-/// Creates `dir/stem.csv` (or `.jsonl`).
-pub fn create_table(
-    dir: &Path,
-    stem: &str,
-    format: Format,
-    header: &[&str],
-) -> io::Result<Table<File>> {
+/// `dir/stem.csv` (or `.jsonl`).
+pub fn table_path(dir: &Path, stem: &str, format: Format) -> PathBuf {
     let ext = match format {
         Format::Csv => "csv",
         Format::Jsonl => "jsonl",
     };
-    let path = dir.join(format!("{stem}.{ext}"));
-    let file = File::create(&path)
+    dir.join(format!("{stem}.{ext}"))
+}
+
+/// Creates the table file at `path` with its header.
+pub fn create_table(
+    path: PathBuf,
+    format: Format,
+    header: &[&str],
+) -> io::Result<Table<TrackedFile>> {
+    let file = TrackedFile::create(&path)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))?;
-    Table::new(file, path, format, header)
+    Table::new(file, path, format, Some(header))
+}
+
+/// Opens the table file at `path` for appending after its first `len` bytes.
+fn reopen_table(path: PathBuf, format: Format, len: u64) -> io::Result<Table<TrackedFile>> {
+    let file = TrackedFile::open_at(&path, len)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot reopen {}: {e}", path.display())))?;
+    Table::new(file, path, format, None)
 }
 
 /// One row of `findings`.
@@ -414,17 +452,75 @@ pub struct ScanTables<W: Write> {
     extra_columns: Vec<String>,
 }
 
-impl ScanTables<File> {
+/// The stems of the tables the journal tracks, in its order.
+pub const SCAN_TABLES: [&str; TABLES] = ["domains", "records", "findings", "senders"];
+
+impl ScanTables<TrackedFile> {
+    /// Where the tables of a scan in `dir` are.
+    pub fn paths(dir: &Path, format: Format) -> [PathBuf; TABLES] {
+        SCAN_TABLES.map(|stem| table_path(dir, stem, format))
+    }
+
+    /// Creates the tables with their headers.
     pub fn create(dir: &Path, format: Format, extra_columns: &[String]) -> io::Result<Self> {
         let mut header: Vec<&str> = DOMAIN_COLUMNS.to_vec();
         header.extend(extra_columns.iter().map(String::as_str));
+        let [d, r, f, s] = Self::paths(dir, format);
         Ok(ScanTables {
-            domains: create_table(dir, "domains", format, &header)?,
-            records: create_table(dir, "records", format, &RECORD_COLUMNS)?,
-            findings: create_table(dir, "findings", format, &FINDING_COLUMNS)?,
-            senders: create_table(dir, "senders", format, &SENDER_COLUMNS)?,
+            domains: create_table(d, format, &header)?,
+            records: create_table(r, format, &RECORD_COLUMNS)?,
+            findings: create_table(f, format, &FINDING_COLUMNS)?,
+            senders: create_table(s, format, &SENDER_COLUMNS)?,
             extra_columns: extra_columns.to_vec(),
         })
+    }
+
+    /// Opens the tables of an interrupted scan, cut back to `ends` (what its journal vouches
+    /// for: a partly written last row goes).
+    pub fn reopen(
+        dir: &Path,
+        format: Format,
+        extra_columns: &[String],
+        ends: [u64; TABLES],
+    ) -> io::Result<Self> {
+        let [d, r, f, s] = Self::paths(dir, format);
+        Ok(ScanTables {
+            domains: reopen_table(d, format, ends[0])?,
+            records: reopen_table(r, format, ends[1])?,
+            findings: reopen_table(f, format, ends[2])?,
+            senders: reopen_table(s, format, ends[3])?,
+            extra_columns: extra_columns.to_vec(),
+        })
+    }
+
+    fn each(&mut self) -> [&mut Table<TrackedFile>; TABLES] {
+        [
+            &mut self.domains,
+            &mut self.records,
+            &mut self.findings,
+            &mut self.senders,
+        ]
+    }
+
+    /// Flushes every table to the kernel and returns each one's length and the CRC-32 of what
+    /// was appended since the last call: what a journal batch records.
+    pub fn checkpoint(&mut self) -> io::Result<([u64; TABLES], [u32; TABLES])> {
+        let (mut ends, mut crcs) = ([0; TABLES], [0; TABLES]);
+        for (i, t) in self.each().into_iter().enumerate() {
+            t.flush()?;
+            ends[i] = t.file().len();
+            crcs[i] = t.file().take_crc();
+        }
+        Ok((ends, crcs))
+    }
+
+    /// Puts every table on stable storage.
+    pub fn sync(&mut self) -> io::Result<()> {
+        for t in self.each() {
+            let synced = t.file().sync();
+            synced.map_err(|e| t.error(e))?;
+        }
+        Ok(())
     }
 }
 

@@ -52,19 +52,24 @@ pub struct Timing {
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub version: &'static str,
-    /// The scan was stopped before the end of its input.
+    /// The scan was stopped before the end of its input (`--resume` continues it).
     pub interrupted: bool,
+    /// Runs so far: 1, plus one per `--resume`.
+    pub runs: u32,
     pub input: InputSummary,
+    /// Domains in the tables, over every run; the counts below cover the same domains.
     pub domains_scanned: u64,
+    /// Domains this run added (queries, timing and resolvers cover this run only).
+    pub domains_this_run: u64,
     pub routes: BTreeMap<&'static str, u64>,
     /// Share of scanned domains per route state, in percent.
     pub route_pct: BTreeMap<&'static str, f64>,
     /// Findings per code and severity.
-    pub findings: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    pub findings: BTreeMap<String, BTreeMap<String, u64>>,
     /// Share of scanned domains per mail provider, in percent (fractional credit).
     pub providers_pct: BTreeMap<String, f64>,
     /// Declared sender IPs per verdict.
-    pub senders: BTreeMap<&'static str, u64>,
+    pub senders: BTreeMap<String, u64>,
     pub queries: QuerySummary,
     pub timing: Timing,
     pub resolvers: Vec<ResolverReport>,
@@ -72,11 +77,8 @@ pub struct Summary {
 
 impl Summary {
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
-        let path = dir.join("summary.json");
-        let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(&path, text + "\n").map_err(|e| {
-            std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
-        })
+        let text = serde_json::to_vec_pretty(self)?;
+        super::manifest::write_atomically(&dir.join("summary.json"), &text)
     }
 
     /// The line printed at the end of every scan.
@@ -88,10 +90,15 @@ impl Summary {
             .map(|(r, n)| format!("{r} {n}"))
             .collect();
         format!(
-            "mxscan scan: {} domains in {:.1} s ({:.0}/s), {} rejected, {} duplicates; {:.2} lookups/domain, {} retries; {}{}",
-            self.domains_scanned,
+            "mxscan scan: {} domains in {:.1} s ({:.0}/s){}, {} rejected, {} duplicates; {:.2} lookups/domain, {} retries; {}{}",
+            self.domains_this_run,
             self.timing.scan_s,
             self.timing.domains_per_s,
+            if self.runs > 1 {
+                format!(", {} in all over {} runs", self.domains_scanned, self.runs)
+            } else {
+                String::new()
+            },
             self.input.list.rejected,
             self.input.list.duplicates,
             self.queries.lookups_per_domain,

@@ -46,6 +46,8 @@ pub enum Role {
 /// A domain to scan, as the input gave it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DomainInput {
+    /// Position of its record in the input, 0-based (what the resume journal records).
+    pub ordinal: u64,
     /// The line (or CSV record) it came from, 1-based.
     pub line: u64,
     /// Normalised: lower case, A-labels, no trailing dot.

@@ -77,6 +77,7 @@ fn scan(
                 break;
             };
             p.start(DomainInput {
+                ordinal: i as u64,
                 line: i as u64 + 1,
                 domain: d.to_string(),
                 extra: vec![],

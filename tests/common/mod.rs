@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::Message;
@@ -263,4 +263,34 @@ pub fn start_sim(
 pub fn sample_sim(faults: &[&str]) -> (mxscan::sim::SimHandle, String) {
     let world = mxscan::sim::ZoneFiles::load_dir(&repo_path("data/zones")).unwrap();
     start_sim(std::sync::Arc::new(world), faults)
+}
+
+/// Runs the mxscan binary with `stdin`; returns (exit code, stdout, stderr).
+pub fn mxscan(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The rows of a CSV file (header first, the rest sorted), as records.
+pub fn sorted_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(str::to_string).collect();
+    let mut rows: Vec<Vec<String>> = r
+        .records()
+        .map(|x| x.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    rows.sort();
+    (header, rows)
 }

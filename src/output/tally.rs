@@ -1,0 +1,110 @@
+//! What the summary counts over the domains written: routes, findings, providers and sender
+//! verdicts. Each journal batch carries the tally of its own domains, so a resumed scan's
+//! summary covers every domain of the scan, not only those of its last run.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{DomainReport, Route};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<Route, u64>,
+    /// Per code, per severity.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub findings: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Fractional provider credit, summed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, f64>,
+    /// Sender IPs per verdict.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub senders: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    pub fn add(&mut self, r: &DomainReport) {
+        *self.routes.entry(r.route).or_default() += 1;
+        for f in &r.findings {
+            let by_severity = match self.findings.get_mut(f.code) {
+                Some(m) => m,
+                None => self.findings.entry(f.code.to_string()).or_default(),
+            };
+            match by_severity.get_mut(f.severity.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    by_severity.insert(f.severity.as_str().to_string(), 1);
+                }
+            }
+        }
+        for (p, share) in &r.providers {
+            match self.providers.get_mut(p) {
+                Some(n) => *n += share,
+                None => {
+                    self.providers.insert(p.clone(), *share);
+                }
+            }
+        }
+        for s in &r.senders {
+            match self.senders.get_mut(s.verdict) {
+                Some(n) => *n += 1,
+                None => {
+                    self.senders.insert(s.verdict.to_string(), 1);
+                }
+            }
+        }
+    }
+
+    /// Adds another tally (an earlier run's batches) to this one.
+    pub fn merge(&mut self, other: &Tally) {
+        for (r, n) in &other.routes {
+            *self.routes.entry(*r).or_default() += n;
+        }
+        for (code, by_severity) in &other.findings {
+            let mine = self.findings.entry(code.clone()).or_default();
+            for (s, n) in by_severity {
+                *mine.entry(s.clone()).or_default() += n;
+            }
+        }
+        for (p, share) in &other.providers {
+            *self.providers.entry(p.clone()).or_default() += share;
+        }
+        for (v, n) in &other.senders {
+            *self.senders.entry(v.clone()).or_default() += n;
+        }
+    }
+
+    /// Domains counted (each has exactly one route).
+    pub fn domains(&self) -> u64 {
+        self.routes.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_survives_json_and_merges() {
+        let mut a = Tally::default();
+        a.routes.insert(Route::HasMx, 3);
+        a.routes.insert(Route::Nxdomain, 1);
+        a.findings
+            .entry("MX_SINGLE_HOST".into())
+            .or_default()
+            .insert("W".into(), 2);
+        a.providers.insert("Google".into(), 1.5);
+        a.senders.insert("ok".into(), 2);
+        let text = serde_json::to_string(&a).unwrap();
+        let back: Tally = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, a);
+        let mut sum = a.clone();
+        sum.merge(&back);
+        assert_eq!(sum.routes[&Route::HasMx], 6);
+        assert_eq!(sum.findings["MX_SINGLE_HOST"]["W"], 4);
+        assert_eq!(sum.providers["Google"], 3.0);
+        assert_eq!(sum.domains(), 8);
+        assert_eq!(serde_json::to_string(&Tally::default()).unwrap(), "{}");
+    }
+}

@@ -1,0 +1,517 @@
+//! Interrupted scans lose nothing: `kill -9` at random moments, SIGINT (once and twice), a
+//! file-size limit and a full tmpfs, each followed by `--resume`, give exactly the tables of
+//! an uninterrupted scan; resumes that would mix results are refused. Against `mxscan sim`
+//! on a 100k-domain synthetic world, and against the real farm (Unbound + NSD).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::{Farm, mxscan, repo_path, sorted_rows, start_sim};
+use mxscan::sim::SyntheticWorld;
+
+const N: u64 = 100_000;
+const TABLES: [&str; 5] = ["domains", "records", "findings", "senders", "rejects"];
+/// The synthetic world lives under .test in reserved address space.
+const WORLD_FLAGS: [&str; 5] = [
+    "--allow-special-use",
+    "--public-range",
+    "198.18.0.0/15",
+    "--public-range",
+    "2001:db8::/32",
+];
+
+/// Every table's rows, sorted, by table name.
+type Tables = BTreeMap<&'static str, (Vec<String>, Vec<Vec<String>>)>;
+
+fn read_tables(out: &Path) -> Tables {
+    TABLES
+        .iter()
+        .map(|t| (*t, sorted_rows(&out.join(format!("{t}.csv")))))
+        .collect()
+}
+
+fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// Asserts `out` holds exactly the tables of the uninterrupted scan, each domain once.
+fn assert_same_tables(out: &Path, want: &Tables, what: &str) {
+    let got = read_tables(out);
+    for t in TABLES {
+        let (g, w) = (&got[t], &want[t]);
+        assert_eq!(g.0, w.0, "{what}: {t} header");
+        if g.1 != w.1 {
+            let missing = w.1.iter().filter(|r| !g.1.contains(r)).count();
+            let extra = g.1.len() as i64 - w.1.len() as i64 + missing as i64;
+            panic!(
+                "{what}: {t} differs: {} rows, want {}; {missing} missing, {extra} extra",
+                g.1.len(),
+                w.1.len()
+            );
+        }
+    }
+    let s = summary(out);
+    assert_eq!(s["interrupted"], false, "{what}");
+    assert_eq!(s["domains_scanned"], want["domains"].1.len(), "{what}");
+}
+
+/// The synthetic world, its sim, and the uninterrupted scan every trial is compared with:
+/// built once for all tests of this file.
+struct World {
+    dir: PathBuf,
+    input: PathBuf,
+    resolvers: String,
+    baseline: Tables,
+    baseline_summary: serde_json::Value,
+    /// How long the uninterrupted scan took (kill moments are drawn within it).
+    full_run: Duration,
+}
+
+fn world() -> &'static World {
+    static WORLD: OnceLock<World> = OnceLock::new();
+    WORLD.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let world = SyntheticWorld::new(N, 9);
+        let input = dir.join("domains.txt");
+        let mut f = std::fs::File::create(&input).unwrap();
+        world.write_domains(&mut f).unwrap();
+        drop(f);
+        // The sim lives as long as the test process.
+        let (handle, resolvers) = start_sim(Arc::new(world), &["", ""]);
+        std::mem::forget(handle);
+        let out = dir.join("baseline");
+        let started = Instant::now();
+        let (code, _, err) = run(&scan_args(&resolvers, &out, &input, &[]));
+        assert_eq!(code, 0, "baseline scan: {err}");
+        World {
+            full_run: started.elapsed(),
+            baseline: read_tables(&out),
+            baseline_summary: summary(&out),
+            dir,
+            input,
+            resolvers,
+        }
+    })
+}
+
+/// `scan` with the world's flags, then `extra`, then the input.
+fn scan_args(resolvers: &str, out: &Path, input: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["scan", "-r", resolvers, "-o", out.to_str().unwrap()];
+    args.extend(WORLD_FLAGS);
+    args.extend_from_slice(extra);
+    args.push(input.to_str().unwrap());
+    args.into_iter().map(str::to_string).collect()
+}
+
+/// The same arguments with `--resume` (and `extra`) before the input.
+fn resumed(args: &[String], extra: &[&str]) -> Vec<String> {
+    let mut args = args.to_vec();
+    let input = args.pop().unwrap();
+    args.insert(1, "--resume".into());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args.push(input);
+    args
+}
+
+fn run(args: &[String]) -> (i32, String, String) {
+    mxscan(&args.iter().map(String::as_str).collect::<Vec<_>>(), b"")
+}
+
+fn spawn(args: &[String]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_mxscan"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {name}");
+}
+
+/// Kills the scan with SIGKILL after `after`; true if it was still running then.
+fn kill_after(args: &[String], after: Duration) -> bool {
+    let mut child = spawn(args);
+    std::thread::sleep(after);
+    let running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    running
+}
+
+/// Runs `args` with `--resume` to completion.
+fn resume(args: &[String]) -> String {
+    let (code, _, err) = run(&resumed(args, &[]));
+    assert_eq!(code, 0, "resume failed: {err}");
+    err
+}
+
+/// A small deterministic generator for the kill moments (the seed is in failure messages).
+struct XorShift(u64);
+
+impl XorShift {
+    fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[test]
+fn kill_9_at_random_moments_then_resume_equals_an_uninterrupted_scan() {
+    let w = world();
+    let seed = 0x6d78_7363_616e;
+    let mut rng = XorShift(seed);
+    let mut interrupted = 0;
+    for trial in 0..10 {
+        let out = w.dir.join(format!("kill{trial}"));
+        let args = scan_args(&w.resolvers, &out, &w.input, &[]);
+        // Anywhere from the first pass to the last batches of the run.
+        let at = w.full_run.mul_f64(0.02 + 0.9 * rng.next_f64());
+        let mut killed = kill_after(&args, at);
+        // Every third trial is killed again while resuming.
+        if trial % 3 == 2 {
+            let again = resumed(&args, &[]);
+            let at = w.full_run.mul_f64(0.05 + 0.5 * rng.next_f64());
+            killed |= kill_after(&again, at);
+        }
+        interrupted += u32::from(killed);
+        resume(&args);
+        assert_same_tables(
+            &out,
+            &w.baseline,
+            &format!("trial {trial} (seed {seed:#x})"),
+        );
+        let s = summary(&out);
+        assert_eq!(s["routes"], w.baseline_summary["routes"], "trial {trial}");
+        assert_eq!(
+            s["findings"], w.baseline_summary["findings"],
+            "trial {trial}"
+        );
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    assert!(
+        interrupted >= 8,
+        "only {interrupted} of 10 trials were killed mid-scan"
+    );
+}
+
+/// Checks what an interrupted scan of `total` domains left: parseable tables with whole
+/// domains, a summary that says it was interrupted and counts exactly the domains written.
+fn assert_valid_interrupted(out: &Path, total: usize) {
+    let tables = read_tables(out);
+    let domains: Vec<&str> = tables["domains"].1.iter().map(|r| r[0].as_str()).collect();
+    let mut unique = domains.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), domains.len(), "a domain written twice");
+    for t in ["records", "findings"] {
+        for row in &tables[t].1 {
+            assert!(
+                domains.binary_search(&row[0].as_str()).is_ok(),
+                "{t} has rows of {} but domains.csv has not",
+                row[0]
+            );
+        }
+    }
+    let s = summary(out);
+    assert_eq!(s["interrupted"], true);
+    assert_eq!(s["domains_scanned"], domains.len());
+    assert!(domains.len() < total, "the scan was not interrupted");
+}
+
+#[test]
+fn sigint_stops_cleanly_with_a_resume_hint_and_the_hint_completes_the_scan() {
+    let w = world();
+    for (case, signals) in [("once", 1), ("twice", 2)] {
+        let out = w.dir.join(format!("sigint-{case}"));
+        let args = scan_args(&w.resolvers, &out, &w.input, &[]);
+        let child = spawn(&args);
+        std::thread::sleep(w.full_run.mul_f64(0.4));
+        for _ in 0..signals {
+            signal(&child, "-INT");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().unwrap();
+        let err = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(130), "{case}: {err}");
+        if signals == 2 {
+            assert!(err.contains("stopping now"), "{err}");
+        }
+        assert_valid_interrupted(&out, N as usize);
+        // The hint is a command line: run it as printed.
+        let hint = err
+            .lines()
+            .skip_while(|l| !l.contains("continue with:"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no resume hint in: {err}"))
+            .trim()
+            .to_string();
+        assert!(hint.contains(" scan --resume "), "{hint}");
+        let status = Command::new("bash")
+            .args(["-c", &hint])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "{case}: `{hint}` failed");
+        assert_same_tables(&out, &w.baseline, &format!("SIGINT {case}"));
+        assert_eq!(summary(&out)["runs"], 2);
+    }
+}
+
+/// Runs a scan under a file-size limit of `kib` KiB: it must stop with an error naming the
+/// table it could not write.
+fn scan_with_size_limit(args: &[String], kib: u64) -> String {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_mxscan"))
+        .chain(args.iter().map(String::as_str))
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let output = Command::new("bash")
+        .args(["-c", &format!("ulimit -f {kib}; exec {line}")])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("File too large"), "{err}");
+    assert!(err.contains(".csv"), "the error names the table: {err}");
+    assert!(
+        err.contains("--resume"),
+        "the error says how to go on: {err}"
+    );
+    err
+}
+
+#[test]
+fn a_file_size_limit_gives_a_clear_error_and_a_resumable_scan() {
+    let w = world();
+    let out = w.dir.join("ulimit");
+    let args = scan_args(&w.resolvers, &out, &w.input, &[]);
+    scan_with_size_limit(&args, 4096);
+    resume(&args);
+    assert_same_tables(&out, &w.baseline, "after a file-size limit");
+}
+
+#[test]
+fn a_full_disk_gives_a_clear_error_and_a_resumable_scan() {
+    let w = world();
+    let mount = w.dir.join("tmpfs");
+    std::fs::create_dir_all(&mount).unwrap();
+    let status = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=12m",
+            "tmpfs",
+            mount.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "this test mounts a 12 MiB tmpfs to fill it: run the tests as root (CI does)"
+    );
+    let full = mount.join("out");
+    let (code, _, err) = run(&scan_args(&w.resolvers, &full, &w.input, &[]));
+    // Move the scan to a disk with room (as a user would free space), then resume there.
+    let out = w.dir.join("was-full");
+    let copied = Command::new("cp")
+        .args(["-a", full.to_str().unwrap(), out.to_str().unwrap()])
+        .status()
+        .unwrap();
+    let _ = Command::new("umount").arg(&mount).status();
+    assert!(copied.success());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains("cannot write"), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    resume(&scan_args(&w.resolvers, &out, &w.input, &[]));
+    assert_same_tables(&out, &w.baseline, "after a full disk");
+}
+
+/// Copies a directory tree (an interrupted scan to try several resumes on).
+fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .args(["-a", from.to_str().unwrap(), to.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Every file of a directory with its content, to prove a refused resume changed nothing.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn resumes_that_would_mix_results_are_refused_unless_forced() {
+    let w = world();
+    let base = w.dir.join("refusals");
+    std::fs::create_dir_all(&base).unwrap();
+    // A small list of the world's domains, interrupted deterministically by a file-size limit.
+    let input = base.join("domains.txt");
+    let original: String = (0..3000)
+        .map(|i| format!("{}\n", SyntheticWorld::domain(i)))
+        .collect();
+    std::fs::write(&input, &original).unwrap();
+    let args = |out: &str, extra: &[&str]| scan_args(&w.resolvers, &base.join(out), &input, extra);
+    let stopped = base.join("stopped");
+    scan_with_size_limit(&args("stopped", &[]), 128);
+    let before = snapshot(&stopped);
+    let copy_of_stopped = |name: &str| copy_dir(&stopped, &base.join(name));
+
+    // A new scan over an interrupted one.
+    let (code, _, err) = run(&args("stopped", &[]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("interrupted scan") && err.contains("--resume"),
+        "{err}"
+    );
+    assert_eq!(
+        snapshot(&stopped),
+        before,
+        "a refused start changed the scan"
+    );
+
+    // A setting that changes rows.
+    let weights = base.join("weights.csv");
+    std::fs::write(&weights, "code,weight\nMX_SINGLE_HOST,5\n").unwrap();
+    let weights = weights.to_str().unwrap();
+    let (code, _, err) = run(&resumed(&args("stopped", &[]), &["--weights", weights]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--weights") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        snapshot(&stopped),
+        before,
+        "a refused resume changed the scan"
+    );
+
+    // Another format can never continue these tables, not even forced.
+    let (code, _, err) = run(&resumed(
+        &args("stopped", &[]),
+        &["--format", "jsonl", "--force"],
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("--format"), "{err}");
+    assert_eq!(snapshot(&stopped), before);
+
+    // Tuning may change (the resolvers' rate), and the change is reported.
+    copy_of_stopped("tuned");
+    let (code, _, err) = run(&resumed(&args("tuned", &[]), &["--qps", "100000"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("--qps"), "{err}");
+
+    // A forced setting change is accepted and journalled.
+    copy_of_stopped("forced");
+    let (code, _, err) = run(&resumed(
+        &args("forced", &[]),
+        &["--weights", weights, "--force"],
+    ));
+    assert_eq!(code, 0, "{err}");
+    let journal = std::fs::read_to_string(base.join("forced/journal")).unwrap();
+    assert!(journal.contains(r#""forced":["--weights"#), "{journal}");
+
+    // An input edited in place: refused even with --force.
+    copy_of_stopped("edited");
+    let edited = original.replacen(".test\n", ".example\n", 1);
+    assert_ne!(edited, original);
+    std::fs::write(&input, edited).unwrap();
+    let (code, _, err) = run(&resumed(&args("edited", &[]), &["--force"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("changed in place"), "{err}");
+
+    // An input that only grew: refused without --force, continued with it, and every domain
+    // of the grown list is written exactly once.
+    copy_of_stopped("grown");
+    let grown: String = (3000..3500)
+        .map(|i| format!("{}\n", SyntheticWorld::domain(i)))
+        .collect();
+    std::fs::write(&input, original.clone() + &grown).unwrap();
+    let (code, _, err) = run(&resumed(&args("grown", &[]), &[]));
+    assert_eq!(code, 2);
+    assert!(err.contains("grew") && err.contains("--force"), "{err}");
+    let (code, _, err) = run(&resumed(&args("grown", &[]), &["--force"]));
+    assert_eq!(code, 0, "{err}");
+    let (_, rows) = sorted_rows(&base.join("grown/domains.csv"));
+    let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+    let mut want: Vec<String> = (0..3500).map(SyntheticWorld::domain).collect();
+    want.sort();
+    assert_eq!(names, want, "each domain of the grown list once");
+
+    // A complete scan has nothing to resume.
+    let (code, _, err) = run(&resumed(&args("grown", &[]), &[]));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("already complete"), "{err}");
+}
+
+#[test]
+fn the_real_farm_survives_sigint_and_kill_9_with_resumes() {
+    let domains = repo_path("data/domains.txt");
+    let senders = repo_path("data/senders.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let farm = Farm::start(2);
+    let resolvers = farm
+        .resolvers
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let senders = senders.to_str().unwrap();
+    let args = |out: &Path, extra: &[&str]| {
+        let mut extra = extra.to_vec();
+        extra.extend(["--senders", senders]);
+        scan_args(&resolvers, out, &domains, &extra)
+    };
+    let baseline_out = dir.path().join("baseline");
+    let (code, _, err) = run(&args(&baseline_out, &[]));
+    assert_eq!(code, 0, "{err}");
+    let baseline = read_tables(&baseline_out);
+
+    // A rate limit stretches the 340 domains over seconds, so the signals land mid-scan; the
+    // resumes drop it (tuning may change).
+    for case in ["sigint", "kill"] {
+        let out = dir.path().join(case);
+        let mut child = spawn(&args(&out, &["--qps", "400"]));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{case}: finished too soon"
+        );
+        if case == "sigint" {
+            signal(&child, "-INT");
+            assert_eq!(child.wait().unwrap().code(), Some(130));
+            assert_valid_interrupted(&out, 340);
+        } else {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        resume(&args(&out, &[]));
+        assert_same_tables(&out, &baseline, &format!("farm, {case}"));
+    }
+    drop(farm);
+}
