@@ -101,6 +101,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     pub sync_interval: f64,
 
+    /// No journal and no fsync: the scan cannot be resumed. Only for measuring what the journal
+    /// costs (scripts/bench-journal.sh).
+    #[arg(long, hide = true)]
+    pub no_journal: bool,
+
     /// Domains, one per line, or a CSV with a `domain` column (`-` or none: stdin; a resumed
     /// scan reads its spool of the first run's stdin instead).
     pub input: Option<PathBuf>,
@@ -209,7 +214,8 @@ pub struct ScanJob {
     pub analysis: Analysis,
     pub resume: bool,
     pub force: bool,
-    pub sync_interval: Duration,
+    /// `None`: no journal (`--no-journal`).
+    pub sync_interval: Option<Duration>,
     /// Flags that shape the rows, as the manifest records them.
     pub settings: BTreeMap<String, String>,
     /// Flags that shape only how resolvers are asked.
@@ -227,6 +233,9 @@ fn file_setting(path: Option<&Path>, default: &str) -> anyhow::Result<String> {
 impl ScanJob {
     /// Checks the flags and loads the tables they name.
     pub fn from_args(a: ScanArgs) -> anyhow::Result<Self> {
+        if a.no_journal && a.resume {
+            anyhow::bail!("--resume needs the journal: drop --no-journal");
+        }
         if !(0.0..=3600.0).contains(&a.sync_interval) {
             anyhow::bail!("--sync-interval must be between 0 and 3600 seconds");
         }
@@ -285,7 +294,7 @@ impl ScanJob {
             input: a.input,
             resume: a.resume,
             force: a.force,
-            sync_interval: Duration::from_secs_f64(a.sync_interval),
+            sync_interval: (!a.no_journal).then(|| Duration::from_secs_f64(a.sync_interval)),
             settings,
             tuning,
         })
@@ -350,9 +359,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         Err(e) => {
             // An output or input error part-way leaves a journal that vouches for every
             // complete batch: say how to go on once the cause is fixed.
-            let resumable = e.downcast_ref::<Refused>().is_none()
-                && out.join(manifest::MANIFEST).is_file()
-                && out.join(checkpoint::JOURNAL).is_file();
+            let resumable = !e.is::<Refused>() && out.join(manifest::MANIFEST).is_file();
             return Err(if resumable {
                 anyhow::anyhow!(
                     "{e:#}\nWhat the scan in {} wrote is kept. Fix the cause, then continue with:\n  {}",
@@ -399,16 +406,19 @@ fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
 /// Removes what a killed run left behind that no run reads: sort runs of the first pass and
 /// temporary files of atomic writes.
 fn remove_leftovers(dir: &Path) {
+    for tmp in ["manifest.tmp", "summary.tmp", "rejects.tmp"] {
+        let _ = std::fs::remove_file(dir.join(tmp));
+    }
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(".mxscan-sort") {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".mxscan-sort")
+        {
             let _ = std::fs::remove_dir_all(entry.path());
-        } else if name.ends_with(".tmp") {
-            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -574,7 +584,7 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
             list.extra_columns(),
             *recovered,
             forced,
-            job.sync_interval,
+            job.sync_interval.unwrap_or_default(),
         )?,
         _ => checkpoint::create(
             &job.out,

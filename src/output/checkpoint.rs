@@ -3,6 +3,8 @@
 
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::Format;
@@ -51,22 +53,31 @@ pub struct Opened {
 }
 
 /// Creates the tables and a journal whose `Start` vouches for their headers, all durable.
+/// Without `sync_every` there is no journal and no sync: the scan cannot be resumed (what
+/// `scripts/bench-journal.sh` compares against).
 pub fn create(
     dir: &Path,
     format: Format,
     extra_columns: &[String],
-    sync_every: Duration,
+    sync_every: Option<Duration>,
 ) -> io::Result<Opened> {
     let mut tables = ScanTables::create(dir, format, extra_columns)?;
     let (ends, _) = tables.checkpoint()?;
-    tables.sync()?;
-    let mut journal = Journal::create(&dir.join(JOURNAL))?;
-    journal.append(&Record::Start { ends })?;
-    journal.sync()?;
-    sync_dir(dir)?;
+    let journal = match sync_every {
+        Some(_) => {
+            tables.sync()?;
+            let mut journal = Journal::create(&dir.join(JOURNAL))?;
+            journal.append(&Record::Start { ends })?;
+            journal.sync()?;
+            sync_dir(dir)?;
+            Some(journal)
+        }
+        None => None,
+    };
+    let checkpoint = Checkpoint::new(journal, sync_every.unwrap_or_default(), &tables)?;
     Ok(Opened {
         tables,
-        checkpoint: Checkpoint::new(journal, sync_every),
+        checkpoint,
         done: Bitset::default(),
         done_count: 0,
         tally: Tally::default(),
@@ -92,9 +103,10 @@ pub fn reopen(
         forced,
     })?;
     journal.sync()?;
+    let checkpoint = Checkpoint::new(Some(journal), sync_every, &tables)?;
     Ok(Opened {
         tables,
-        checkpoint: Checkpoint::new(journal, sync_every),
+        checkpoint,
         done: recovered.done,
         done_count: recovered.done_count,
         tally: recovered.tally,
@@ -102,20 +114,77 @@ pub fn reopen(
     })
 }
 
-/// Journals each batch written and makes the tables durable every `sync_every`.
+/// Journals each batch written and makes the tables durable every `sync_every`, on a syncer
+/// thread: an `fsync` can take long on a busy disk, and the output thread must not wait for it
+/// (the I/O thread would wait behind it).
 pub struct Checkpoint {
-    journal: Journal,
+    journal: Option<Journal>,
     sync_every: Duration,
-    last_sync: Instant,
+    last_request: Instant,
+    syncer: Option<Syncer>,
+    /// The durable journal length the last `Sync` record gave.
+    recorded: u64,
+}
+
+/// The syncer thread: `fsync`s the tables, then the journal, when asked, and publishes the
+/// journal length it made durable.
+struct Syncer {
+    requests: crossbeam_channel::Sender<u64>,
+    durable: Arc<AtomicU64>,
+    thread: std::thread::JoinHandle<io::Result<()>>,
+}
+
+impl Syncer {
+    fn start(tables: &ScanTables<TrackedFile>, journal: &Journal) -> io::Result<Syncer> {
+        let mut files = tables.try_clone_files()?;
+        files.push((journal.try_clone_file()?, journal.path().to_path_buf()));
+        let (requests, rx) = crossbeam_channel::bounded::<u64>(1);
+        let durable = Arc::new(AtomicU64::new(0));
+        let published = durable.clone();
+        let thread = std::thread::Builder::new()
+            .name("mxscan-sync".into())
+            .spawn(move || {
+                for upto in rx {
+                    for (file, path) in &files {
+                        file.sync_data().map_err(|e| journal::with_path(e, path))?;
+                    }
+                    published.store(upto, Ordering::Release);
+                }
+                Ok(())
+            })?;
+        Ok(Syncer {
+            requests,
+            durable,
+            thread,
+        })
+    }
+
+    /// Stops the thread; its error if an `fsync` failed.
+    fn stop(self) -> io::Result<()> {
+        drop(self.requests);
+        self.thread
+            .join()
+            .map_err(|_| io::Error::other("the syncer thread panicked"))?
+    }
 }
 
 impl Checkpoint {
-    fn new(journal: Journal, sync_every: Duration) -> Self {
-        Checkpoint {
+    fn new(
+        journal: Option<Journal>,
+        sync_every: Duration,
+        tables: &ScanTables<TrackedFile>,
+    ) -> io::Result<Self> {
+        let syncer = match &journal {
+            Some(j) => Some(Syncer::start(tables, j)?),
+            None => None,
+        };
+        Ok(Checkpoint {
+            recorded: journal.as_ref().map_or(0, Journal::len),
             journal,
             sync_every,
-            last_sync: Instant::now(),
-        }
+            last_request: Instant::now(),
+            syncer,
+        })
     }
 
     /// Records a batch just written to `tables`: its input positions and tally.
@@ -126,33 +195,54 @@ impl Checkpoint {
         tally: Tally,
     ) -> io::Result<()> {
         let (ends, crcs) = tables.checkpoint()?;
-        self.journal.append_batch(positions, ends, crcs, tally)?;
-        if self.last_sync.elapsed() >= self.sync_every {
-            self.sync(tables)?;
+        let (Some(journal), Some(syncer)) = (self.journal.as_mut(), self.syncer.as_ref()) else {
+            return Ok(());
+        };
+        journal.append_batch(positions, ends, crcs, tally)?;
+        let durable = syncer.durable.load(Ordering::Acquire);
+        if durable > self.recorded {
+            journal.append(&Record::Sync { upto: durable })?;
+            self.recorded = durable;
+        }
+        if self.last_request.elapsed() >= self.sync_every {
+            if syncer.thread.is_finished() {
+                // It only ends early on an error, which `stop` returns.
+                return self
+                    .syncer
+                    .take()
+                    .expect("checked")
+                    .stop()
+                    .and_then(|()| Err(io::Error::other("the syncer thread stopped")));
+            }
+            // Full when a sync is still running: ask again after the next batch.
+            if syncer.requests.try_send(journal.len()).is_ok() {
+                self.last_request = Instant::now();
+            }
         }
         Ok(())
     }
 
-    /// Puts the tables, then the journal up to here, on stable storage.
-    pub fn sync(&mut self, tables: &mut ScanTables<TrackedFile>) -> io::Result<()> {
-        tables.sync()?;
-        self.journal.append(&Record::Sync)?;
-        self.journal.sync()?;
-        self.last_sync = Instant::now();
-        Ok(())
-    }
-
-    /// Ends the journal: durable, and marked complete if the whole input is in the tables.
+    /// Ends the journal: the tables, then the journal, on stable storage, and marked complete
+    /// if the whole input is in the tables.
     pub fn finish(
         mut self,
         tables: &mut ScanTables<TrackedFile>,
         complete: bool,
     ) -> io::Result<()> {
-        self.sync(tables)?;
-        if complete {
-            self.journal.append(&Record::Complete)?;
-            self.journal.sync()?;
+        if let Some(syncer) = self.syncer.take() {
+            syncer.stop()?;
         }
-        Ok(())
+        let Some(journal) = self.journal.as_mut() else {
+            return Ok(());
+        };
+        tables.sync()?;
+        journal.sync()?;
+        journal.append(&Record::Sync {
+            upto: journal.len(),
+        })?;
+        if complete {
+            journal.append(&Record::Complete)?;
+        }
+        journal.sync()
     }
 }

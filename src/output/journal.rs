@@ -5,17 +5,19 @@
 //! The output thread writes a batch of domains to the tables, flushes them to the kernel, then
 //! appends one [`Record::Batch`]: the batch's input positions, every table's length after it,
 //! the CRC-32 of the bytes the batch appended to each table, and the batch's [`Tally`]. Every
-//! `--sync-interval` it `fsync`s the tables, appends [`Record::Sync`] and `fsync`s the journal:
-//! a `Sync` in the journal means the tables up to the batch before it are on stable storage.
+//! `--sync-interval` a syncer thread `fsync`s the tables, then the journal, and reports the
+//! journal length it made durable; the output thread then appends [`Record::Sync`] with that
+//! length: the journal up to it, and the table bytes its batches name, are on stable storage.
 //!
 //! Each line is `CRC32 JSON` (the CRC in hex, over the JSON). [`recover`] reads the longest
-//! valid prefix: a torn last line fails its CRC and is cut off. Batches before the last `Sync`
+//! valid prefix: a torn last line fails its CRC and is cut off. Batches a `Sync` vouches for
 //! are trusted; later ones are kept only while the table bytes they describe are all there and
 //! match their CRCs (a power loss may have lost table pages the journal's pages outlived).
 //! The tables are then cut back to the last kept batch, which also removes a partly written
 //! last row.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -49,8 +51,9 @@ pub enum Record {
         crcs: [u32; TABLES],
         tally: Tally,
     },
-    /// Everything before this line, and the tables up to it, are on stable storage.
-    Sync,
+    /// The journal's first `upto` bytes, and the table bytes their batches name, are on
+    /// stable storage.
+    Sync { upto: u64 },
     /// The whole input is scanned.
     Complete,
 }
@@ -118,6 +121,11 @@ impl TrackedFile {
     pub fn sync(&self) -> io::Result<()> {
         self.file.sync_data()
     }
+
+    /// Another handle on the file, for syncing it from another thread.
+    pub fn try_clone_file(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
 }
 
 impl Write for TrackedFile {
@@ -138,6 +146,8 @@ pub struct Journal {
     file: File,
     path: PathBuf,
     line: Vec<u8>,
+    /// Bytes written.
+    len: u64,
 }
 
 impl Journal {
@@ -148,6 +158,7 @@ impl Journal {
             file,
             path: path.to_path_buf(),
             line: Vec::new(),
+            len: 0,
         })
     }
 
@@ -164,6 +175,7 @@ impl Journal {
             file,
             path: path.to_path_buf(),
             line: Vec::new(),
+            len,
         })
     }
 
@@ -176,7 +188,26 @@ impl Journal {
         self.line.push(b'\n');
         self.file
             .write_all(&self.line)
-            .map_err(|e| with_path(e, &self.path))
+            .map_err(|e| with_path(e, &self.path))?;
+        self.len += self.line.len() as u64;
+        Ok(())
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Another handle on the journal file, for syncing it from another thread.
+    pub fn try_clone_file(&self) -> io::Result<File> {
+        self.file.try_clone().map_err(|e| with_path(e, &self.path))
     }
 
     /// Appends a batch of domains written to the tables.
@@ -219,7 +250,7 @@ pub struct Recovered {
     pub complete: bool,
     /// Bytes of the journal that stay.
     pub journal_len: u64,
-    /// Batches after the last `Sync` whose table bytes were incomplete (a power loss): their
+    /// Batches no `Sync` vouches for whose table bytes were incomplete (a power loss): their
     /// domains are scanned again.
     pub dropped_batches: u64,
 }
@@ -256,7 +287,7 @@ impl Recovered {
             }
             Record::Resume { .. } => self.runs += 1,
             Record::Complete => self.complete = true,
-            Record::Start { .. } | Record::Sync => {}
+            Record::Start { .. } | Record::Sync { .. } => {}
         }
     }
 }
@@ -292,8 +323,8 @@ pub fn recover(path: &Path, tables: &[PathBuf; TABLES]) -> io::Result<Option<Rec
     let mut reader = BufReader::new(file);
     let mut r = Recovered::default();
     let mut started = false;
-    // Records after the last sync, with the journal's length after each.
-    let mut pending: Vec<(Record, u64)> = Vec::new();
+    // Records no `Sync` vouches for yet, with the journal's length after each.
+    let mut pending: VecDeque<(Record, u64)> = VecDeque::new();
     let mut offset = 0u64;
     let mut line = Vec::new();
     loop {
@@ -315,13 +346,19 @@ pub fn recover(path: &Path, tables: &[PathBuf; TABLES]) -> io::Result<Option<Rec
             // Anything before the start, or a second start, is not a journal of ours.
             Record::Start { .. } => break,
             _ if !started => break,
-            Record::Sync => {
-                for (record, _) in pending.drain(..) {
+            Record::Sync { upto } => {
+                while pending.front().is_some_and(|(_, end)| *end <= upto) {
+                    let (record, end) = pending.pop_front().expect("checked");
                     r.apply(&record);
+                    r.journal_len = end;
                 }
-                r.journal_len = offset;
+                if pending.is_empty() {
+                    r.journal_len = offset;
+                } else {
+                    pending.push_back((Record::Sync { upto }, offset));
+                }
             }
-            record => pending.push((record, offset)),
+            record => pending.push_back((record, offset)),
         }
     }
     if !started {
@@ -420,6 +457,12 @@ mod tests {
                 .unwrap();
         }
 
+        /// What the syncer does: everything so far is durable.
+        fn sync(&mut self) {
+            let upto = self.journal.len();
+            self.journal.append(&Record::Sync { upto }).unwrap();
+        }
+
         fn journal_path(&self) -> PathBuf {
             self.dir.path().join("journal")
         }
@@ -442,7 +485,7 @@ mod tests {
     fn batches_are_recovered_with_their_tallies() {
         let mut d = Dir::new();
         d.batch(&[2, 0]);
-        d.journal.append(&Record::Sync).unwrap();
+        d.sync();
         d.batch(&[1, 5, 3]);
         let r = d.recover();
         assert_eq!(r.done_count, 5);
@@ -479,7 +522,7 @@ mod tests {
     fn unsynced_batches_whose_table_bytes_are_lost_are_dropped() {
         let mut d = Dir::new();
         d.batch(&[0]);
-        d.journal.append(&Record::Sync).unwrap();
+        d.sync();
         d.batch(&[1]);
         let after_second = d.files[1].len();
         d.batch(&[2]);
@@ -508,11 +551,35 @@ mod tests {
     }
 
     #[test]
+    fn a_sync_vouches_only_for_the_journal_before_its_mark() {
+        let mut d = Dir::new();
+        d.batch(&[0]);
+        let upto = d.journal.len();
+        let ends_after_first = d.files[3].len();
+        // A batch lands between the syncer's mark and its Sync line; its table bytes are lost.
+        d.batch(&[1]);
+        d.journal.append(&Record::Sync { upto }).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&d.tables[3])
+            .unwrap()
+            .set_len(ends_after_first)
+            .unwrap();
+        let r = d.recover();
+        assert_eq!(
+            r.done_count, 1,
+            "the batch after the mark is verified, and dropped"
+        );
+        assert_eq!(r.dropped_batches, 1);
+        assert_eq!(r.journal_len, upto);
+    }
+
+    #[test]
     fn synced_batches_are_trusted_but_a_shorter_table_is_an_error() {
         let mut d = Dir::new();
         d.batch(&[0]);
         d.batch(&[1]);
-        d.journal.append(&Record::Sync).unwrap();
+        d.sync();
         d.journal.append(&Record::Complete).unwrap();
         let r = d.recover();
         assert!(r.complete);

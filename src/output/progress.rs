@@ -48,6 +48,9 @@ impl Progress {
             ProgressStyle::with_template("{bar:20} {pos}/{len} domains {per_sec} ETA {eta} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
+        // A resumed scan starts part-way: its rate and ETA count from there.
+        bar.set_position(ScanCounters::get(&counters.domains_done));
+        bar.reset_eta();
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
             let started = std::time::Instant::now();

@@ -514,6 +514,19 @@ impl ScanTables<TrackedFile> {
         Ok((ends, crcs))
     }
 
+    /// Handles on the table files with their paths, for syncing them from another thread.
+    pub fn try_clone_files(&self) -> io::Result<Vec<(std::fs::File, PathBuf)>> {
+        [&self.domains, &self.records, &self.findings, &self.senders]
+            .into_iter()
+            .map(|t| {
+                Ok((
+                    t.file().try_clone_file().map_err(|e| t.error(e))?,
+                    t.path.clone(),
+                ))
+            })
+            .collect()
+    }
+
     /// Puts every table on stable storage.
     pub fn sync(&mut self) -> io::Result<()> {
         for t in self.each() {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# What the resume journal costs: `mxscan scan` of a synthetic world against `mxscan sim` on
+# loopback, alternately with the journal (the default: a journal line per batch of 256
+# domains, tables and journal fsynced every --sync-interval) and with the hidden
+# `--no-journal` (no manifest hash check, no journal, no fsync), R times each. Reports every
+# run's wall time and the ratio of the medians.
+#
+#   scripts/bench-journal.sh [N] [R]      (default: 1000000 domains, 3 runs each)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+n=${1:-1000000}
+runs=${2:-3}
+port=5394
+work=$(mktemp -d)
+cleanup() { [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+cargo build --release --quiet
+bin=target/release/mxscan
+"$bin" sim --synthetic "$n" --write-only --write-domains "$work/domains.txt"
+"$bin" sim --synthetic "$n" --listen 127.0.0.1:$port --duration 3600 2> "$work/sim.log" &
+sim_pid=$!
+for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
+
+scan() { # scan LABEL [FLAGS...]
+  local label=$1; shift
+  rm -rf "$work/out"
+  /usr/bin/time -f "%e" -o "$work/time" \
+    "$bin" scan -r 127.0.0.1:$port -o "$work/out" --allow-special-use \
+      --public-range 198.18.0.0/15 --public-range 2001:db8::/32 "$@" "$work/domains.txt" 2> "$work/scan.log"
+  local journal_bytes=0
+  [ -f "$work/out/journal" ] && journal_bytes=$(stat -c %s "$work/out/journal")
+  echo "$label $(cat "$work/time") $journal_bytes" | tee -a "$work/results"
+}
+
+for r in $(seq 1 "$runs"); do
+  scan journal
+  scan none --no-journal
+done
+python3 - "$work/results" "$n" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+n = int(sys.argv[2])
+with_j = [float(r[1]) for r in rows if r[0] == "journal"]
+without = [float(r[1]) for r in rows if r[0] == "none"]
+jb = max(int(r[2]) for r in rows if r[0] == "journal")
+mj, mn = statistics.median(with_j), statistics.median(without)
+print(f"| domains | runs | with journal, wall s | without, wall s | median ratio | journal size |")
+print(f"| ---: | ---: | --- | --- | ---: | ---: |")
+print(f"| {n} | {len(with_j)} + {len(without)} | {' '.join(f'{x:.2f}' for x in with_j)} "
+      f"| {' '.join(f'{x:.2f}' for x in without)} | **{mj / mn:.3f}** ({100 * (mj / mn - 1):+.1f} %) "
+      f"| {jb / 2**20:.1f} MiB ({jb / n:.1f} B/domain) |")
+PY
