@@ -273,6 +273,11 @@ fn sigint_stops_cleanly_with_a_resume_hint_and_the_hint_completes_the_scan() {
 /// Runs a scan under a file-size limit of `kib` KiB: it must stop with an error naming the
 /// table it could not write.
 fn scan_with_size_limit(args: &[String], kib: u64) -> String {
+    scan_with_size_limit_from(args, kib, None)
+}
+
+/// [`scan_with_size_limit`] with stdin from a file.
+fn scan_with_size_limit_from(args: &[String], kib: u64, stdin: Option<&Path>) -> String {
     let line = std::iter::once(env!("CARGO_BIN_EXE_mxscan"))
         .chain(args.iter().map(String::as_str))
         .map(|a| format!("'{a}'"))
@@ -280,6 +285,10 @@ fn scan_with_size_limit(args: &[String], kib: u64) -> String {
         .join(" ");
     let output = Command::new("bash")
         .args(["-c", &format!("ulimit -f {kib}; exec {line}")])
+        .stdin(match stdin {
+            Some(path) => Stdio::from(std::fs::File::open(path).unwrap()),
+            None => Stdio::null(),
+        })
         .stdout(Stdio::null())
         .output()
         .unwrap();
@@ -491,6 +500,17 @@ fn resumes_that_would_mix_results_are_refused_unless_forced() {
     let mut want: Vec<String> = (0..3500).map(SyntheticWorld::domain).collect();
     want.sort();
     assert_eq!(names, want, "each domain of the grown list once");
+
+    // Stdin: a resume reads the first run's copy, which goes when the scan completes.
+    let piped = base.join("piped");
+    let stdin_args = scan_args(&w.resolvers, &piped, Path::new("-"), &[]);
+    scan_with_size_limit_from(&stdin_args, 128, Some(&input));
+    assert!(piped.join("input.stdin").is_file());
+    let err = resume(&stdin_args);
+    assert!(err.contains("copy of stdin"), "{err}");
+    assert!(!piped.join("input.stdin").exists());
+    let (_, rows) = sorted_rows(&piped.join("domains.csv"));
+    assert_eq!(rows.len(), 3500, "the grown list, each domain once");
 
     // A complete scan has nothing to resume.
     let (code, _, err) = run(&resumed(&args("grown", &[]), &[]));

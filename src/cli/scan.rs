@@ -432,66 +432,80 @@ enum Start {
     },
 }
 
+/// What `dir` holds from an earlier scan: its manifest and what its journal vouches for.
+fn read_previous(dir: &Path) -> anyhow::Result<Option<(Manifest, checkpoint::Previous)>> {
+    let Some(m) = Manifest::load(dir)? else {
+        return Ok(None);
+    };
+    let format = <Format as clap::ValueEnum>::from_str(&m.format, true)
+        .map_err(|_| anyhow::anyhow!("{}: unknown format {}", manifest::MANIFEST, m.format))?;
+    let state = checkpoint::inspect(dir, format)?;
+    Ok(Some((m, state)))
+}
+
+/// Starts a new scan in `--out`: spools stdin, writes the manifest. An earlier journal goes
+/// first, so a crash from here on leaves a manifest without a journal, which a resume starts
+/// anew.
+fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
+    let out = &job.out;
+    let input = if job.reads_stdin() {
+        list::spool_stdin(out)?
+    } else {
+        job.input.clone().expect("a path when not stdin")
+    };
+    let _ = std::fs::remove_file(out.join(checkpoint::JOURNAL));
+    let _ = std::fs::remove_file(out.join("summary.json"));
+    let (id, _) = FileId::of(&input, None)?;
+    job.manifest(id).write(out)?;
+    Ok((Start::New, input))
+}
+
 /// Decides how the run starts from the flags and what `--out` holds, refusing what would lose
 /// or mix results. Writes the manifest; nothing else is changed yet.
 fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
     let out = &job.out;
-    let previous = Manifest::load(out)?;
-    let state = match &previous {
-        Some(m) => {
-            let format = <Format as clap::ValueEnum>::from_str(&m.format, true).map_err(|_| {
-                anyhow::anyhow!("{}: unknown format {}", manifest::MANIFEST, m.format)
-            })?;
-            Some(checkpoint::inspect(out, format)?)
-        }
-        None => None,
-    };
-    let resumable = match (previous, state) {
-        (Some(then), Some(state)) if job.resume => Ok((then, state)),
-        (_, state) => Err(state),
-    };
-    let (then, state) = match resumable {
-        Ok((_, state)) if state.complete() => return Err(AlreadyComplete(state.done()).into()),
-        Ok(found) => found,
-        Err(state) => {
-            if job.resume {
-                // Nothing was written yet (or ever): a resume is a start, so a crash-restart loop
-                // can always pass --resume.
-                eprintln!(
-                    "mxscan: no scan to resume in {}; starting one",
-                    out.display()
-                );
-            } else if let Some(state) = &state
-                && !state.complete()
-                && !job.force
-            {
-                return Err(Refused(format!(
-                    "{} holds an interrupted scan ({} domains written): continue it with --resume, \
-                 or start over with --force (its results are then overwritten)",
-                    out.display(),
-                    state.done()
-                ))
-                .into());
+    let previous = read_previous(out);
+    if !job.resume || matches!(previous, Ok(None)) {
+        if job.resume {
+            // Nothing was written yet (or ever): a resume is a start, so a crash-restart loop
+            // can always pass --resume.
+            eprintln!(
+                "mxscan: no scan to resume in {}; starting one",
+                out.display()
+            );
+        } else if !job.force {
+            match &previous {
+                Ok(Some((_, state))) if !state.complete() => {
+                    return Err(Refused(format!(
+                        "{} holds an interrupted scan ({} domains written): continue it with \
+                         --resume, or start over with --force (its results are then overwritten)",
+                        out.display(),
+                        state.done()
+                    ))
+                    .into());
+                }
+                Err(e) => {
+                    return Err(Refused(format!(
+                        "{} holds a scan mxscan cannot read ({e:#}): --force starts over there",
+                        out.display()
+                    ))
+                    .into());
+                }
+                _ => {}
             }
-            let input = if job.reads_stdin() {
-                list::spool_stdin(out)?
-            } else {
-                job.input.clone().expect("a path when not stdin")
-            };
-            // A crash from here on leaves a manifest without a journal: a resume starts anew.
-            let _ = std::fs::remove_file(out.join(checkpoint::JOURNAL));
-            let _ = std::fs::remove_file(out.join("summary.json"));
-            let (id, _) = FileId::of(&input, None)?;
-            job.manifest(id).write(out)?;
-            return Ok((Start::New, input));
         }
-    };
+        return start_new(job);
+    }
+    let (then, state) = previous?.expect("a scan: checked above");
+    if state.complete() {
+        return Err(AlreadyComplete(state.done()).into());
+    }
     let input = if job.reads_stdin() {
         let spool = out.join(list::STDIN_SPOOL);
         if !spool.is_file() {
             return Err(Refused(format!(
-                "the scan in {} read stdin, and its copy {} is gone: give the same list as a file",
-                out.display(),
+                "this resume reads stdin, but {} is not there (a scan keeps a copy of stdin \
+                 only while it is interrupted): give the scan's list as a file",
                 spool.display()
             ))
             .into());

@@ -1,6 +1,8 @@
-//! The scan's tables in `--out DIR`: `domains`, `records` and `rejects`, as CSV with a header
-//! or JSON Lines (`.csv` / `.jsonl`). Rows are written as domains finish and flushed once per
-//! batch; nothing is accumulated. Columns are documented in `docs/output.md`.
+//! The scan's tables in `--out DIR`: `domains`, `records`, `findings`, `senders` and `rejects`,
+//! as CSV with a header or JSON Lines (`.csv` / `.jsonl`). Rows are written as domains finish,
+//! a domain's rows together, and flushed once per batch when the journal records the batch
+//! ([`ScanTables::checkpoint`]); nothing is accumulated. Columns are documented in
+//! `docs/output.md`.
 
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
@@ -572,13 +574,6 @@ impl<W: Write> ScanTables<W> {
             self.senders.write(&row, || row.csv())?;
         }
         Ok(())
-    }
-
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.domains.flush()?;
-        self.records.flush()?;
-        self.findings.flush()?;
-        self.senders.flush()
     }
 }
 
