@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{Farm, mxscan, repo_path, sorted_rows, start_sim};
+use common::{Farm, mxscan, repo_path, sorted_rows, start_sim, summary};
 use mxscan::sim::SyntheticWorld;
 
 const N: u64 = 100_000;
@@ -33,10 +33,6 @@ fn read_tables(out: &Path) -> Tables {
         .iter()
         .map(|t| (*t, sorted_rows(&out.join(format!("{t}.csv")))))
         .collect()
-}
-
-fn summary(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
 }
 
 /// Asserts `out` holds exactly the tables of the uninterrupted scan, each domain once.
@@ -174,13 +170,14 @@ fn kill_9_at_random_moments_then_resume_equals_an_uninterrupted_scan() {
     let w = world();
     let seed = 0x6d78_7363_616e;
     let mut rng = XorShift(seed);
-    let mut interrupted = 0;
+    let (mut interrupted, mut checked) = (0, 0);
     for trial in 0..10 {
         let out = w.dir.join(format!("kill{trial}"));
         let args = scan_args(&w.resolvers, &out, &w.input, &[]);
         // Anywhere from the first pass to the last batches of the run.
         let at = w.full_run.mul_f64(0.02 + 0.9 * rng.next_f64());
         let mut killed = kill_after(&args, at);
+        checked += u32::from(assert_consistent_after_crash(&out));
         // Every third trial is killed again while resuming.
         if trial % 3 == 2 {
             let again = resumed(&args, &[]);
@@ -206,6 +203,61 @@ fn kill_9_at_random_moments_then_resume_equals_an_uninterrupted_scan() {
         interrupted >= 8,
         "only {interrupted} of 10 trials were killed mid-scan"
     );
+    assert!(
+        checked >= 5,
+        "only {checked} trials were killed after the tables existed"
+    );
+}
+
+/// What a killed scan left, read the way `--resume` will: every table, up to the length its
+/// journal vouches for, is valid CSV of whole domains (a domain's rows all there or none).
+/// False if the scan was killed before its tables existed.
+fn assert_consistent_after_crash(out: &Path) -> bool {
+    let paths = mxscan::output::scan::ScanTables::paths(out, mxscan::output::Format::Csv);
+    let Ok(Some(r)) = mxscan::output::journal::recover(&out.join("journal"), &paths) else {
+        return false;
+    };
+    let prefix = |i: usize| {
+        let bytes = std::fs::read(&paths[i]).unwrap();
+        let mut rows: Vec<Vec<String>> = csv::Reader::from_reader(&bytes[..r.ends[i] as usize])
+            .records()
+            .map(|x| x.unwrap().iter().map(str::to_string).collect())
+            .collect();
+        rows.sort();
+        rows
+    };
+    let domains = prefix(0);
+    assert_eq!(
+        domains.len() as u64,
+        r.done_count,
+        "one domains row per journalled position"
+    );
+    let names: std::collections::HashSet<&str> = domains.iter().map(|d| d[0].as_str()).collect();
+    assert_eq!(names.len(), domains.len());
+    for (i, table) in TABLES.iter().enumerate().take(4).skip(1) {
+        for row in prefix(i) {
+            assert!(
+                names.contains(row[0].as_str()),
+                "{table}: row of an unjournalled domain"
+            );
+        }
+    }
+    // Each journalled domain has as many records rows as the uninterrupted scan gives it.
+    let per_domain = |rows: &[Vec<String>]| {
+        let mut n: BTreeMap<String, usize> = BTreeMap::new();
+        for r in rows {
+            *n.entry(r[0].clone()).or_default() += 1;
+        }
+        n
+    };
+    let (got, want) = (
+        per_domain(&prefix(1)),
+        per_domain(&world().baseline["records"].1),
+    );
+    for d in &names {
+        assert_eq!(got.get(*d), want.get(*d), "records rows of {d}");
+    }
+    true
 }
 
 /// Checks what an interrupted scan of `total` domains left: parseable tables with whole
@@ -524,12 +576,7 @@ fn the_real_farm_survives_sigint_and_kill_9_with_resumes() {
     let senders = repo_path("data/senders.csv");
     let dir = tempfile::tempdir().unwrap();
     let farm = Farm::start(2);
-    let resolvers = farm
-        .resolvers
-        .iter()
-        .map(|a| a.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let resolvers = farm.list();
     let senders = senders.to_str().unwrap();
     let args = |out: &Path, extra: &[&str]| {
         let mut extra = extra.to_vec();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{Farm, mxscan, repo_path, sample_sim, sorted_rows, start_sim};
+use common::{Farm, mxscan, repo_path, sample_sim, sorted_rows, start_sim, summary};
 use mxscan::sim::SyntheticWorld;
 use mxscan::sim::synthetic::Scenario;
 
@@ -23,10 +23,6 @@ fn scan(resolvers: &str, out: &Path, extra: &[&str], input: &str, stdin: &[u8]) 
 fn column<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
     let i = header.iter().position(|h| h == name).unwrap();
     &row[i]
-}
-
-fn summary(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
 }
 
 #[test]
@@ -48,12 +44,7 @@ fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
     scan(&list, &sim_out, &args, domains.to_str().unwrap(), b"");
     handle.stop().unwrap();
     let farm = Farm::start(2);
-    let farm_list = farm
-        .resolvers
-        .iter()
-        .map(|a| a.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let farm_list = farm.list();
     scan(&farm_list, &farm_out, &args, domains.to_str().unwrap(), b"");
     drop(farm);
 

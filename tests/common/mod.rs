@@ -224,6 +224,15 @@ impl Farm {
             .collect();
         Farm { dir, resolvers }
     }
+
+    /// The resolvers as `-r` takes them.
+    pub fn list(&self) -> String {
+        self.resolvers
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 impl Drop for Farm {
@@ -293,4 +302,9 @@ pub fn sorted_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
         .collect();
     rows.sort();
     (header, rows)
+}
+
+/// A scan's `summary.json`.
+pub fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
 }
