@@ -121,10 +121,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
         "--senders",
         senders.to_str().context("--out must be valid UTF-8")?,
         "--format",
-        match args.format {
-            Format::Csv => "csv",
-            Format::Jsonl => "jsonl",
-        },
+        args.format.name(),
         "--allow-special-use",
         // Each demo starts over, even after an interrupted one.
         "--force",
@@ -138,10 +135,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     let summary = scan::scan(ScanJob::from_args(scan_args)?)?;
     farm.stop()?;
     eprintln!("{}", summary.line());
-    let ext = match args.format {
-        Format::Csv => "csv",
-        Format::Jsonl => "jsonl",
-    };
+    let ext = args.format.name();
     println!(
         "mxscan demo: scanned the sample world ({} domains) against {} simulated resolvers on {}.",
         summary.domains_scanned,

@@ -7,6 +7,7 @@ pub mod engine_args;
 pub mod resolve;
 pub mod scan;
 pub mod sim;
+pub mod start;
 
 use clap::{Parser, Subcommand};
 

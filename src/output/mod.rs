@@ -19,6 +19,16 @@ pub enum Format {
     Jsonl,
 }
 
+impl Format {
+    /// As the flag and the file extension spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
 /// Where rows go: the named file, or stdout for `-` or none.
 pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Send>> {
     use anyhow::Context;

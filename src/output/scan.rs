@@ -364,11 +364,7 @@ impl<W: Write> Table<W> {
 
 /// `dir/stem.csv` (or `.jsonl`).
 pub fn table_path(dir: &Path, stem: &str, format: Format) -> PathBuf {
-    let ext = match format {
-        Format::Csv => "csv",
-        Format::Jsonl => "jsonl",
-    };
-    dir.join(format!("{stem}.{ext}"))
+    dir.join(format!("{stem}.{}", format.name()))
 }
 
 /// Creates the table file at `path` with its header.

@@ -1,0 +1,204 @@
+//! How a scan starts in its `--out` directory: anew, or resuming the scan it holds. Refuses
+//! what would lose or mix results (a new scan over an interrupted one, a resume with another
+//! input, format or settings), and says how to continue one that stopped.
+
+use std::path::{Path, PathBuf};
+
+use super::scan::ScanJob;
+use crate::input::list;
+use crate::output::Format;
+use crate::output::checkpoint;
+use crate::output::journal::Recovered;
+use crate::output::manifest::{self, FileId, Manifest};
+
+/// `--resume` of a scan that is complete: nothing to do.
+#[derive(Debug, thiserror::Error)]
+#[error("the scan is already complete ({0} domains)")]
+pub struct AlreadyComplete(u64);
+
+/// A resume refused (or a restart declined): nothing was changed in the output directory.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(String);
+
+/// The command line again, with `--resume`: what continues an interrupted scan.
+pub fn resume_command() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--resume") {
+        let at = args
+            .iter()
+            .position(|a| a == "scan")
+            .map_or(args.len(), |i| i + 1);
+        args.insert(at, "--resume".into());
+    }
+    args.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:,=@+".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Removes what a killed run left behind that no run reads: sort runs of the first pass and
+/// temporary files of atomic writes.
+pub fn remove_leftovers(dir: &Path) {
+    for tmp in ["manifest.tmp", "summary.tmp", "rejects.tmp"] {
+        let _ = std::fs::remove_file(dir.join(tmp));
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".mxscan-sort")
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// How this run starts: anew, or after the positions an earlier run wrote.
+pub enum Start {
+    New,
+    Resume {
+        recovered: Option<Box<Recovered>>,
+        forced: Vec<String>,
+    },
+}
+
+/// What `dir` holds from an earlier scan: its manifest and what its journal vouches for.
+fn read_previous(dir: &Path) -> anyhow::Result<Option<(Manifest, checkpoint::Previous)>> {
+    let Some(m) = Manifest::load(dir)? else {
+        return Ok(None);
+    };
+    let format = <Format as clap::ValueEnum>::from_str(&m.format, true)
+        .map_err(|_| anyhow::anyhow!("{}: unknown format {}", manifest::MANIFEST, m.format))?;
+    let state = checkpoint::inspect(dir, format)?;
+    Ok(Some((m, state)))
+}
+
+/// Starts a new scan in `--out`: spools stdin, writes the manifest. An earlier journal goes
+/// first, so a crash from here on leaves a manifest without a journal, which a resume starts
+/// anew.
+fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
+    let out = &job.out;
+    let input = if job.reads_stdin() {
+        list::spool_stdin(out)?
+    } else {
+        job.input.clone().expect("a path when not stdin")
+    };
+    let _ = std::fs::remove_file(out.join(checkpoint::JOURNAL));
+    let _ = std::fs::remove_file(out.join("summary.json"));
+    let (id, _) = FileId::of(&input, None)?;
+    job.manifest(id).write(out)?;
+    Ok((Start::New, input))
+}
+
+/// Decides how the run starts from the flags and what `--out` holds, refusing what would lose
+/// or mix results. Writes the manifest; nothing else is changed yet.
+pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
+    let out = &job.out;
+    let previous = read_previous(out);
+    if !job.resume || matches!(previous, Ok(None)) {
+        if job.resume {
+            // Nothing was written yet (or ever): a resume is a start, so a crash-restart loop
+            // can always pass --resume.
+            eprintln!(
+                "mxscan: no scan to resume in {}; starting one",
+                out.display()
+            );
+        } else if !job.force {
+            match &previous {
+                Ok(Some((_, state))) if !state.complete() => {
+                    return Err(Refused(format!(
+                        "{} holds an interrupted scan ({} domains written): continue it with \
+                         --resume, or start over with --force (its results are then overwritten)",
+                        out.display(),
+                        state.done()
+                    ))
+                    .into());
+                }
+                Err(e) => {
+                    return Err(Refused(format!(
+                        "{} holds a scan mxscan cannot read ({e:#}): --force starts over there",
+                        out.display()
+                    ))
+                    .into());
+                }
+                _ => {}
+            }
+        }
+        return start_new(job);
+    }
+    let (then, state) = previous?.expect("a scan: checked above");
+    if state.complete() {
+        return Err(AlreadyComplete(state.done()).into());
+    }
+    let input = if job.reads_stdin() {
+        let spool = out.join(list::STDIN_SPOOL);
+        if !spool.is_file() {
+            return Err(Refused(format!(
+                "this resume reads stdin, but {} is not there (a scan keeps a copy of stdin \
+                 only while it is interrupted): give the scan's list as a file",
+                spool.display()
+            ))
+            .into());
+        }
+        eprintln!(
+            "mxscan: resuming from {}, the first run's copy of stdin",
+            spool.display()
+        );
+        spool
+    } else {
+        job.input.clone().expect("a path when not stdin")
+    };
+    let (id, prefix) = FileId::of(&input, Some(then.input.size))?;
+    let now = job.manifest(id);
+    let d = then.compare(&now, prefix.as_deref());
+    let list = |items: &[String]| {
+        items
+            .iter()
+            .map(|i| format!("\n  - {i}"))
+            .collect::<String>()
+    };
+    if !d.fatal.is_empty() {
+        return Err(Refused(format!(
+            "cannot resume the scan in {}:{}\nStart a new scan in another --out, or restore what \
+             changed.",
+            out.display(),
+            list(&d.fatal)
+        ))
+        .into());
+    }
+    if !d.forceable.is_empty() && !job.force {
+        return Err(Refused(format!(
+            "the scan in {} was started differently:{}\nResume with what it was started with, or \
+             add --force to go on anyway (rows before and after will differ in these).",
+            out.display(),
+            list(&d.forceable)
+        ))
+        .into());
+    }
+    for note in d.notes.iter().chain(&d.forceable) {
+        eprintln!("mxscan: resuming with a change: {note}");
+    }
+    if then != now {
+        now.write(out)?;
+    }
+    Ok((
+        Start::Resume {
+            recovered: state.recovered.map(Box::new),
+            forced: d.forceable,
+        },
+        input,
+    ))
+}
