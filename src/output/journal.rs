@@ -364,7 +364,7 @@ pub fn recover(path: &Path, tables: &[PathBuf; TABLES]) -> io::Result<Option<Rec
     if !started {
         return Ok(None);
     }
-    // Records after the last sync: keep each batch while the table bytes it describes are
+    // Records no sync vouches for: keep each batch while the table bytes it describes are
     // intact; the first one that is not ends the journal.
     let mut files = tables
         .iter()
