@@ -71,7 +71,11 @@ struct World {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap().keep();
+        // Under target/tmp, replaced by each run of this file (the tests' outputs stay there
+        // for a look after a failure).
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("resume_cli");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let world = SyntheticWorld::new(N, 9);
         let input = dir.join("domains.txt");
         let mut f = std::fs::File::create(&input).unwrap();
@@ -319,6 +323,7 @@ fn sigint_stops_cleanly_with_a_resume_hint_and_the_hint_completes_the_scan() {
         assert!(status.success(), "{case}: `{hint}` failed");
         assert_same_tables(&out, &w.baseline, &format!("SIGINT {case}"));
         assert_eq!(summary(&out)["runs"], 2);
+        let _ = std::fs::remove_dir_all(&out);
     }
 }
 
@@ -392,22 +397,19 @@ fn a_file_size_limit_gives_a_clear_error_and_a_resumable_scan() {
             "{t}.jsonl differs after the resume"
         );
     }
+    for dir in [&out, &base, &w.dir.join("ulimit")] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 #[test]
-fn a_full_disk_gives_a_clear_error_and_a_resumable_scan() {
+fn a_full_disk_or_a_read_only_out_gives_a_clear_error_and_a_resumable_scan() {
     let w = world();
     let mount = w.dir.join("tmpfs");
     std::fs::create_dir_all(&mount).unwrap();
+    let mount_str = mount.to_str().unwrap();
     let status = Command::new("mount")
-        .args([
-            "-t",
-            "tmpfs",
-            "-o",
-            "size=12m",
-            "tmpfs",
-            mount.to_str().unwrap(),
-        ])
+        .args(["-t", "tmpfs", "-o", "size=12m", "tmpfs", mount_str])
         .status()
         .unwrap();
     assert!(
@@ -415,7 +417,14 @@ fn a_full_disk_gives_a_clear_error_and_a_resumable_scan() {
         "this test mounts a 12 MiB tmpfs to fill it: run the tests as root (CI does)"
     );
     let full = mount.join("out");
-    let (code, _, err) = run(&scan_args(&w.resolvers, &full, &w.input, &[]));
+    let args = scan_args(&w.resolvers, &full, &w.input, &[]);
+    let (full_code, _, full_err) = run(&args);
+    // The same directory made read-only: a resume says which file it cannot write.
+    let remounted = Command::new("mount")
+        .args(["-o", "remount,ro", mount_str])
+        .status()
+        .unwrap();
+    let (ro_code, _, ro_err) = run(&resumed(&args, &[]));
     // Move the scan to a disk with room (as a user would free space), then resume there.
     let out = w.dir.join("was-full");
     let copied = Command::new("cp")
@@ -423,13 +432,33 @@ fn a_full_disk_gives_a_clear_error_and_a_resumable_scan() {
         .status()
         .unwrap();
     let _ = Command::new("umount").arg(&mount).status();
-    assert!(copied.success());
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("No space left on device"), "{err}");
-    assert!(err.contains("cannot write"), "{err}");
-    assert!(err.contains("--resume"), "{err}");
+    assert!(remounted.success() && copied.success());
+    assert_eq!(full_code, 2, "{full_err}");
+    assert!(full_err.contains("No space left on device"), "{full_err}");
+    assert!(full_err.contains("cannot write"), "{full_err}");
+    assert!(full_err.contains("--resume"), "{full_err}");
+    assert_eq!(ro_code, 2, "{ro_err}");
+    assert!(ro_err.contains("Read-only file system"), "{ro_err}");
+    assert!(
+        ro_err.contains(full.to_str().unwrap()),
+        "names the file: {ro_err}"
+    );
     resume(&scan_args(&w.resolvers, &out, &w.input, &[]));
     assert_same_tables(&out, &w.baseline, "after a full disk");
+    let _ = std::fs::remove_dir_all(&out);
+
+    // An --out that cannot be a directory at all.
+    let (code, _, err) = run(&scan_args(
+        &w.resolvers,
+        Path::new("/dev/null/out"),
+        &w.input,
+        &[],
+    ));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot create the output directory /dev/null/out"),
+        "{err}"
+    );
 }
 
 /// Copies a directory tree (an interrupted scan to try several resumes on).
