@@ -13,16 +13,9 @@ cd "$here"
 n=${1:-1000000}
 runs=${2:-3}
 port=5394
-work=$(mktemp -d)
-cleanup() { [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-cargo build --release --quiet
-bin=target/release/mxscan
+. scripts/bench-lib.sh
 "$bin" sim --synthetic "$n" --write-only --write-domains "$work/domains.txt"
-"$bin" sim --synthetic "$n" --listen 127.0.0.1:$port --duration 3600 2> "$work/sim.log" &
-sim_pid=$!
-for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
+start_sim "$n"
 
 scan() { # scan LABEL [FLAGS...]
   local label=$1; shift

@@ -11,20 +11,13 @@ n=${1:-1000000}
 small=$(( n / 5 ))
 command -v dnsperf >/dev/null || { echo "bench-resolve: install dnsperf (apt-get install dnsperf)" >&2; exit 1; }
 port=5394
-work=$(mktemp -d)
-cleanup() { [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-cargo build --release --quiet
-bin=target/release/mxscan
+. scripts/bench-lib.sh
 "$bin" sim --synthetic "$n" --write-only --write-domains "$work/names.txt"
 head -n "$small" "$work/names.txt" > "$work/small.txt"
 sed 's/$/ MX/' "$work/names.txt" > "$work/dnsperf.txt"
 
 # One sim thread on one core; the client under test gets the other. Bounded by --duration.
-"$bin" sim --synthetic "$n" --listen 127.0.0.1:$port --duration 600 2> "$work/sim.log" &
-sim_pid=$!
-for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
+start_sim "$n" 600
 
 # Reference: dnsperf, one pass over the same names, same in-flight window as mxscan's default.
 dnsperf -s 127.0.0.1 -p $port -d "$work/dnsperf.txt" -n 1 -c 8 -q 10000 -T 1 > "$work/dnsperf.out" 2>&1
@@ -43,7 +36,7 @@ run() { # run INPUT LABEL
 }
 read -r _ rows wall user sys rss timeouts rate < <(run "$work/names.txt" big)
 read -r _ srows swall _ _ srss stimeouts srate < <(run "$work/small.txt" small)
-kill -INT "$sim_pid"; wait "$sim_pid" || true; sim_pid=
+stop_sim
 
 ratio=$(python3 -c "print(f'{$rate / $dnsperf_qps:.2f}')")
 cpu=$(python3 -c "print(f'{$user + $sys:.2f}')")

@@ -14,19 +14,7 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
 command -v dnsperf >/dev/null || { echo "bench-scan: install dnsperf (apt-get install dnsperf)" >&2; exit 1; }
 port=5393
-work=$(mktemp -d)
-cleanup() { [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-cargo build --release --quiet
-bin=target/release/mxscan
-
-start_sim() { # start_sim N
-  "$bin" sim --synthetic "$1" --listen 127.0.0.1:$port --duration 3600 2> "$work/sim.log" &
-  sim_pid=$!
-  for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
-}
-stop_sim() { kill -INT "$sim_pid"; wait "$sim_pid" || true; sim_pid=; }
+. scripts/bench-lib.sh
 
 echo "| domains | wall s | CPU s | peak RSS | domains/s | lookups/domain | lookups/s | retries | lookups/s ÷ dnsperf q/s |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
