@@ -436,7 +436,7 @@ def main():
     print(f"{len(w.domains)} domains, {len(w.senders)} senders, {len(set(w.expected))} expected findings")
 
 
-# Every code of ../shared/FINDINGS.md, in catalogue order.
+# Every code of docs/findings.md, in catalogue order.
 CODES = """DOMAIN_NXDOMAIN DOMAIN_CNAME DOMAIN_CNAME_DANGLING DOMAIN_CNAME_LOOP IMPLICIT_MX NO_MAIL_ROUTE
 MX_NULL MX_NULL_WITH_OTHERS MX_ROOT_TARGET_NONZERO_PREF MX_ALL_UNUSABLE MX_PRIMARY_UNUSABLE
 MX_SINGLE_HOST MX_SINGLE_ADDRESS MX_SINGLE_NETWORK MX_DUPLICATE_HOST MX_SHARED_ADDRESS MX_TOO_MANY

@@ -22,7 +22,7 @@ fn main() {
                 std::process::exit(0);
             }
             eprintln!("mxscan: {err:#}");
-            std::process::exit(2);
+            std::process::exit(mxscan::cli::exit::ERROR);
         }
     }
 }

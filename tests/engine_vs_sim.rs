@@ -44,6 +44,7 @@ fn scan(
         window: 2_000,
         stop: None,
         input_deadline: None,
+        give_up: Some(Duration::from_secs(60)),
     };
     let mut engine = Engine::new(config);
     let mut input = (0..n).map(|i| (format!("syn{i}.test"), MX, i));
@@ -129,12 +130,15 @@ fn a_resolver_dying_mid_run_loses_no_name() {
     let (sim, addrs) = farm(n, &["", "", "die-after-queries=5000", ""]);
     let dying = addrs[2];
     let (outcomes, engine, _) = scan(addrs, n, |c| {
-        c.limits.dead_after = Duration::from_millis(300);
-        c.limits.dead_timeouts = 32;
+        c.limits.down_after = Duration::from_millis(300);
     });
     assert_all_correct(&outcomes, n);
     let r = engine.resolvers().iter().find(|r| r.addr == dying).unwrap();
-    assert_eq!(r.health, Health::Dead, "the silent resolver is dropped");
+    assert!(
+        matches!(r.health, Health::Down { .. }),
+        "the silent resolver is down: {:?}",
+        r.health
+    );
     assert!(
         r.stats.sent < 5_000 + 3_000,
         "few queries wasted on it: {}",
@@ -164,7 +168,7 @@ fn a_servfail_only_resolver_is_benched() {
 fn the_qps_limit_holds() {
     let n = 20_000;
     let (sim, addrs) = farm(n, &["", ""]);
-    let (outcomes, engine, elapsed) = scan(addrs, n, |c| c.limits.qps = Some(4_000));
+    let (outcomes, engine, elapsed) = scan(addrs, n, |c| c.limits.qps = Some(8_000.0));
     assert_all_correct(&outcomes, n);
     let rate = engine.stats.attempts as f64 / elapsed.as_secs_f64();
     assert!(

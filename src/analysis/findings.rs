@@ -1,4 +1,4 @@
-//! The findings rules of `../shared/FINDINGS.md`, as pure functions of a domain's lookup
+//! The findings rules catalogued in `docs/findings.md`, as pure functions of a domain's lookup
 //! results. Where the specification leaves room, `data/README.md` ("How the expected findings
 //! were derived") states the reading these functions follow; the rule numbers below refer to it.
 
@@ -11,6 +11,57 @@ use super::{Analysis, Finding, Route, Severity};
 use crate::engine::Status;
 use crate::pipeline::is_ip_literal;
 use crate::pipeline::result::{Address, DomainResult, Host, Iprev};
+
+/// Every code this module reports, in catalogue order (docs/findings.md lists exactly these;
+/// `tests/sample_world.rs` checks it).
+pub const CODES: [&str; 46] = [
+    "DOMAIN_NXDOMAIN",
+    "DOMAIN_CNAME",
+    "DOMAIN_CNAME_DANGLING",
+    "DOMAIN_CNAME_LOOP",
+    "IMPLICIT_MX",
+    "NO_MAIL_ROUTE",
+    "MX_NULL",
+    "MX_NULL_WITH_OTHERS",
+    "MX_ROOT_TARGET_NONZERO_PREF",
+    "MX_ALL_UNUSABLE",
+    "MX_PRIMARY_UNUSABLE",
+    "MX_SINGLE_HOST",
+    "MX_SINGLE_ADDRESS",
+    "MX_SINGLE_NETWORK",
+    "MX_DUPLICATE_HOST",
+    "MX_SHARED_ADDRESS",
+    "MX_TOO_MANY",
+    "MX_NO_IPV6",
+    "MX_TARGET_IP_LITERAL",
+    "MX_TARGET_SYNTAX",
+    "MX_TARGET_LOCALHOST",
+    "MX_TARGET_SPECIAL_USE",
+    "MX_TARGET_NXDOMAIN",
+    "MX_TARGET_NO_ADDRESS",
+    "MX_TARGET_CNAME",
+    "MX_TARGET_CNAME_DANGLING",
+    "MX_TARGET_IPV6_ONLY",
+    "MX_TARGET_TEMPERROR",
+    "ADDR_PRIVATE",
+    "ADDR_LOOPBACK",
+    "ADDR_BOGON",
+    "PTR_MISSING",
+    "PTR_FCRDNS_FAIL",
+    "PTR_TEMPERROR",
+    "PTR_GENERIC",
+    "PTR_MULTIPLE",
+    "PTR_TARGET_CNAME",
+    "PTR_UNALIGNED",
+    "SENDER_IP_NOT_IN_MX",
+    "EGRESS_IPREV_GAP",
+    "REVERSE_MX_FAIL",
+    "DNS_SERVFAIL",
+    "DNS_TIMEOUT",
+    "DNS_REFUSED",
+    "DNS_TRUNCATED",
+    "DNS_MALFORMED",
+];
 
 /// Longest CNAME chain accepted before it counts as a loop.
 pub const MAX_CHAIN: usize = 8;
@@ -280,25 +331,21 @@ pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
     let d = |code, severity, evidence: String| Finding::new(code, severity, "", evidence);
     let mx = &r.mx;
 
-    // Measurement (rule 9): the domain's own MX lookup.
+    // Measurement (rule 9): the domain's own MX lookup, and the implicit-MX lookups of its
+    // own A/AAAA after a NODATA.
     let walk_loop = is_loop(domain, &r.walk);
-    match mx.status {
-        Status::ServFail if !walk_loop => out.push(d(
-            "DNS_SERVFAIL",
-            Severity::Indeterminate,
-            "SERVFAIL from every resolver tried".into(),
-        )),
-        Status::Timeout => out.push(d(
-            "DNS_TIMEOUT",
-            Severity::Indeterminate,
-            format!("no answer after {} attempts", mx.attempts),
-        )),
-        Status::Refused => out.push(d(
-            "DNS_REFUSED",
-            Severity::Indeterminate,
-            "REFUSED from every resolver tried".into(),
-        )),
-        _ => {}
+    if !(walk_loop && mx.status == Status::ServFail) {
+        out.extend(measurement(mx.status, mx.attempts, ""));
+    }
+    if mx.status == Status::NoData
+        && let Some(h) = &r.implicit
+    {
+        for (qtype, answer) in [("A", &h.a), ("AAAA", &h.aaaa)] {
+            if let Some(answer) = answer {
+                let what = format!(" (implicit MX: {qtype} of {domain})");
+                out.extend(measurement(answer.status, answer.attempts, &what));
+            }
+        }
     }
     if mx.truncated {
         out.push(d(
@@ -477,6 +524,19 @@ pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
         reverse(x, Role::Receive, domain, &mut out);
     }
 
+    // Whether an address lookup of a mail host failed: then "only one address", "no IPv6" or
+    // "not among the MX addresses" would be claims about data that never arrived.
+    let partial = route == Route::Indeterminate
+        || hosts
+            .iter()
+            .filter_map(|h| h.host)
+            .chain(implicit)
+            .any(|h| {
+                [&h.a, &h.aaaa]
+                    .into_iter()
+                    .any(|x| x.as_ref().is_none_or(|x| x.is_temporary_failure()))
+            });
+
     // The MX set.
     if !hosts.is_empty() {
         let usable = |h: &HostState| !h.unusable && !h.unknown;
@@ -515,7 +575,7 @@ pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
             ));
         }
         let ips: BTreeSet<IpAddr> = receive.iter().map(|x| x.ip).collect();
-        if !ips.is_empty() {
+        if !ips.is_empty() && !partial {
             if ips.len() == 1 {
                 out.push(d(
                     "MX_SINGLE_ADDRESS",
@@ -600,7 +660,7 @@ pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
         let covered: BTreeSet<IpAddr> = receive.iter().map(|x| x.ip).collect();
         for s in &r.senders {
             let ip = s.ip.to_string();
-            if !covered.contains(&s.ip) {
+            if !partial && !covered.contains(&s.ip) {
                 out.push(Finding::new(
                     "SENDER_IP_NOT_IN_MX",
                     Severity::Warn,
@@ -624,6 +684,35 @@ pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
         }
     }
     finish(out)
+}
+
+/// The INDETERMINATE finding of a lookup that ended without an answer, if it did; `what`
+/// names the lookup when it is not the domain's own MX.
+fn measurement(status: Status, attempts: u32, what: &str) -> Option<Finding> {
+    let (code, evidence) = match status {
+        Status::ServFail => (
+            "DNS_SERVFAIL",
+            format!("SERVFAIL from every resolver tried{what}"),
+        ),
+        Status::Timeout => (
+            "DNS_TIMEOUT",
+            format!("no answer after {attempts} attempts{what}"),
+        ),
+        Status::Refused => (
+            "DNS_REFUSED",
+            format!("REFUSED from every resolver tried{what}"),
+        ),
+        Status::Rcode(rcode) => (
+            "DNS_REFUSED",
+            format!(
+                "{} from every resolver tried{what}",
+                crate::wire::rcode_name(rcode)
+            ),
+        ),
+        Status::BadName => ("DNS_REFUSED", format!("the name cannot be asked{what}")),
+        Status::NoError | Status::NoData | Status::NxDomain => return None,
+    };
+    Some(Finding::new(code, Severity::Indeterminate, "", evidence))
 }
 
 fn code_evidence(code: &str) -> String {

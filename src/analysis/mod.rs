@@ -1,6 +1,5 @@
 //! The rayon stage: each finished domain becomes its route state, its findings (the codes of
-//! `../shared/FINDINGS.md`, catalogued in `docs/findings.md`), its sender verdicts, its provider
-//! and its score. Everything here is a pure function of a [`DomainResult`] and the
+//! the catalogue in `docs/findings.md`), its sender verdicts, its provider and its score. Everything here is a pure function of a [`DomainResult`] and the
 //! [`Analysis`] settings, so it is tested from hand-built results and runs on any thread.
 
 pub mod addr;
@@ -201,7 +200,7 @@ impl Analysis {
                 let has = |code: &str| mine.iter().any(|f| f.code == code);
                 let verdict = if has("EGRESS_IPREV_GAP") || !domain_gates.is_empty() {
                     "fail"
-                } else if has("PTR_TEMPERROR") {
+                } else if has("PTR_TEMPERROR") || route == Route::Indeterminate {
                     "indeterminate"
                 } else if has("SENDER_IP_NOT_IN_MX") || has("PTR_UNALIGNED") {
                     "at_risk"
@@ -218,13 +217,19 @@ impl Analysis {
                     iprev: s.iprev.as_str(),
                     generic: mine.iter().any(|f| f.code == "PTR_GENERIC"),
                     verdict,
-                    score: score::score(mine.iter().copied(), &self.weights),
+                    score: score::unmeasured_if(
+                        verdict == "indeterminate",
+                        score::score(mine.iter().copied(), &self.weights),
+                    ),
                 }
             })
             .collect();
         DomainReport {
             providers: self.providers.attribute(&result),
-            score: score::score(&found, &self.weights),
+            score: score::unmeasured_if(
+                route == Route::Indeterminate,
+                score::score(&found, &self.weights),
+            ),
             route,
             findings: found,
             senders,

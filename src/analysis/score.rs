@@ -57,6 +57,8 @@ pub enum WeightsError {
     Read(String, std::io::Error),
     #[error("{0}:{1}: expected `CODE,WEIGHT` with a weight between 0 and 10")]
     Row(String, usize),
+    #[error("{0}:{1}: `{2}` is not a finding code (the codes are listed in docs/findings.md)")]
+    UnknownCode(String, usize, String),
 }
 
 impl Weights {
@@ -77,7 +79,11 @@ impl Weights {
             if !(0.0..=10.0).contains(&weight) {
                 return Err(bad());
             }
-            w.0.insert(code.trim().to_ascii_uppercase(), weight);
+            let code = code.trim().to_ascii_uppercase();
+            if !super::findings::CODES.contains(&code.as_str()) {
+                return Err(WeightsError::UnknownCode(origin.clone(), n + 1, code));
+            }
+            w.0.insert(code, weight);
         }
         Ok(w)
     }
@@ -101,11 +107,26 @@ impl Weights {
 /// A score with its reasons.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Score {
-    pub score: u8,
+    /// `None` when nothing was measured to score (an INDETERMINATE domain or sender).
+    pub score: Option<u8>,
     /// Something could not be measured: the score may be too high.
     pub provisional: bool,
     /// `CODE(-points)` per finding that cost points, `CODE(gate)` for gates.
     pub reasons: Vec<String>,
+}
+
+/// No score, and provisional, when `unmeasured`: a domain or sender whose lookups failed has
+/// nothing to score, and 100 would sort it above every measured one.
+pub fn unmeasured_if(unmeasured: bool, score: Score) -> Score {
+    if unmeasured {
+        Score {
+            score: None,
+            provisional: true,
+            ..score
+        }
+    } else {
+        score
+    }
 }
 
 /// Scores a set of findings.
@@ -134,7 +155,7 @@ pub fn score<'a>(findings: impl IntoIterator<Item = &'a Finding>, weights: &Weig
         (100.0 - points).clamp(0.0, 100.0).round() as u8
     };
     Score {
-        score,
+        score: Some(score),
         provisional,
         reasons,
     }
@@ -152,7 +173,7 @@ mod tests {
     fn points_gates_and_provisional() {
         let w = Weights::default();
         let s = score(&[f("PTR_MISSING", Severity::Info)], &w);
-        assert_eq!(s.score, 80);
+        assert_eq!(s.score, Some(80));
         let s = score(
             &[
                 f("MX_SINGLE_HOST", Severity::Info),
@@ -160,13 +181,13 @@ mod tests {
             ],
             &w,
         );
-        assert_eq!((s.score, s.provisional), (100, true));
+        assert_eq!((s.score, s.provisional), (Some(100), true));
         let s = score(&[f("REVERSE_MX_FAIL", Severity::Error)], &w);
-        assert_eq!(s.score, 0);
+        assert_eq!(s.score, Some(0));
         assert_eq!(s.reasons, ["REVERSE_MX_FAIL(gate)"]);
         let mut generic = f("PTR_GENERIC", Severity::Warn);
         generic.static_hint = true;
-        assert_eq!(score(&[generic], &w).score, 95);
+        assert_eq!(score(&[generic], &w).score, Some(95));
         let s = score(
             &[
                 f("MX_NULL", Severity::Info),
@@ -174,7 +195,7 @@ mod tests {
             ],
             &w,
         );
-        assert_eq!(s.score, 0, "clamped");
+        assert_eq!(s.score, Some(0), "clamped");
     }
 
     #[test]
@@ -183,8 +204,17 @@ mod tests {
         let p = dir.path().join("w.csv");
         std::fs::write(&p, "code,weight\nptr_missing,0.5\n# comment\n").unwrap();
         let w = Weights::load(&p).unwrap();
-        assert_eq!(score(&[f("PTR_MISSING", Severity::Info)], &w).score, 95);
+        assert_eq!(
+            score(&[f("PTR_MISSING", Severity::Info)], &w).score,
+            Some(95)
+        );
         std::fs::write(&p, "PTR_MISSING,eleven\n").unwrap();
         assert!(Weights::load(&p).unwrap_err().to_string().contains(":1:"));
+        std::fs::write(&p, "PTR_MISSING,1\nPTR_MISING,2\n").unwrap();
+        let e = Weights::load(&p).unwrap_err().to_string();
+        assert!(
+            e.contains(":2:") && e.contains("`PTR_MISING` is not a finding code"),
+            "{e}"
+        );
     }
 }

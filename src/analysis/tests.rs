@@ -176,7 +176,10 @@ fn has(r: &DomainResult, code: &str) -> Option<(Severity, String)> {
 fn healthy_domain_has_no_findings() {
     assert_eq!(codes(&healthy()), vec![]);
     let report = analysis().analyze(healthy());
-    assert_eq!((report.route, report.score.score), (Route::HasMx, 100));
+    assert_eq!(
+        (report.route, report.score.score),
+        (Route::HasMx, Some(100))
+    );
 }
 
 #[test]
@@ -545,7 +548,7 @@ fn sender_codes() {
     null.senders = vec![address("9.9.9.1", &["out.n.example"], Iprev::Pass)];
     assert!(has(&null, "REVERSE_MX_FAIL").is_some());
     assert!(has(&null, "SENDER_IP_NOT_IN_MX").is_some());
-    assert_eq!(analysis().analyze(null).score.score, 0, "a gate");
+    assert_eq!(analysis().analyze(null).score.score, Some(0), "a gate");
 }
 
 #[test]
@@ -615,4 +618,69 @@ fn provider_attribution_shares_equal_preference_credit() {
     h.addresses[0].ptr_names = vec!["m1.big-infra.example".into()];
     let d = domain("y.example", vec![(10, "mx.vanity.example", Some(h))]);
     assert_eq!(provider::label(&a.analyze(d).providers), "Big");
+}
+
+#[test]
+fn unmeasured_is_never_reported_as_measured() {
+    // The implicit-MX path: NODATA, then the domain's own A/AAAA time out.
+    let mut implicit = domain("imp.example", vec![]);
+    implicit.mx = ans(Status::NoData, vec![]);
+    implicit.implicit = Some(failed_host("imp.example", Status::Timeout));
+    implicit.senders = vec![address("9.9.9.1", &["out.imp.example"], Iprev::Pass)];
+    assert_eq!(route(&implicit), Route::Indeterminate);
+    let found = analysis().analyze(implicit.clone()).findings;
+    let reason = found
+        .iter()
+        .find(|f| f.code == "DNS_TIMEOUT")
+        .expect("the reason is given");
+    assert_eq!(reason.severity, Severity::Indeterminate);
+    assert!(reason.evidence.contains("implicit MX"), "{reason:?}");
+    assert!(
+        has(&implicit, "SENDER_IP_NOT_IN_MX").is_none(),
+        "no claim about MX addresses that never arrived"
+    );
+    let report = analysis().analyze(implicit);
+    assert_eq!((report.score.score, report.score.provisional), (None, true));
+    assert_eq!(report.senders[0].verdict, "indeterminate");
+    assert_eq!(report.senders[0].score.score, None);
+
+    // Every kind of failed MX lookup: a reason, no score.
+    for status in [
+        Status::Timeout,
+        Status::ServFail,
+        Status::Refused,
+        Status::Rcode(4),
+    ] {
+        let mut d = domain("m.example", vec![]);
+        d.mx = ans(status, vec![]);
+        let report = analysis().analyze(d);
+        assert_eq!(report.route, Route::Indeterminate);
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.severity == Severity::Indeterminate && f.subject.is_empty()),
+            "{status:?}: {:?}",
+            report.findings
+        );
+        assert_eq!(report.score.score, None);
+    }
+
+    // A partial answer set: one exchange's AAAA timed out. "One address" and "no IPv6" would
+    // be claims about the missing answer.
+    let mut partial = domain(
+        "p.example",
+        vec![(10, "mx.p.example", Some(host("mx.p.example", &["8.8.1.1"])))],
+    );
+    assert!(has(&partial, "MX_SINGLE_ADDRESS").is_some());
+    assert!(has(&partial, "MX_NO_IPV6").is_some());
+    if let Some(Data::Mx { .. }) = partial.mx.data.first() {
+        let h = partial.exchanges[0].host.as_mut().unwrap();
+        h.aaaa = Some(ans(Status::Timeout, vec![]));
+    }
+    assert!(has(&partial, "MX_TARGET_TEMPERROR").is_some());
+    assert!(has(&partial, "MX_SINGLE_ADDRESS").is_none());
+    assert!(has(&partial, "MX_NO_IPV6").is_none());
+    let report = analysis().analyze(partial);
+    assert!(report.score.provisional && report.score.score.is_some());
 }

@@ -29,12 +29,12 @@ pub struct EngineArgs {
     #[arg(long, default_value_t = 2_048)]
     pub per_resolver: usize,
 
-    /// Queries per second at most, over all resolvers (split evenly); 0 = unlimited.
+    /// Queries per second at most, over all resolvers together; 0 = unlimited.
     #[arg(long, default_value_t = 0)]
     pub qps: u32,
 
     /// Attempts per query, the first one included.
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = 10)]
     pub attempts: u32,
 
     /// Timeout of a first attempt before a resolver's RTT is known, in milliseconds.
@@ -42,12 +42,21 @@ pub struct EngineArgs {
     pub timeout: u64,
 
     /// Overall deadline of one lookup, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    #[arg(long, value_name = "SECS", default_value_t = 15.0)]
     pub deadline: f64,
 
-    /// Randomise the case of query names (0x20); replies are matched case-insensitively.
+    /// Randomise the case of query names (0x20) and reject a reply whose question does not
+    /// echo the sent case exactly (turned off, with a warning, for a resolver that never
+    /// preserves case).
     #[arg(long = "0x20")]
     pub randomize_case: bool,
+
+    /// When every resolver has been down this long, stop as on SIGINT (tables valid, exit
+    /// status 5, resumable); until then the scan takes no new domains and probes the
+    /// resolvers with backoff. At most 60 s while no resolver has answered anything yet
+    /// (the addresses are likely wrong). 0 = wait for ever.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub give_up: f64,
 }
 
 impl EngineArgs {
@@ -63,16 +72,23 @@ impl EngineArgs {
         let text = if Path::new(spec).is_file() {
             std::fs::read_to_string(spec)
                 .with_context(|| format!("cannot read resolver file {spec}"))?
+        } else if looks_like_path(spec) {
+            bail!("no such file: {spec} (give -r a file of resolver addresses, or IP[:PORT],…)");
         } else {
             spec.replace(',', "\n")
         };
-        let mut out = Vec::new();
+        let mut out: Vec<SocketAddr> = Vec::new();
         for item in text
             .lines()
             .map(|l| l.split('#').next().unwrap_or("").trim())
             .filter(|l| !l.is_empty())
         {
-            out.push(parse_resolver(item)?);
+            let addr = parse_resolver(item)?;
+            if out.contains(&addr) {
+                eprintln!("mxscan: warning: resolver {addr} is listed twice; asking it once");
+                continue;
+            }
+            out.push(addr);
         }
         if out.is_empty() {
             bail!("the resolver list `{spec}` is empty");
@@ -91,13 +107,24 @@ impl EngineArgs {
         if !(0.01..=3600.0).contains(&self.deadline) {
             bail!("--deadline must be between 0.01 and 3600 seconds");
         }
-        let n = resolvers.len() as u32;
+        if self.window == 0 {
+            bail!("--window must be at least 1 (lookups in flight)");
+        }
+        if self.per_resolver == 0 {
+            bail!("--per-resolver must be at least 1 (queries in flight per resolver)");
+        }
+        if self.timeout == 0 {
+            bail!("--timeout must be at least 1 ms");
+        }
+        if !(0.0..=86_400.0).contains(&self.give_up) {
+            bail!("--give-up must be between 0 (wait for ever) and 86400 seconds");
+        }
         let mut c = EngineConfig::new(resolvers, self.sockets);
         c.retry.max_attempts = self.attempts;
-        c.retry.initial_timeout = Duration::from_millis(self.timeout.max(1));
+        c.retry.initial_timeout = Duration::from_millis(self.timeout);
         c.retry.deadline = Duration::from_secs_f64(self.deadline);
-        c.limits.max_in_flight = self.per_resolver.max(1);
-        c.limits.qps = (self.qps > 0).then(|| self.qps.div_ceil(n));
+        c.limits.max_in_flight = self.per_resolver;
+        c.limits.qps = (self.qps > 0).then_some(f64::from(self.qps));
         c.randomize_case = self.randomize_case;
         Ok(c)
     }
@@ -116,23 +143,37 @@ impl EngineArgs {
         let stop = crate::io::signals::install().context("cannot handle SIGINT and SIGTERM")?;
         let driver_config = DriverConfig {
             sockets: config.sockets,
-            window: self.window.max(1),
+            window: self.window,
             stop: Some(stop),
             input_deadline,
+            give_up: (self.give_up > 0.0).then(|| Duration::from_secs_f64(self.give_up)),
         };
         Ok((sockets, driver_config))
     }
 }
 
-/// `127.0.0.2:53`, `127.0.0.2` (port 53), `[::1]:5300` or `::1`.
+/// A resolver spec that names a file rather than addresses: it has a path separator or a
+/// file-like ending, and no address parses from it.
+fn looks_like_path(spec: &str) -> bool {
+    spec.contains('/')
+        || [".txt", ".conf", ".list", ".csv"]
+            .iter()
+            .any(|e| spec.ends_with(e))
+}
+
+/// `127.0.0.2:53`, `127.0.0.2` (port 53), `[::1]:5300` or `::1`; port 0 is refused.
 pub fn parse_resolver(s: &str) -> anyhow::Result<SocketAddr> {
-    if let Ok(addr) = s.parse::<SocketAddr>() {
-        return Ok(addr);
+    let addr = if let Ok(addr) = s.parse::<SocketAddr>() {
+        addr
+    } else if let Ok(ip) = s.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
+        SocketAddr::new(ip, 53)
+    } else {
+        bail!("`{s}` is not a resolver address: write IP or IP:PORT, e.g. 127.0.0.2:5300")
+    };
+    if addr.port() == 0 {
+        bail!("`{s}`: port 0 is not a resolver's port (write IP or IP:PORT, e.g. 127.0.0.2:5300)");
     }
-    if let Ok(ip) = s.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 53));
-    }
-    bail!("`{s}` is not a resolver address: write IP or IP:PORT, e.g. 127.0.0.2:5300")
+    Ok(addr)
 }
 
 #[cfg(test)]
@@ -160,5 +201,12 @@ mod tests {
                 .to_string()
                 .contains("IP:PORT")
         );
+        assert!(
+            parse_resolver("127.0.0.2:0")
+                .unwrap_err()
+                .to_string()
+                .contains("port 0")
+        );
+        assert!(looks_like_path("conf/resolvers.txt") && !looks_like_path("127.0.0.2,::1"));
     }
 }

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod demo;
 pub mod engine_args;
+pub mod exit;
 pub mod resolve;
 pub mod scan;
 pub mod sim;

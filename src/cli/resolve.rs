@@ -120,7 +120,7 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
     let written = writer_thread
         .join()
         .map_err(|_| anyhow::anyhow!("writer thread panicked"))?;
-    result?;
+    let ended = result?;
     written?;
     if let Some(e) = read_error {
         return Err(e).context("cannot read the input");
@@ -138,5 +138,11 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
         s.duplicates,
         s.malformed
     );
-    Ok(0)
+    if ended == driver::Ended::GaveUp {
+        eprintln!(
+            "mxscan resolve: every resolver was down for --give-up; names not asked have no row"
+        );
+        return Ok(super::exit::GAVE_UP);
+    }
+    Ok(super::exit::OK)
 }

@@ -15,8 +15,9 @@ use clap::Args;
 use rayon::prelude::*;
 
 use super::engine_args::EngineArgs;
+use super::exit;
 use super::start::{
-    AlreadyComplete, Refused, Start, decide_start, remove_leftovers, resume_command,
+    AlreadyComplete, Refused, Start, decide_start, remove_leftovers, resume_command, retry_command,
 };
 use crate::analysis::addr::AddrTable;
 use crate::analysis::provider::Providers;
@@ -30,12 +31,23 @@ use crate::output::checkpoint::{self, Opened};
 use crate::output::manifest::{self, FileId, Manifest};
 use crate::output::progress::{Progress, ScanCounters};
 use crate::output::resolvers::LatencyRecorder;
+use crate::output::retry;
 use crate::output::scan::{REJECT_COLUMNS, create_table, table_path, write_reject};
 use crate::output::summary::{InputSummary, QuerySummary, Summary, Timing};
 use crate::output::tally::Tally;
 use crate::output::{self, Format};
 use crate::pipeline::result::DomainResult;
 use crate::pipeline::{Finished, Pipeline};
+
+/// `--retry-indeterminate` over a scan without INDETERMINATE domains.
+#[derive(Debug, thiserror::Error)]
+#[error("no domain has anything unmeasured (INDETERMINATE or provisional): nothing to ask again")]
+struct NothingToRetry;
+
+/// A retry pass stopped before every retried domain was written: it was dropped.
+#[derive(Debug, thiserror::Error)]
+#[error("the retry pass stopped before it finished")]
+struct RetryStopped;
 
 /// Finished domains per batch handed to the output thread.
 const BATCH: usize = 256;
@@ -93,6 +105,13 @@ pub struct ScanArgs {
     #[arg(long)]
     pub resume: bool,
 
+    /// Ask again the domains of the scan in --out that ended INDETERMINATE or with a lookup
+    /// that failed further down (`provisional`), in a completed or interrupted scan (other -r
+    /// or a lower --qps allowed), and replace their rows in every table at once: a crash
+    /// mid-way changes nothing, and the pass can be run again.
+    #[arg(long, conflicts_with = "resume")]
+    pub retry_indeterminate: bool,
+
     /// With --resume: continue even though the input grew, the settings or the mxscan version
     /// changed. Without: start over in an --out that holds an interrupted scan.
     #[arg(long)]
@@ -102,6 +121,11 @@ pub struct ScanArgs {
     /// costs at most this much work. Every batch is journalled either way.
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     pub sync_interval: f64,
+
+    /// Exit with status 3 when more than this percentage of the domains got no answer from any
+    /// resolver (timeouts; SERVFAIL is an answer about broken DNS and does not count).
+    #[arg(long, value_name = "PCT", default_value_t = 1.0)]
+    pub max_unanswered: f64,
 
     /// No journal and no fsync: the scan cannot be resumed. Only for measuring what the journal
     /// costs (scripts/bench-journal.sh).
@@ -197,6 +221,10 @@ impl Workload for ScanWorkload<'_> {
         c.retries.store(engine.stats.retries, Ordering::Relaxed);
         let timeouts = engine.resolvers().iter().map(|r| r.stats.timeouts).sum();
         c.timeouts.store(timeouts, Ordering::Relaxed);
+        let outage = engine
+            .outage_since()
+            .map_or(0, |t| t.elapsed().as_millis().max(1) as u64);
+        c.outage_ms.store(outage, Ordering::Relaxed);
     }
 
     fn stop(&mut self) {
@@ -215,7 +243,11 @@ pub struct ScanJob {
     pub input: Option<PathBuf>,
     pub analysis: Analysis,
     pub resume: bool,
+    /// A second pass over the INDETERMINATE domains.
+    pub retry: bool,
     pub force: bool,
+    /// Percentage of unanswered domains above which the exit status is 3.
+    pub max_unanswered: f64,
     /// `None`: no journal (`--no-journal`).
     pub sync_interval: Option<Duration>,
     /// Flags that shape the rows, as the manifest records them.
@@ -235,11 +267,14 @@ fn file_setting(path: Option<&Path>, default: &str) -> anyhow::Result<String> {
 impl ScanJob {
     /// Checks the flags and loads the tables they name.
     pub fn from_args(a: ScanArgs) -> anyhow::Result<Self> {
-        if a.no_journal && a.resume {
-            anyhow::bail!("--resume needs the journal: drop --no-journal");
+        if a.no_journal && (a.resume || a.retry_indeterminate) {
+            anyhow::bail!("--resume and --retry-indeterminate need the journal: drop --no-journal");
         }
         if !(0.0..=3600.0).contains(&a.sync_interval) {
             anyhow::bail!("--sync-interval must be between 0 and 3600 seconds");
+        }
+        if !(0.0..=100.0).contains(&a.max_unanswered) {
+            anyhow::bail!("--max-unanswered must be a percentage between 0 and 100");
         }
         let mut ranges: Vec<String> = a.public_ranges.iter().map(|r| r.to_string()).collect();
         ranges.sort();
@@ -295,7 +330,9 @@ impl ScanJob {
             domains_in_flight: a.domains_in_flight,
             input: a.input,
             resume: a.resume,
+            retry: a.retry_indeterminate,
             force: a.force,
+            max_unanswered: a.max_unanswered,
             sync_interval: (!a.no_journal).then(|| Duration::from_secs_f64(a.sync_interval)),
             settings,
             tuning,
@@ -320,11 +357,24 @@ impl ScanJob {
 pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let job = ScanJob::from_args(args)?;
     let out = job.out.clone();
+    let max_unanswered = job.max_unanswered;
     let summary = match scan(job) {
         Ok(s) => s,
         Err(e) if e.is::<AlreadyComplete>() => {
             eprintln!("mxscan: {}: {e}; nothing to resume", out.display());
-            return Ok(0);
+            return Ok(exit::OK);
+        }
+        Err(e) if e.is::<NothingToRetry>() => {
+            eprintln!("mxscan: {}: {e}", out.display());
+            return Ok(exit::OK);
+        }
+        Err(e) if e.is::<RetryStopped>() => {
+            eprintln!(
+                "mxscan: {e}; the scan in {} is as it was before the pass. Run it again with:\n  {}",
+                out.display(),
+                retry_command()
+            );
+            return Ok(exit::INTERRUPTED);
         }
         Err(e) => {
             // An output or input error part-way leaves a journal that vouches for every
@@ -342,16 +392,57 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         }
     };
     eprintln!("{}", summary.line());
+    Ok(exit_status(&summary, max_unanswered))
+}
+
+/// The exit status of a scan that ran (README "Exit statuses"), with what it means on stderr.
+fn exit_status(summary: &Summary, max_unanswered: f64) -> i32 {
+    let list = &summary.input.list;
+    if summary.input.sender_domains_not_scanned > 0 {
+        eprintln!(
+            "mxscan: warning: {} domains of --senders are not in the domain list; their sender \
+             IPs were not checked",
+            summary.input.sender_domains_not_scanned
+        );
+    }
+    let never_answered = summary.resolvers.iter().all(|r| r.answered == 0);
     if summary.interrupted {
         eprintln!(
             "mxscan: stopped with {} of {} domains written; continue with:\n  {}",
             summary.domains_scanned,
-            summary.input.list.domains,
+            list.domains,
             resume_command()
         );
-        return Ok(130);
+        return match (summary.gave_up, never_answered) {
+            (false, _) => exit::INTERRUPTED,
+            (true, true) => exit::NOTHING_SCANNED,
+            (true, false) => exit::GAVE_UP,
+        };
     }
-    Ok(0)
+    if list.domains == 0 && list.rejected > 0 {
+        eprintln!(
+            "mxscan: nothing to scan: every one of the {} records was rejected (see rejects); \
+             the input should hold one domain per line or a CSV with a `domain` column",
+            list.rejected
+        );
+        return exit::NOTHING_SCANNED;
+    }
+    let unanswered_pct = 100.0 * summary.unanswered as f64 / summary.domains_scanned.max(1) as f64;
+    if summary.unanswered > 0 && never_answered && summary.unanswered == summary.domains_scanned {
+        eprintln!("mxscan: no resolver answered any query: check -r");
+        return exit::NOTHING_SCANNED;
+    }
+    if unanswered_pct > max_unanswered {
+        eprintln!(
+            "mxscan: {} of {} domains ({unanswered_pct:.2} %, over --max-unanswered \
+             {max_unanswered} %) got no answer from any resolver; ask them again with:\n  {}",
+            summary.unanswered,
+            summary.domains_scanned,
+            retry_command()
+        );
+        return exit::UNANSWERED;
+    }
+    exit::OK
 }
 
 fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
@@ -369,6 +460,12 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
     let config = job.engine.engine_config(resolvers.clone())?;
     create_out_dir(&job.out)?;
     remove_leftovers(&job.out);
+    retry::recover(&job.out).with_context(|| {
+        format!(
+            "cannot finish or remove the retry pass in {}",
+            job.out.join(retry::RETRY_DIR).display()
+        )
+    })?;
     let started = Instant::now();
     let (start, input_path) = decide_start(&job)?;
 
@@ -377,8 +474,12 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
     let rejects_path = table_path(&job.out, "rejects", job.format);
     let rejects_tmp = rejects_path.with_extension("tmp");
     let mut rejects = create_table(rejects_tmp.clone(), job.format, &REJECT_COLUMNS)?;
+    let mut sender_rejects = 0;
     let senders = match &job.senders {
-        Some(path) => Senders::load(path, &mut |r| write_reject(&mut rejects, &r))?,
+        Some(path) => Senders::load(path, &mut |r| {
+            sender_rejects += 1;
+            write_reject(&mut rejects, &r)
+        })?,
         None => Senders::default(),
     };
     let sender_rows = senders.rows;
@@ -391,7 +492,48 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
         .with_context(|| format!("cannot write {}", rejects_path.display()))?;
     let prepare_s = started.elapsed().as_secs_f64();
 
+    // A retry pass scans only the INDETERMINATE domains; the rest of the input (done, or left
+    // for a --resume) is skipped.
+    let mut retry_skip = None;
+    let mut retried = 0;
+    let mut was_complete = false;
     let opened = match start {
+        Start::Retry { recovered, forced } => {
+            let found = retry::unmeasured(&job.out, job.format)?;
+            if found.domains.is_empty() {
+                return Err(NothingToRetry.into());
+            }
+            for note in forced {
+                eprintln!("mxscan: retrying with a change: {note}");
+            }
+            let (mut skip, mut kept) = (Bitset::default(), Vec::new());
+            for d in list.domains()? {
+                let d = d?;
+                if found.domains.contains(&d.domain) {
+                    retried += 1;
+                } else {
+                    skip.insert(d.ordinal);
+                    if recovered.done.contains(d.ordinal) {
+                        kept.push(d.ordinal);
+                    }
+                }
+            }
+            eprintln!(
+                "mxscan: asking {retried} domains again (INDETERMINATE, or with a lookup that \
+                 failed further down)"
+            );
+            retry_skip = Some(skip);
+            was_complete = recovered.complete;
+            checkpoint::open_retry(
+                &job.out,
+                job.format,
+                list.extra_columns(),
+                *recovered,
+                &found,
+                kept,
+                job.sync_interval.unwrap_or_default(),
+            )?
+        }
         Start::Resume {
             recovered: Some(recovered),
             forced,
@@ -418,10 +560,16 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
         tally: earlier,
         run,
     } = opened;
+    let is_retry = retry_skip.is_some();
+    let done = retry_skip.unwrap_or(done);
 
     let counters = Arc::new(ScanCounters::default());
-    counters.total.store(list.stats.domains, Ordering::Relaxed);
-    counters.domains_done.store(done_count, Ordering::Relaxed);
+    if is_retry {
+        counters.total.store(retried, Ordering::Relaxed);
+    } else {
+        counters.total.store(list.stats.domains, Ordering::Relaxed);
+        counters.domains_done.store(done_count, Ordering::Relaxed);
+    }
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Finished>>(QUEUED_BATCHES);
     let out_counters = counters.clone();
     let analysis = job.analysis.clone();
@@ -474,7 +622,9 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
     };
     let result = driver::run_workload(&mut engine, &sockets, &driver_config, &mut workload);
     let sent = workload.send_batch();
+    let gave_up = matches!(result, Ok(driver::Ended::GaveUp));
     let complete = workload.input_exhausted
+        && !gave_up
         && workload.pipeline.active() == 0
         && workload.pipeline.queued() == 0;
     let ScanWorkload {
@@ -499,7 +649,21 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
     if let Some(e) = read_error {
         return Err(e.into());
     }
-    checkpoint.finish(&mut tables, complete)?;
+    // A retry pass changes the scan only as a whole: complete, or not at all.
+    let complete = if is_retry {
+        if !complete {
+            drop(tables);
+            let _ = std::fs::remove_dir_all(job.out.join(retry::RETRY_DIR));
+            return Err(RetryStopped.into());
+        }
+        checkpoint.finish(&mut tables, was_complete)?;
+        drop(tables);
+        retry::commit(&job.out)?;
+        was_complete
+    } else {
+        checkpoint.finish(&mut tables, complete)?;
+        complete
+    };
     let mut tally = earlier;
     tally.merge(&this_run);
     let scan_s = scan_started.elapsed().as_secs_f64();
@@ -519,7 +683,9 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
     let summary = Summary {
         version: env!("CARGO_PKG_VERSION"),
         interrupted: !complete,
+        gave_up,
         runs: run,
+        retried_this_run: retried,
         input: InputSummary {
             path: job
                 .input
@@ -527,6 +693,7 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
                 .map_or("-".into(), |p| p.display().to_string()),
             list: list.stats,
             sender_rows,
+            sender_rejects,
             sender_domains_not_scanned: senders.remaining(),
         },
         domains_scanned: all_done,
@@ -542,6 +709,7 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
             .iter()
             .map(|r| (r.as_str(), tally.routes.get(r).copied().unwrap_or(0)))
             .collect(),
+        unanswered: tally.unanswered,
         queries: QuerySummary {
             lookups: s.completed,
             attempts: s.attempts,
@@ -556,6 +724,10 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
             late: s.late,
             duplicates: s.duplicates,
             malformed: s.malformed,
+            stale_answers: s.stale_answers,
+            moved: s.moved,
+            probes: s.probes,
+            outage_s: s.outage_s,
         },
         timing: Timing {
             prepare_s,

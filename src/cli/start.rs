@@ -23,14 +23,25 @@ pub struct Refused(String);
 
 /// The command line again, with `--resume`: what continues an interrupted scan.
 pub fn resume_command() -> String {
-    let mut args: Vec<String> = std::env::args().collect();
-    if !args.iter().any(|a| a == "--resume") {
-        let at = args
-            .iter()
-            .position(|a| a == "scan")
-            .map_or(args.len(), |i| i + 1);
-        args.insert(at, "--resume".into());
-    }
+    this_command_with("--resume")
+}
+
+/// The command line of this process for a second pass over its INDETERMINATE domains.
+pub fn retry_command() -> String {
+    this_command_with("--retry-indeterminate")
+}
+
+/// This process's command line with `flag` in place of `--resume` / `--retry-indeterminate`,
+/// quoted for a POSIX shell.
+fn this_command_with(flag: &str) -> String {
+    let mut args: Vec<String> = std::env::args()
+        .filter(|a| a != "--resume" && a != "--retry-indeterminate")
+        .collect();
+    let at = args
+        .iter()
+        .position(|a| a == "scan")
+        .map_or(args.len(), |i| i + 1);
+    args.insert(at, flag.into());
     args.iter()
         .map(|a| {
             if !a.is_empty()
@@ -66,11 +77,16 @@ pub fn remove_leftovers(dir: &Path) {
     }
 }
 
-/// How this run starts: anew, or after the positions an earlier run wrote.
+/// How this run starts: anew, after the positions an earlier run wrote, or as a second pass
+/// over its INDETERMINATE domains.
 pub enum Start {
     New,
     Resume {
         recovered: Option<Box<Recovered>>,
+        forced: Vec<String>,
+    },
+    Retry {
+        recovered: Box<Recovered>,
         forced: Vec<String>,
     },
 }
@@ -98,6 +114,12 @@ fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
     };
     let _ = std::fs::remove_file(out.join(checkpoint::JOURNAL));
     let _ = std::fs::remove_file(out.join("summary.json"));
+    // An earlier scan's tables go, in either format, so none is mistaken for this scan's.
+    for stem in crate::output::scan::SCAN_TABLES.iter().chain(&["rejects"]) {
+        for format in [Format::Csv, Format::Jsonl] {
+            let _ = std::fs::remove_file(crate::output::scan::table_path(out, stem, format));
+        }
+    }
     let (id, _) = FileId::of(&input, None)?;
     job.manifest(id).write(out)?;
     Ok((Start::New, input))
@@ -108,7 +130,14 @@ fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
 pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
     let out = &job.out;
     let previous = read_previous(out);
-    if !job.resume || matches!(previous, Ok(None)) {
+    if job.retry && matches!(previous, Ok(None)) {
+        return Err(Refused(format!(
+            "{} holds no scan to retry: run the scan first",
+            out.display()
+        ))
+        .into());
+    }
+    if !(job.resume || job.retry) || matches!(previous, Ok(None)) {
         if job.resume {
             // Nothing was written yet (or ever): a resume is a start, so a crash-restart loop
             // can always pass --resume.
@@ -118,6 +147,15 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
             );
         } else if !job.force {
             match &previous {
+                Ok(Some((_, state))) if state.complete() => {
+                    return Err(Refused(format!(
+                        "{} holds a completed scan ({} domains): write to another --out, or add \
+                         --force to replace it (its tables are removed)",
+                        out.display(),
+                        state.done()
+                    ))
+                    .into());
+                }
                 Ok(Some((_, state))) if !state.complete() => {
                     return Err(Refused(format!(
                         "{} holds an interrupted scan ({} domains written): continue it with \
@@ -140,14 +178,14 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
         return start_new(job);
     }
     let (then, state) = previous?.expect("a scan: checked above");
-    if state.complete() {
+    if state.complete() && !job.retry {
         return Err(AlreadyComplete(state.done()).into());
     }
     let input = if job.reads_stdin() {
         let spool = out.join(list::STDIN_SPOOL);
         if !spool.is_file() {
             return Err(Refused(format!(
-                "this resume reads stdin, but {} is not there (a scan keeps a copy of stdin \
+                "this run reads stdin, but {} is not there (a scan keeps a copy of stdin \
                  only while it is interrupted): give the scan's list as a file",
                 spool.display()
             ))
@@ -189,10 +227,26 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
         .into());
     }
     for note in d.notes.iter().chain(&d.forceable) {
-        eprintln!("mxscan: resuming with a change: {note}");
+        eprintln!("mxscan: continuing with a change: {note}");
     }
     if then != now {
         now.write(out)?;
+    }
+    if job.retry {
+        let Some(recovered) = state.recovered else {
+            return Err(Refused(format!(
+                "the scan in {} wrote no table yet: continue it with --resume",
+                out.display()
+            ))
+            .into());
+        };
+        return Ok((
+            Start::Retry {
+                recovered: Box::new(recovered),
+                forced: d.forceable,
+            },
+            input,
+        ));
     }
     Ok((
         Start::Resume {

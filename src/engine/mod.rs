@@ -23,7 +23,7 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 
 pub use policy::{Failure, Next, RetryPolicy};
-pub use resolver::{Health, Resolver, ResolverLimits, ResolverStats};
+pub use resolver::{Health, Resolver, ResolverLimits, ResolverStats, TokenBucket};
 
 use crate::wire::{HEADER_LEN, MessageView, build_query};
 
@@ -37,7 +37,8 @@ pub struct EngineConfig {
     pub limits: ResolverLimits,
     /// EDNS0 UDP payload size advertised in every query (DNS Flag Day 2020: 1232).
     pub edns_udp_size: u16,
-    /// Randomise the case of each attempt's question name (0x20, draft-vixie-dnsext-dns0x20).
+    /// Randomise the case of each attempt's question name (0x20, draft-vixie-dnsext-dns0x20)
+    /// and take only replies that echo it exactly.
     pub randomize_case: bool,
     /// Seed of id allocation and case randomisation.
     pub seed: u64,
@@ -156,18 +157,33 @@ pub struct EngineStats {
     pub malformed: u64,
     /// Accepted replies whose question came back in another letter case.
     pub case_changed: u64,
+    /// With 0x20: replies rejected because their question did not echo the sent case.
+    pub case_mismatch: u64,
     /// Times a ready query waited because no resolver could take it (costs no attempt).
     pub backpressure: u64,
+    /// Answers taken from an earlier attempt after the query had been re-sent: a timeout fired
+    /// too early.
+    pub stale_answers: u64,
+    /// Queries moved off a resolver that went down (not charged as attempts).
+    pub moved: u64,
+    /// Probes sent to resolvers that were down.
+    pub probes: u64,
+    /// Time every resolver was down at once.
+    pub outage_s: f64,
 }
 
 /// One attempt of a query, known by its (socket, id) key.
 #[derive(Debug, Clone, Copy)]
 struct Attempt {
+    /// The query's slot; for a probe, the resolver's index.
     slot: usize,
+    probe: bool,
     resolver: usize,
     sent_at: Instant,
     /// Still counted in the resolver's in-flight number.
     counted: bool,
+    /// With 0x20, the seed of this attempt's case pattern (0: sent as submitted).
+    case_seed: u64,
 }
 
 /// Index of a (socket, id) key in the direct tables.
@@ -194,9 +210,6 @@ impl AttemptTable {
     }
     fn remove(&mut self, key: &(u16, u16)) -> Option<Attempt> {
         self.0.get_mut(key_index(key))?.take()
-    }
-    fn values(&self) -> impl Iterator<Item = &Attempt> {
-        self.0.iter().flatten()
     }
 }
 
@@ -226,7 +239,12 @@ struct Query {
     /// Encoded once with id 0; each attempt patches id (and case).
     wire: Vec<u8>,
     started: Instant,
+    /// The engine's outage clock at submission: time every resolver was down does not count
+    /// against the deadline.
+    outage_mark: Duration,
     attempts: u32,
+    /// Attempts moved off a resolver that went down: sent, but not charged to the query.
+    uncharged: u32,
     tried: Vec<usize>,
     keys: Vec<(u16, u16)>,
     /// The attempt whose timeout is armed.
@@ -264,6 +282,17 @@ pub struct Engine {
     /// Source of timer generations, unique across the engine: a slot is reused by later
     /// queries, and a stale timer of an earlier one must never match.
     generations: u32,
+    /// A root NS query, sent as a probe to resolvers that are down (any answer revives them).
+    probe_wire: Vec<u8>,
+    /// The `--qps` limit over all resolvers.
+    bucket: Option<TokenBucket>,
+    /// Per resolver, the key of its probe in flight.
+    probe_keys: Vec<Option<(u16, u16)>>,
+    /// Things the operator should hear about, for the driver to print.
+    warnings: VecDeque<String>,
+    /// Since when every resolver is down, and the total of earlier such outages.
+    outage_since: Option<Instant>,
+    outage_total: Duration,
     pub stats: EngineStats,
 }
 
@@ -282,7 +311,15 @@ impl Engine {
                 ids.into()
             })
             .collect();
+        let n = config.resolvers.len();
         Engine {
+            probe_wire: build_query(0, ".", 2, Some(config.edns_udp_size))
+                .expect("the root encodes"),
+            probe_keys: vec![None; n],
+            warnings: VecDeque::new(),
+            bucket: config.limits.qps.map(TokenBucket::new),
+            outage_since: None,
+            outage_total: Duration::ZERO,
             retry: config.retry,
             limits: config.limits,
             edns_udp_size: config.edns_udp_size,
@@ -330,7 +367,9 @@ impl Engine {
             tag,
             wire,
             started: now,
+            outage_mark: self.outage_clock(now),
             attempts: 0,
+            uncharged: 0,
             tried: Vec::new(),
             keys: Vec::new(),
             current: None,
@@ -376,21 +415,31 @@ impl Engine {
     /// The next datagram to send, written into `buf`; `None` when nothing can go now (nothing
     /// ready, or every resolver at its limit: backpressure, which costs no attempt).
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        if let Some(t) = self.poll_probe(now, buf) {
+            return Some(t);
+        }
         while let Some(slot) = self.ready.pop_front() {
             let Some(q) = self.queries[slot].as_ref() else {
                 continue;
             };
-            if now >= q.started + self.retry.deadline {
-                let status = Status::of_failure(q.last_failure);
-                self.complete(slot, status, None, None, None);
-                continue;
+            if self.outage_since.is_some() {
+                // Every resolver is down: the query waits for one to come back, its deadline
+                // paused.
+                self.ready.push_front(slot);
+                return None;
             }
-            if self.resolvers.iter().all(|r| r.health == Health::Dead) {
+            if now >= self.shifted_start(q, now) + self.retry.deadline {
                 let status = Status::of_failure(q.last_failure);
                 self.complete(slot, status, None, None, None);
                 continue;
             }
             let tried = q.tried.clone();
+            let started = self.shifted_start(q, now);
+            if self.bucket.as_mut().is_some_and(|b| !b.ready(now)) {
+                self.ready.push_front(slot);
+                self.stats.backpressure += 1;
+                return None;
+            }
             let Some(r) = self.pick_resolver(now, &tried) else {
                 self.ready.push_front(slot);
                 self.stats.backpressure += 1;
@@ -406,31 +455,43 @@ impl Engine {
             buf.clear();
             buf.extend_from_slice(&q.wire);
             buf[0..2].copy_from_slice(&id.to_be_bytes());
-            if self.randomize_case {
-                randomize_case(&mut buf[HEADER_LEN..], &mut self.rng);
-            }
+            let case_seed = if self.randomize_case && self.resolvers[r].case_echoed {
+                let seed = self.rng.random::<u64>() | 1;
+                randomize_case(&mut buf[HEADER_LEN..], seed);
+                seed
+            } else {
+                0
+            };
             q.attempts += 1;
             q.tried.push(r);
             q.keys.push(key);
             q.current = Some(key);
             q.waiting_retry = false;
             q.generation = next_generation(&mut self.generations);
-            let timeout =
-                self.retry
-                    .attempt_timeout(self.resolvers[r].rto(), q.attempts, q.started, now);
+            let timeout = self.retry.attempt_timeout(
+                self.resolvers[r].rto(),
+                q.attempts - q.uncharged,
+                started,
+                now,
+            );
             self.timers
                 .push(Reverse((now + timeout, slot, q.generation)));
             self.attempts.insert(
                 key,
                 Attempt {
                     slot,
+                    probe: false,
                     resolver: r,
                     sent_at: now,
                     counted: true,
+                    case_seed,
                 },
             );
             self.answered.remove(&key);
-            self.resolvers[r].on_send(&self.limits);
+            self.resolvers[r].on_send(now);
+            if let Some(b) = &mut self.bucket {
+                b.take();
+            }
             self.stats.attempts += 1;
             return Some(Transmit {
                 socket: socket as usize,
@@ -445,29 +506,56 @@ impl Engine {
         self.tcp.pop_front()
     }
 
-    /// When [`Engine::handle_timeout`] must next be called, if ever.
+    /// When [`Engine::handle_timeout`] (or [`Engine::poll_transmit`], for a probe) must next be
+    /// called, if ever.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let probe = self.resolvers.iter().filter_map(Resolver::next_probe).min();
+        let mut timer = None;
         while let Some(Reverse((at, slot, generation))) = self.timers.peek().copied() {
             if self.queries[slot]
                 .as_ref()
                 .is_some_and(|q| q.generation == generation)
             {
-                let bench_end = if self.ready.is_empty() {
-                    None
-                } else {
-                    self.resolvers
-                        .iter()
-                        .filter_map(|r| match r.health {
-                            Health::Benched { until, .. } => Some(until),
-                            _ => None,
-                        })
-                        .min()
-                };
-                return Some(bench_end.map_or(at, |b| b.min(at)));
+                timer = Some(at);
+                break;
             }
             self.timers.pop();
         }
-        None
+        let bench_end = if self.ready.is_empty() {
+            None
+        } else {
+            self.resolvers
+                .iter()
+                .filter_map(|r| match r.health {
+                    Health::Benched { until, .. } => Some(until),
+                    _ => None,
+                })
+                .min()
+        };
+        [probe, timer, bench_end].into_iter().flatten().min()
+    }
+
+    /// The next warning for the operator (a resolver that breaks 0x20, …).
+    pub fn poll_warning(&mut self) -> Option<String> {
+        self.warnings.pop_front()
+    }
+
+    /// Since when every resolver has been down, if they all are now: the queries wait.
+    pub fn outage_since(&self) -> Option<Instant> {
+        self.outage_since
+    }
+
+    /// Time every resolver was down at once, up to `now`: it does not count against deadlines.
+    fn outage_clock(&self, now: Instant) -> Duration {
+        self.outage_total
+            + self
+                .outage_since
+                .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
+    }
+
+    /// A query's start, moved later by the outages since it was submitted.
+    fn shifted_start(&self, q: &Query, now: Instant) -> Instant {
+        q.started + self.outage_clock(now).saturating_sub(q.outage_mark)
     }
 
     /// Processes every timer due at `now`.
@@ -488,22 +576,101 @@ impl Engine {
                 self.ready.push_back(slot);
             } else if q.tcp_resolver.take().is_some() {
                 self.failure(slot, Failure::Transport, now);
-            } else if let Some(key) = q.current.take() {
-                if let Some(a) = self.attempts.get_mut(&key)
+            } else if let Some(key) = q.current {
+                let attempt = self.attempts.get(&key).copied();
+                if let Some(a) = attempt
+                    && a.counted
+                    && !self.resolvers[a.resolver].answered_since(a.sent_at)
+                {
+                    let q = self.queries[slot].as_ref().expect("live");
+                    let started = self.shifted_start(q, now);
+                    if now < started + self.retry.deadline {
+                        self.wait_on_silence(slot, a.resolver, started, now);
+                        continue;
+                    }
+                }
+                self.queries[slot].as_mut().expect("live").current = None;
+                if let Some(a) = attempt
                     && a.counted
                 {
-                    a.counted = false;
-                    let r = a.resolver;
-                    let was_alive = self.resolvers[r].health != Health::Dead;
-                    self.resolvers[r].on_timeout(now, &self.limits);
-                    self.check_bench(r, now);
-                    if was_alive && self.resolvers[r].health == Health::Dead {
-                        self.move_queries_off(r, now);
+                    if let Some(a) = self.attempts.get_mut(&key) {
+                        a.counted = false;
                     }
+                    self.resolvers[a.resolver].on_timeout(now, &self.limits);
+                    self.check_bench(a.resolver, now);
                 }
                 self.failure(slot, Failure::Timeout, now);
             }
         }
+    }
+
+    /// The current attempt of `slot` timed out, but its resolver `r` has answered nothing since
+    /// it was sent: the resolver is slow or silent, and a resend would only add load. The
+    /// attempt waits on; once the silence lasts `down_after`, the resolver is down.
+    fn wait_on_silence(&mut self, slot: usize, r: usize, started: Instant, now: Instant) {
+        let rto = self.resolvers[r].rto();
+        let q = self.queries[slot].as_mut().expect("live");
+        q.generation = next_generation(&mut self.generations);
+        let timeout = self
+            .retry
+            .attempt_timeout(rto, q.attempts - q.uncharged, started, now);
+        self.timers
+            .push(Reverse((now + timeout, slot, q.generation)));
+        if self.resolvers[r].on_silent_wait(now, &self.limits) {
+            self.move_queries_off(r);
+            if self
+                .resolvers
+                .iter()
+                .all(|r| matches!(r.health, Health::Down { .. }))
+            {
+                self.outage_since.get_or_insert(now);
+            }
+        }
+    }
+
+    /// Resolver `r` answered something: if it was down, it is back, and so is the scan.
+    fn note_alive(&mut self, r: usize, now: Instant) {
+        if let Some(key) = self.probe_keys[r].take() {
+            self.attempts.remove(&key);
+            self.free_ids[key.0 as usize].push_back(key.1);
+        }
+        if let Some(since) = self.outage_since.take() {
+            let outage = now.saturating_duration_since(since);
+            self.outage_total += outage;
+            self.stats.outage_s += outage.as_secs_f64();
+        }
+    }
+
+    /// The probe of the first resolver whose probe is due, if an id is free.
+    fn poll_probe(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let r = (0..self.resolvers.len())
+            .find(|&r| self.resolvers[r].next_probe().is_some_and(|at| at <= now))?;
+        let key = self.allocate_id()?;
+        if let Some(old) = self.probe_keys[r].replace(key) {
+            self.attempts.remove(&old);
+            self.free_ids[old.0 as usize].push_back(old.1);
+        }
+        self.attempts.insert(
+            key,
+            Attempt {
+                slot: r,
+                probe: true,
+                resolver: r,
+                sent_at: now,
+                counted: false,
+                case_seed: 0,
+            },
+        );
+        self.answered.remove(&key);
+        buf.clear();
+        buf.extend_from_slice(&self.probe_wire);
+        buf[0..2].copy_from_slice(&key.1.to_be_bytes());
+        self.resolvers[r].on_probe_sent(now, &self.limits);
+        self.stats.probes += 1;
+        Some(Transmit {
+            socket: key.0 as usize,
+            destination: self.resolvers[r].addr,
+        })
     }
 
     /// A datagram arrived on `socket` from `from`.
@@ -531,6 +698,20 @@ impl Engine {
             self.stats.spoofed += 1;
             return;
         }
+        if attempt.probe {
+            let asked = MessageView::parse(&self.probe_wire)
+                .expect("our own probe parses")
+                .question;
+            if !view.question.same_name(asked.name_wire) || view.question.qtype != asked.qtype {
+                self.stats.wrong_question += 1;
+                return;
+            }
+            let r = attempt.resolver;
+            self.answered.insert(key);
+            self.resolvers[r].on_probe_answered(now, view.flags.rcode());
+            self.note_alive(r, now);
+            return;
+        }
         let slot = attempt.slot;
         let q = self.queries[slot]
             .as_ref()
@@ -546,6 +727,22 @@ impl Engine {
             return;
         }
         let same_case = view.question.name_wire == asked.name_wire;
+        if attempt.case_seed != 0 {
+            let mut sent = asked.name_wire.to_vec();
+            randomize_case(&mut sent, attempt.case_seed);
+            let echoed = view.question.name_wire == sent.as_slice();
+            if self.resolvers[attempt.resolver].note_case_echo(echoed) {
+                self.warnings.push_back(format!(
+                    "resolver {} does not preserve the case of questions: 0x20 is off for it",
+                    self.resolvers[attempt.resolver].addr
+                ));
+            }
+            if !echoed {
+                // A forger guessing the id but not the case, or a resolver that rewrites it.
+                self.stats.case_mismatch += 1;
+                return;
+            }
+        }
         let current = q.current == Some(key);
         let rcode = view.flags.rcode();
         let failed = rcode_failure(rcode).is_some();
@@ -553,12 +750,18 @@ impl Engine {
         if let Some(a) = self.attempts.get_mut(&key) {
             a.counted = false;
         }
+        let was_down = matches!(self.resolvers[attempt.resolver].health, Health::Down { .. });
         self.resolvers[attempt.resolver].on_reply(now, rtt, rcode, failed, attempt.counted);
+        if was_down {
+            self.note_alive(attempt.resolver, now);
+        }
         self.check_bench(attempt.resolver, now);
         if view.flags.truncated() {
             self.resolvers[attempt.resolver].stats.truncated += 1;
+            let outage = self.outage_clock(now);
             let q = self.queries[slot].as_mut().expect("live");
             if q.tcp_resolver.is_none() {
+                let started = q.started + outage.saturating_sub(q.outage_mark);
                 self.stats.tcp_fallbacks += 1;
                 q.truncated = true;
                 q.tcp_resolver = Some(attempt.resolver);
@@ -567,7 +770,7 @@ impl Engine {
                 let timeout = self
                     .retry
                     .max_timeout
-                    .min((q.started + self.retry.deadline).saturating_duration_since(now));
+                    .min((started + self.retry.deadline).saturating_duration_since(now));
                 self.timers
                     .push(Reverse((now + timeout, slot, q.generation)));
                 self.tcp.push_back(TcpRequest {
@@ -588,8 +791,11 @@ impl Engine {
             }
             return;
         }
-        if !same_case && !self.randomize_case {
+        if !same_case && attempt.case_seed == 0 {
             self.stats.case_changed += 1;
+        }
+        if !current {
+            self.stats.stale_answers += 1;
         }
         let status = status_of(rcode, view.answer_count);
         self.answered.insert(key);
@@ -647,11 +853,12 @@ impl Engine {
     }
 
     fn failure(&mut self, slot: usize, failure: Failure, now: Instant) {
+        let started = self.shifted_start(self.queries[slot].as_ref().expect("live"), now);
         let q = self.queries[slot].as_mut().expect("live");
         q.last_failure = Some(failure);
         match self
             .retry
-            .after_failure(failure, q.attempts, q.started, now)
+            .after_failure(failure, q.attempts - q.uncharged, started, now)
         {
             Next::GiveUp => {
                 self.complete(slot, Status::of_failure(Some(failure)), None, None, None)
@@ -752,30 +959,33 @@ impl Engine {
         }
     }
 
-    /// A resolver was just dropped: its queries in flight retry elsewhere now rather than
-    /// waiting for their timeouts.
-    fn move_queries_off(&mut self, dead: usize, now: Instant) {
-        let slots: Vec<usize> = self
-            .attempts
-            .values()
-            .filter(|a| a.resolver == dead && a.counted)
-            .map(|a| a.slot)
+    /// Resolver `dead` just went down: its queries in flight go elsewhere (or wait for it)
+    /// now, uncharged, rather than at their timeouts. A late answer to their attempts is still
+    /// taken.
+    fn move_queries_off(&mut self, dead: usize) {
+        let keys: Vec<(u16, u16)> = self
+            .queries
+            .iter()
+            .flatten()
+            .filter_map(|q| q.current)
+            .filter(|k| {
+                self.attempts
+                    .get(k)
+                    .is_some_and(|a| a.resolver == dead && a.counted)
+            })
             .collect();
-        for slot in slots {
-            let Some(q) = self.queries[slot].as_mut() else {
-                continue;
-            };
-            let Some(key) = q.current else { continue };
-            if self.attempts.get(&key).is_some_and(|a| a.resolver == dead) {
-                if let Some(a) = self.attempts.get_mut(&key) {
-                    a.counted = false;
-                }
-                q.current = None;
-                q.generation = next_generation(&mut self.generations);
-                self.resolvers[dead].in_flight = self.resolvers[dead].in_flight.saturating_sub(1);
-                self.failure(slot, Failure::Timeout, now);
-            }
+        for key in keys {
+            let a = self.attempts.get_mut(&key).expect("filtered above");
+            a.counted = false;
+            let slot = a.slot;
+            let q = self.queries[slot].as_mut().expect("live");
+            q.current = None;
+            q.uncharged += 1;
+            q.generation = next_generation(&mut self.generations);
+            self.stats.moved += 1;
+            self.ready.push_back(slot);
         }
+        self.resolvers[dead].in_flight = 0;
     }
 }
 
@@ -802,8 +1012,11 @@ fn status_of(rcode: u8, answers: u16) -> Status {
     }
 }
 
-/// Flips the case of each letter of a wire name at random (0x20 bits).
-fn randomize_case(name: &mut [u8], rng: &mut SmallRng) {
+/// Flips the case of each letter of a wire name at random (0x20 bits); the same seed gives the
+/// same pattern, so a reply's echo can be checked without storing the name sent.
+fn randomize_case(name: &mut [u8], seed: u64) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let rng = &mut rng;
     let mut at = 0;
     while let Some(&len) = name.get(at) {
         if len == 0 || len & 0xC0 != 0 {

@@ -1,5 +1,16 @@
-//! One resolver as the engine sees it: RTT estimate, in-flight cap, token bucket, health and
-//! counters.
+//! One resolver as the engine sees it: latency estimate, in-flight cap, token bucket, health
+//! and counters.
+//!
+//! Health fits recursive resolvers, which are slow, cold and bursty before they are dead:
+//! - *Silence* is time since the resolver was asked while it owed answers (or since its last
+//!   answer), never "has not answered yet". Only `down_after` of silence makes it
+//!   [`Health::Down`]; it then gets one probe at a time with growing gaps and is back
+//!   [`Health::Active`] at the first answer to a probe.
+//! - The retransmission timeout follows the resolver's own latency: the larger of RFC 6298's
+//!   SRTT + 4·RTTVAR and 1.25 × a high quantile of recent RTTs ([`RttHistogram`]), as
+//!   Unbound's infra cache widens its timeouts with RTT variance.
+//! - *Failure outliers* (SERVFAIL, REFUSED, charged timeouts far above the best peer's) are
+//!   [`Health::Benched`] for a period, then probed with one real query.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -9,8 +20,9 @@ use std::time::{Duration, Instant};
 pub struct ResolverLimits {
     /// Queries in flight at once per resolver.
     pub max_in_flight: usize,
-    /// Queries per second per resolver (token bucket with a 20 ms burst); `None` = unlimited.
-    pub qps: Option<u32>,
+    /// Queries per second over all resolvers together (one token bucket with a 20 ms burst,
+    /// the engine's); `None` = unlimited.
+    pub qps: Option<f64>,
     /// A resolver whose failure rate exceeds `bench_ratio` × the best peer's (and 50 %) after
     /// `bench_min_samples` outcomes is benched.
     pub bench_ratio: f64,
@@ -18,9 +30,13 @@ pub struct ResolverLimits {
     /// First bench period, doubled each time a probe fails, up to `max_bench`.
     pub bench_time: Duration,
     pub max_bench: Duration,
-    /// A resolver with this many timeouts in a row and no reply for `dead_after` is dropped.
-    pub dead_timeouts: u32,
-    pub dead_after: Duration,
+    /// Silence that makes a resolver [`Health::Down`]: no answer for this long while it owed
+    /// some.
+    pub down_after: Duration,
+    /// First gap between probes of a resolver that is down, doubled per unanswered probe up to
+    /// `max_probe_gap`.
+    pub probe_gap: Duration,
+    pub max_probe_gap: Duration,
 }
 
 impl Default for ResolverLimits {
@@ -32,8 +48,9 @@ impl Default for ResolverLimits {
             bench_min_samples: 32,
             bench_time: Duration::from_secs(1),
             max_bench: Duration::from_secs(30),
-            dead_timeouts: 64,
-            dead_after: Duration::from_secs(2),
+            down_after: Duration::from_secs(3),
+            probe_gap: Duration::from_millis(250),
+            max_probe_gap: Duration::from_secs(4),
         }
     }
 }
@@ -51,8 +68,25 @@ pub enum Health {
     Probing {
         period: Duration,
     },
-    /// Stopped answering: never used again in this run.
-    Dead,
+    /// Silent for `down_after`: no queries; the engine sends a probe at `next_probe` and
+    /// takes it back at the first answer.
+    Down {
+        since: Instant,
+        next_probe: Instant,
+        gap: Duration,
+    },
+}
+
+impl Health {
+    /// The name reports use.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Health::Active => "active",
+            Health::Benched { .. } => "benched",
+            Health::Probing { .. } => "probing",
+            Health::Down { .. } => "down",
+        }
+    }
 }
 
 /// Counters per resolver, reported by `mxscan bench` and the scan summary.
@@ -60,14 +94,118 @@ pub enum Health {
 pub struct ResolverStats {
     pub sent: u64,
     pub answered: u64,
+    /// Attempts that timed out while the resolver answered others: counted as lost.
     pub timeouts: u64,
+    /// Attempts whose timeout passed while the resolver answered nothing: kept waiting, not
+    /// resent.
+    pub silent_waits: u64,
     pub truncated: u64,
     pub rcodes: [u64; 16],
     pub benched: u64,
+    /// Times it went down, and probes sent while down.
+    pub downs: u64,
+    pub probes: u64,
+}
+
+/// A token bucket: `rate` per second with a burst of 20 ms worth (at least one).
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    refilled: Option<Instant>,
+}
+
+impl TokenBucket {
+    pub fn new(rate: f64) -> Self {
+        TokenBucket {
+            rate,
+            tokens: 0.0,
+            refilled: None,
+        }
+    }
+
+    fn burst(&self) -> f64 {
+        (self.rate / 50.0).max(1.0)
+    }
+
+    /// Whether a token is there at `now` (refilling first); the first call finds a full burst.
+    pub fn ready(&mut self, now: Instant) -> bool {
+        let elapsed = self.refilled.map_or(self.burst() / self.rate, |t| {
+            now.saturating_duration_since(t).as_secs_f64()
+        });
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst());
+        self.refilled = Some(now);
+        self.tokens >= 1.0
+    }
+
+    /// Spends a token (after [`TokenBucket::ready`] said yes).
+    pub fn take(&mut self) {
+        self.tokens -= 1.0;
+    }
 }
 
 /// EWMA weight of one outcome in the failure rate (about the last 20 outcomes).
 const EWMA_ALPHA: f64 = 0.05;
+
+/// Recent round-trip times on a log scale (4 buckets per doubling, from 0.1 ms), halved every
+/// `HALF_LIFE` samples so that it follows the resolver as its cache warms.
+#[derive(Debug, Clone)]
+pub struct RttHistogram {
+    buckets: [f32; RTT_BUCKETS],
+    total: f32,
+    since_decay: u32,
+}
+
+const RTT_BUCKETS: usize = 96;
+const HALF_LIFE: u32 = 2048;
+/// The quantile of recent RTTs a timeout must cover.
+const RTT_QUANTILE: f32 = 0.995;
+
+impl RttHistogram {
+    fn new() -> Self {
+        RttHistogram {
+            buckets: [0.0; RTT_BUCKETS],
+            total: 0.0,
+            since_decay: 0,
+        }
+    }
+
+    fn bucket(rtt: Duration) -> usize {
+        let tenths_ms = (rtt.as_secs_f64() * 10_000.0).max(1.0);
+        ((tenths_ms.log2() * 4.0) as usize).min(RTT_BUCKETS - 1)
+    }
+
+    /// The upper bound of bucket `i`.
+    fn upper(i: usize) -> Duration {
+        Duration::from_secs_f64(2f64.powf((i + 1) as f64 / 4.0) / 10_000.0)
+    }
+
+    fn record(&mut self, rtt: Duration) {
+        self.buckets[Self::bucket(rtt)] += 1.0;
+        self.total += 1.0;
+        self.since_decay += 1;
+        if self.since_decay >= HALF_LIFE {
+            self.since_decay = 0;
+            self.buckets.iter_mut().for_each(|b| *b *= 0.5);
+            self.total *= 0.5;
+        }
+    }
+
+    /// The RTT below which a fraction `q` of recent samples fell (an upper bound).
+    pub fn quantile(&self, q: f32) -> Option<Duration> {
+        if self.total <= 0.0 {
+            return None;
+        }
+        let mut above = (1.0 - q) * self.total;
+        for i in (0..RTT_BUCKETS).rev() {
+            above -= self.buckets[i];
+            if above < 0.0 {
+                return Some(Self::upper(i));
+            }
+        }
+        Some(Self::upper(0))
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Resolver {
@@ -77,13 +215,25 @@ pub struct Resolver {
     pub stats: ResolverStats,
     srtt: Option<f64>,
     rttvar: f64,
-    tokens: f64,
-    refilled: Option<Instant>,
-    /// Exponentially weighted failure rate (timeouts, SERVFAIL, REFUSED) and sample count.
+    rtts: RttHistogram,
+    /// The retransmission timeout, recomputed every few samples.
+    rto: Option<Duration>,
+    /// Exponentially weighted failure rate (charged timeouts, SERVFAIL, REFUSED) and sample
+    /// count.
     pub failure_rate: f64,
     pub samples: u32,
-    consecutive_timeouts: u32,
-    last_reply: Option<Instant>,
+    /// The last answer of any kind.
+    pub last_reply: Option<Instant>,
+    /// The send time of the most recently sent attempt it has answered.
+    answered_sent_at: Option<Instant>,
+    /// Since when the resolver owes an answer without having given one: its first send after
+    /// its last answer (or its last answer, if attempts were still out then).
+    owing_since: Option<Instant>,
+    /// With 0x20: whether to randomise the case sent to it (off once it has shown that it
+    /// never echoes the case), and the echoes seen so far.
+    pub case_echoed: bool,
+    case_echoes: u32,
+    case_mangled: u32,
 }
 
 impl Resolver {
@@ -95,22 +245,50 @@ impl Resolver {
             stats: ResolverStats::default(),
             srtt: None,
             rttvar: 0.0,
-            tokens: 0.0,
-            refilled: None,
+            rtts: RttHistogram::new(),
+            rto: None,
             failure_rate: 0.0,
             samples: 0,
-            consecutive_timeouts: 0,
             last_reply: None,
+            answered_sent_at: None,
+            owing_since: None,
+            case_echoed: true,
+            case_echoes: 0,
+            case_mangled: 0,
         }
     }
 
-    /// Retransmission timeout from the RTT estimate (RFC 6298: SRTT + 4·RTTVAR), if any.
+    /// Retransmission timeout from the resolver's own latency (see the module documentation),
+    /// if it has answered yet.
     pub fn rto(&self) -> Option<Duration> {
-        self.srtt
-            .map(|s| Duration::from_secs_f64(s + 4.0 * self.rttvar))
+        self.rto
     }
 
-    /// Whether it may take one more query at `now` (health, in-flight cap, token bucket).
+    fn update_rto(&mut self) {
+        let Some(srtt) = self.srtt else { return };
+        let classic = Duration::from_secs_f64(srtt + 4.0 * self.rttvar);
+        let tail = self
+            .rtts
+            .quantile(RTT_QUANTILE)
+            .map_or(Duration::ZERO, |q| q.mul_f64(1.25));
+        self.rto = Some(classic.max(tail));
+    }
+
+    /// Whether the resolver has lost an attempt sent at `sent_at` that timed out: it has
+    /// answered an attempt sent as late or later. Otherwise the timeout only says the resolver
+    /// is slow or silent (a resolver that died answers the attempts sent before it died), and
+    /// resending would only add load.
+    pub fn answered_since(&self, sent_at: Instant) -> bool {
+        self.answered_sent_at.is_some_and(|t| t >= sent_at)
+    }
+
+    /// How long the resolver has owed an answer without giving any.
+    pub fn silent_for(&self, now: Instant) -> Duration {
+        self.owing_since
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t))
+    }
+
+    /// Whether it may take one more query at `now` (health, in-flight cap).
     /// Moves a benched resolver whose period is over to probing.
     pub fn can_send(&mut self, now: Instant, limits: &ResolverLimits) -> bool {
         if let Health::Benched { until, period } = self.health
@@ -121,32 +299,22 @@ impl Resolver {
         let capacity = match self.health {
             Health::Active => limits.max_in_flight,
             Health::Probing { .. } => 1,
-            Health::Benched { .. } | Health::Dead => return false,
+            Health::Benched { .. } | Health::Down { .. } => return false,
         };
-        if self.in_flight >= capacity {
-            return false;
-        }
-        match limits.qps {
-            None => true,
-            Some(qps) => {
-                let burst = (qps as f64 / 50.0).max(1.0);
-                let elapsed = self.refilled.map_or(burst / qps as f64, |t| {
-                    now.saturating_duration_since(t).as_secs_f64()
-                });
-                self.tokens = (self.tokens + elapsed * qps as f64).min(burst);
-                self.refilled = Some(now);
-                self.tokens >= 1.0
-            }
-        }
+        self.in_flight < capacity
     }
 
     /// Records a send (after [`Resolver::can_send`] said yes).
-    pub fn on_send(&mut self, limits: &ResolverLimits) {
+    pub fn on_send(&mut self, now: Instant) {
         self.in_flight += 1;
         self.stats.sent += 1;
-        if limits.qps.is_some() {
-            self.tokens -= 1.0;
-        }
+        self.owing_since.get_or_insert(now);
+    }
+
+    /// Any reply arrived (the resolver is alive), before it is judged.
+    fn heard(&mut self, now: Instant) {
+        self.last_reply = Some(now);
+        self.owing_since = (self.in_flight > 0).then_some(now);
     }
 
     /// A reply arrived `rtt` after its attempt was sent; `failed` for SERVFAIL/REFUSED.
@@ -163,8 +331,11 @@ impl Resolver {
         }
         self.stats.answered += 1;
         self.stats.rcodes[(rcode & 0xF) as usize] += 1;
-        self.last_reply = Some(now);
-        self.consecutive_timeouts = 0;
+        self.heard(now);
+        let sent_at = now.checked_sub(rtt).unwrap_or(now);
+        if self.answered_sent_at.is_none_or(|t| t < sent_at) {
+            self.answered_sent_at = Some(sent_at);
+        }
         let r = rtt.as_secs_f64();
         match self.srtt {
             None => {
@@ -175,6 +346,11 @@ impl Resolver {
                 self.rttvar = 0.75 * self.rttvar + 0.25 * (s - r).abs();
                 self.srtt = Some(0.875 * s + 0.125 * r);
             }
+        }
+        self.rtts.record(rtt);
+        // Every answer at first, then every 16th: the quantile walks the histogram.
+        if self.stats.answered < 64 || self.stats.answered.is_multiple_of(16) {
+            self.update_rto();
         }
         self.record_outcome(failed);
         if let Health::Probing { period } = self.health {
@@ -193,11 +369,10 @@ impl Resolver {
         }
     }
 
-    /// An attempt timed out.
+    /// An attempt sent at `sent_at` timed out while the resolver answered others: lost.
     pub fn on_timeout(&mut self, now: Instant, limits: &ResolverLimits) {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.stats.timeouts += 1;
-        self.consecutive_timeouts += 1;
         self.record_outcome(true);
         if let Health::Probing { period } = self.health {
             let period = (period * 2).min(limits.max_bench);
@@ -206,12 +381,77 @@ impl Resolver {
                 period,
             };
         }
-        let silent_for = self
-            .last_reply
-            .map_or(Duration::MAX, |t| now.saturating_duration_since(t));
-        if self.consecutive_timeouts >= limits.dead_timeouts && silent_for >= limits.dead_after {
-            self.health = Health::Dead;
+    }
+
+    /// An attempt's timeout passed while the resolver answered nothing: the attempt waits on.
+    /// Returns whether the silence has now lasted long enough to call the resolver down.
+    pub fn on_silent_wait(&mut self, now: Instant, limits: &ResolverLimits) -> bool {
+        self.stats.silent_waits += 1;
+        if matches!(self.health, Health::Down { .. }) {
+            return false;
         }
+        if self.silent_for(now) >= limits.down_after {
+            self.go_down(now, limits);
+            return true;
+        }
+        false
+    }
+
+    /// Down: no queries until a probe is answered. The caller moves its attempts elsewhere.
+    fn go_down(&mut self, now: Instant, limits: &ResolverLimits) {
+        self.stats.downs += 1;
+        self.owing_since = None;
+        self.health = Health::Down {
+            since: now,
+            next_probe: now,
+            gap: limits.probe_gap,
+        };
+    }
+
+    /// The time of the next probe, if the resolver is down.
+    pub fn next_probe(&self) -> Option<Instant> {
+        match self.health {
+            Health::Down { next_probe, .. } => Some(next_probe),
+            _ => None,
+        }
+    }
+
+    /// A probe goes out at `now`: the next one waits twice as long.
+    pub fn on_probe_sent(&mut self, now: Instant, limits: &ResolverLimits) {
+        if let Health::Down { since, gap, .. } = self.health {
+            self.stats.probes += 1;
+            self.stats.sent += 1;
+            self.health = Health::Down {
+                since,
+                next_probe: now + gap,
+                gap: (gap * 2).min(limits.max_probe_gap),
+            };
+        }
+    }
+
+    /// A probe was answered (any rcode): the resolver is back.
+    pub fn on_probe_answered(&mut self, now: Instant, rcode: u8) {
+        self.stats.answered += 1;
+        self.stats.rcodes[(rcode & 0xF) as usize] += 1;
+        self.heard(now);
+        self.health = Health::Active;
+        self.failure_rate = 0.0;
+        self.samples = 0;
+    }
+
+    /// A 0x20 reply echoed the sent case or not. Returns true when this turns 0x20 off for the
+    /// resolver: 16 replies and not one echo, so it rewrites case rather than being forged.
+    pub fn note_case_echo(&mut self, echoed: bool) -> bool {
+        if echoed {
+            self.case_echoes += 1;
+        } else {
+            self.case_mangled += 1;
+        }
+        if self.case_echoed && self.case_echoes == 0 && self.case_mangled >= 16 {
+            self.case_echoed = false;
+            return true;
+        }
+        false
     }
 
     fn record_outcome(&mut self, failed: bool) {
@@ -259,37 +499,48 @@ mod tests {
         let mut r = Resolver::new(addr());
         assert_eq!(r.rto(), None);
         let now = Instant::now();
-        r.on_send(&ResolverLimits::default());
+        r.on_send(now);
         r.on_reply(now, ms(100), 0, false, true);
         assert_eq!(r.rto(), Some(ms(300)), "SRTT 100 + 4 × 50");
-        r.on_send(&ResolverLimits::default());
+        r.on_send(now);
         r.on_reply(now, ms(100), 0, false, true);
         assert_eq!(r.rto().unwrap().as_millis(), 250, "RTTVAR decays to 37.5");
         assert_eq!(r.in_flight, 0);
     }
 
     #[test]
-    fn in_flight_cap_and_token_bucket() {
+    fn in_flight_cap() {
         let limits = ResolverLimits {
             max_in_flight: 2,
-            qps: Some(100),
             ..Default::default()
         };
         let t0 = Instant::now();
         let mut r = Resolver::new(addr());
-        assert!(r.can_send(t0, &limits));
-        r.on_send(&limits);
-        // Burst of 2 tokens (20 ms of 100 QPS), the first used.
-        assert!(r.can_send(t0, &limits));
-        r.on_send(&limits);
+        for _ in 0..2 {
+            assert!(r.can_send(t0, &limits));
+            r.on_send(t0);
+        }
         assert!(!r.can_send(t0, &limits), "in-flight cap");
         r.on_reply(t0, ms(1), 0, false, true);
-        r.on_reply(t0, ms(1), 0, false, true);
-        assert!(!r.can_send(t0, &limits), "no token left");
-        assert!(
-            r.can_send(t0 + ms(10), &limits),
-            "10 ms at 100 QPS brings one token"
-        );
+        assert!(r.can_send(t0, &limits));
+    }
+
+    #[test]
+    fn token_bucket_paces_with_a_small_burst() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(100.0);
+        // Burst of 2 tokens (20 ms of 100 QPS).
+        for _ in 0..2 {
+            assert!(b.ready(t0));
+            b.take();
+        }
+        assert!(!b.ready(t0), "no token left");
+        assert!(b.ready(t0 + ms(10)), "10 ms at 100 QPS brings one token");
+        let mut slow = TokenBucket::new(0.1);
+        assert!(slow.ready(t0));
+        slow.take();
+        assert!(!slow.ready(t0 + ms(9_000)));
+        assert!(slow.ready(t0 + ms(10_000)), "a rate below one per second");
     }
 
     #[test]
@@ -298,7 +549,7 @@ mod tests {
         let t0 = Instant::now();
         let mut r = Resolver::new(addr());
         for _ in 0..40 {
-            r.on_send(&limits);
+            r.on_send(t0);
             r.on_reply(t0, ms(1), 2, true, true);
         }
         assert!(
@@ -312,7 +563,7 @@ mod tests {
             "probe after the bench period"
         );
         assert_eq!(r.health, Health::Probing { period: ms(1000) });
-        r.on_send(&limits);
+        r.on_send(t0);
         assert!(!r.can_send(t0 + ms(1000), &limits), "one probe at a time");
         r.on_reply(t0 + ms(1001), ms(1), 2, true, true);
         assert_eq!(
@@ -324,34 +575,61 @@ mod tests {
             "failed probe doubles"
         );
         assert!(r.can_send(t0 + ms(3001), &limits));
-        r.on_send(&limits);
+        r.on_send(t0);
         r.on_reply(t0 + ms(3002), ms(1), 0, false, true);
         assert_eq!(r.health, Health::Active);
     }
 
     #[test]
-    fn silent_resolver_is_dropped() {
+    fn silence_is_time_owed_not_never_answered() {
         let limits = ResolverLimits {
-            dead_timeouts: 3,
-            dead_after: ms(500),
+            down_after: ms(3000),
             ..Default::default()
         };
         let t0 = Instant::now();
         let mut r = Resolver::new(addr());
-        r.on_send(&limits);
-        r.on_reply(t0, ms(1), 0, false, true);
-        for i in 1..=3 {
-            r.on_send(&limits);
-            r.on_timeout(t0 + ms(100 * i), &limits);
-        }
         assert_eq!(
-            r.health,
-            Health::Active,
-            "three timeouts but a reply 300 ms ago"
+            r.silent_for(t0 + ms(10_000)),
+            ms(0),
+            "never asked: not silent"
         );
-        r.on_send(&limits);
-        r.on_timeout(t0 + ms(600), &limits);
-        assert_eq!(r.health, Health::Dead);
+        r.on_send(t0);
+        // A slow resolver: its first answer takes 900 ms; the first timeout is no loss.
+        assert!(!r.answered_since(t0));
+        assert!(!r.on_silent_wait(t0 + ms(800), &limits));
+        r.on_reply(t0 + ms(900), ms(900), 0, false, true);
+        assert_eq!(r.health, Health::Active);
+        assert_eq!(r.silent_for(t0 + ms(5000)), ms(0), "owes nothing");
+        let rto = r.rto().unwrap();
+        assert!(rto >= ms(900), "the timeout covers its latency: {rto:?}");
+        // Asked again at 6 s, silent from then on: down 3 s later, not before.
+        r.on_send(t0 + ms(6000));
+        assert!(!r.on_silent_wait(t0 + ms(8999), &limits));
+        assert!(r.on_silent_wait(t0 + ms(9000), &limits));
+        assert!(matches!(r.health, Health::Down { .. }));
         assert!(!r.can_send(t0 + ms(10_000), &limits));
+        assert_eq!(r.next_probe(), Some(t0 + ms(9000)));
+        r.on_probe_sent(t0 + ms(9000), &limits);
+        r.on_probe_sent(t0 + ms(9250), &limits);
+        assert_eq!(r.next_probe(), Some(t0 + ms(9750)), "probe gaps double");
+        r.on_probe_answered(t0 + ms(9800), 0);
+        assert_eq!(r.health, Health::Active);
+        assert!(r.can_send(t0 + ms(9800), &limits));
+        assert_eq!((r.stats.downs, r.stats.probes), (1, 2));
+    }
+
+    #[test]
+    fn the_timeout_covers_the_tail_of_recent_latency() {
+        let t0 = Instant::now();
+        let mut r = Resolver::new(addr());
+        // A cold recursive resolver: most answers in 5 ms, 2 % take 1.5 s.
+        for i in 0..2000 {
+            r.on_send(t0);
+            let rtt = if i % 50 == 0 { ms(1500) } else { ms(5) };
+            r.on_reply(t0, rtt, 0, false, true);
+        }
+        let rto = r.rto().unwrap();
+        assert!(rto >= ms(1500), "{rto:?}");
+        assert!(rto <= ms(2500), "{rto:?}");
     }
 }

@@ -119,7 +119,16 @@ fn nxdomain_and_nodata_are_answers_never_retried() {
 fn a_timeout_retries_on_another_resolver_when_it_expires() {
     let mut net = Net::new(2, |_| {});
     net.engine.submit(net.at(0), "slow.test", A, 1);
+    net.engine.submit(net.at(0), "other.test", A, 2);
+    net.engine.submit(net.at(0), "third.test", A, 3);
     let first = net.send_all(0);
+    assert_eq!(
+        first[0].to, first[2].to,
+        "round robin: 1 and 3 on one resolver"
+    );
+    // The resolver of the first query answers a later one: the first was lost.
+    net.deliver(10, &first[2], reply(&first[2].bytes, 0, 1, false));
+    net.deliver(10, &first[1], reply(&first[1].bytes, 0, 1, false));
     assert_eq!(
         net.engine.poll_timeout(),
         Some(net.at(800)),
@@ -132,28 +141,68 @@ fn a_timeout_retries_on_another_resolver_when_it_expires() {
     assert_ne!(second[0].bytes[0..2], first[0].bytes[0..2], "a fresh id");
     net.deliver(810, &second[0], reply(&second[0].bytes, 0, 1, false));
     let out = net.outcomes();
-    assert_eq!((out[0].status, out[0].attempts), (Status::NoError, 2));
+    assert_eq!((out[2].status, out[2].attempts), (Status::NoError, 2));
     assert_eq!(net.engine.stats.retries, 1);
 }
 
 #[test]
-fn backoff_doubles_and_the_deadline_ends_the_query() {
+fn a_slow_resolver_gets_no_wave_of_retries() {
+    let mut net = Net::new(1, |_| {});
+    let sent: Vec<Sent> = (0..100)
+        .map(|i| {
+            net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
+            net.send_all(0).remove(0)
+        })
+        .collect();
+    // Its first answers take 900 ms, past the 800 ms first timeout: nothing is resent.
+    for t in 1..900 {
+        assert!(net.send_all(t).is_empty(), "resent at {t} ms");
+    }
+    for s in &sent {
+        net.deliver(900, s, reply(&s.bytes, 0, 1, false));
+    }
+    let out = net.outcomes();
+    assert_eq!(out.len(), 100);
+    assert!(
+        out.iter()
+            .all(|o| o.status == Status::NoError && o.attempts == 1)
+    );
+    assert_eq!(net.engine.stats.attempts, 100);
+    assert_eq!(net.engine.resolvers()[0].health, Health::Active);
+    assert!(net.engine.resolvers()[0].rto().unwrap() >= ms(900));
+}
+
+#[test]
+fn backoff_grows_and_the_deadline_ends_the_query() {
     let mut net = Net::new(3, |_| {});
-    net.engine.submit(net.at(0), "black.hole.test", A, 1);
-    // Attempts at 0, 800, 2400 (800+1600), 5600 (+3200), 9600 (+4000, the ceiling).
+    net.engine.submit(net.at(0), "black.hole.test", A, 0);
+    // Other questions keep every resolver answering, so each timeout of the black hole is a
+    // loss: 800 ms without an RTT, then the 250 ms floor grown by half per attempt up to the
+    // 4 s ceiling.
     let mut send_times = Vec::new();
-    for t in 0..=10_000 {
-        if !net.send_all(t).is_empty() {
-            send_times.push(t);
+    for t in 0..=16_000 {
+        if t % 50 == 0 {
+            net.engine
+                .submit(net.at(t), &format!("hb{t}.test"), A, t + 1);
+        }
+        for s in net.send_all(t) {
+            if s.bytes[13..18] == *b"black" {
+                send_times.push(t);
+            } else {
+                net.deliver(t, &s, reply(&s.bytes, 0, 1, false));
+            }
         }
     }
-    assert_eq!(send_times, [0, 800, 2400, 5600, 9600]);
-    let out = net.outcomes();
+    assert_eq!(
+        send_times,
+        [0, 800, 1175, 1738, 2582, 3848, 5747, 8595, 12595]
+    );
+    let out: Vec<Outcome> = net.outcomes().into_iter().filter(|o| o.tag == 0).collect();
     assert_eq!(out.len(), 1);
     assert_eq!(
         (out[0].status, out[0].attempts),
-        (Status::Timeout, 5),
-        "the 5th attempt gets only the 400 ms left"
+        (Status::Timeout, 9),
+        "the 9th attempt gets only the 2.4 s left of 15 s"
     );
 }
 
@@ -200,14 +249,14 @@ fn servfail_everywhere_ends_as_servfail_after_max_attempts() {
     let mut net = Net::new(3, |_| {});
     net.engine.submit(net.at(0), "broken.test", A, 1);
     let mut tried = Vec::new();
-    for t in 0..10_000 {
+    for t in 0..16_000 {
         for s in net.send_all(t) {
             tried.push(s.to);
             net.deliver(t, &s, reply(&s.bytes, 2, 0, false));
         }
     }
     let out = net.outcomes();
-    assert_eq!((out[0].status, out[0].attempts), (Status::ServFail, 6));
+    assert_eq!((out[0].status, out[0].attempts), (Status::ServFail, 10));
     assert_eq!(
         &tried[..3],
         &[addr(2), addr(3), addr(4)],
@@ -272,9 +321,17 @@ fn replies_are_validated_and_rejections_counted() {
 fn a_late_answer_to_an_earlier_attempt_is_taken() {
     let mut net = Net::new(2, |_| {});
     net.engine.submit(net.at(0), "late.test", A, 1);
-    let first = net.send_all(0).remove(0);
+    net.engine.submit(net.at(0), "other.test", A, 2);
+    net.engine.submit(net.at(0), "third.test", A, 3);
+    let sent = net.send_all(0);
+    let first = sent[0].clone();
+    // Its resolver answers a later question, so the first attempt counts as lost at 800 ms.
+    net.deliver(10, &sent[2], reply(&sent[2].bytes, 0, 1, false));
+    net.deliver(10, &sent[1], reply(&sent[1].bytes, 0, 1, false));
+    assert_eq!(net.outcomes().len(), 2);
     let _second = net.send_all(800).remove(0);
     net.deliver(850, &first, reply(&first.bytes, 0, 1, false));
+    assert_eq!(net.engine.stats.stale_answers, 1);
     let out = net.outcomes();
     assert_eq!(
         (out[0].status, out[0].resolver),
@@ -292,7 +349,7 @@ fn a_late_answer_to_an_earlier_attempt_is_taken() {
 }
 
 #[test]
-fn case_randomisation_sends_mixed_case_and_accepts_any_case_back() {
+fn case_randomisation_takes_only_an_exact_echo() {
     let mut net = Net::new(1, |c| c.randomize_case = true);
     let name = "abcdefghijklmnopqrstuvwxyz.example.test";
     net.engine.submit(net.at(0), name, A, 1);
@@ -306,10 +363,42 @@ fn case_randomisation_sends_mixed_case_and_accepts_any_case_back() {
         sent_name,
         build_query(0, name, A, None).unwrap()[12..12 + sent_name.len()].to_vec()
     );
-    let mut r = reply(&s.bytes, 0, 1, false);
-    r[13..18].make_ascii_uppercase(); // a resolver that mangles the case
-    net.deliver(1, &s, r);
+    let mut mangled = reply(&s.bytes, 0, 1, false);
+    mangled[13..18].make_ascii_uppercase();
+    if mangled[13..18] != s.bytes[13..18] {
+        net.deliver(1, &s, mangled);
+        assert!(
+            net.outcomes().is_empty(),
+            "a reply in another case is refused"
+        );
+        assert_eq!(net.engine.stats.case_mismatch, 1);
+    }
+    net.deliver(2, &s, reply(&s.bytes, 0, 1, false));
     assert_eq!(net.outcomes()[0].status, Status::NoError);
+}
+
+#[test]
+fn case_randomisation_turns_off_for_a_resolver_that_never_echoes() {
+    let mut net = Net::new(1, |c| c.randomize_case = true);
+    let name = "abcdefghijklmnopqrstuvwxyz.example.test";
+    for i in 0..40 {
+        net.engine.submit(net.at(i), name, A, i);
+        let s = net.send_all(i).remove(0);
+        let mut r = reply(&s.bytes, 0, 1, false);
+        r[13..39].make_ascii_lowercase();
+        net.deliver(i, &s, r);
+    }
+    assert!(!net.engine.resolvers()[0].case_echoed);
+    assert!(net.engine.poll_warning().unwrap().contains("0x20 is off"));
+    net.engine.submit(net.at(100), name, A, 99);
+    let s = net.send_all(100).remove(0);
+    assert_eq!(
+        &s.bytes[13..39],
+        b"abcdefghijklmnopqrstuvwxyz",
+        "sent as submitted"
+    );
+    net.deliver(101, &s, reply(&s.bytes, 0, 1, false));
+    assert!(net.outcomes().iter().any(|o| o.tag == 99));
 }
 
 #[test]
@@ -374,7 +463,7 @@ fn backpressure_waits_without_costing_an_attempt() {
 
 #[test]
 fn qps_limit_paces_sends() {
-    let mut net = Net::new(1, |c| c.limits.qps = Some(500));
+    let mut net = Net::new(1, |c| c.limits.qps = Some(500.0));
     for i in 0..2000 {
         net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
     }
@@ -429,10 +518,9 @@ fn a_servfail_only_resolver_is_benched_and_probed_back() {
 }
 
 #[test]
-fn a_silent_resolver_is_dropped_and_its_queries_move() {
+fn a_silent_resolver_goes_down_and_its_queries_move_uncharged() {
     let mut net = Net::new(2, |c| {
-        c.limits.dead_timeouts = 8;
-        c.limits.dead_after = ms(500);
+        c.limits.down_after = ms(500);
         c.retry.initial_timeout = ms(100);
     });
     let silent = addr(2);
@@ -448,7 +536,11 @@ fn a_silent_resolver_is_dropped_and_its_queries_move() {
         }
         t += 1;
     }
-    assert_eq!(net.engine.resolvers()[0].health, Health::Dead);
+    let r = &net.engine.resolvers()[0];
+    assert!(matches!(r.health, Health::Down { .. }), "{:?}", r.health);
+    assert_eq!(r.stats.downs, 1);
+    assert!(r.stats.probes >= 1, "probed while down");
+    assert_eq!(net.engine.stats.retries, 0, "moves are not retries");
     let out = net.outcomes();
     assert_eq!(out.len(), 100);
     assert!(
@@ -458,21 +550,42 @@ fn a_silent_resolver_is_dropped_and_its_queries_move() {
 }
 
 #[test]
-fn all_resolvers_dead_ends_queries_instead_of_hanging() {
+fn when_every_resolver_is_down_queries_wait_and_go_on_when_one_answers() {
     let mut net = Net::new(1, |c| {
-        c.limits.dead_timeouts = 2;
-        c.limits.dead_after = ms(0);
+        c.limits.down_after = ms(1000);
         c.retry.initial_timeout = ms(100);
     });
     for i in 0..3 {
         net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
     }
-    for t in 0..2_000 {
-        net.send_all(t);
+    // Silent for 30 s, three deadlines: nothing ends, the resolver is probed with backoff.
+    let mut probes = Vec::new();
+    for t in 0..30_000 {
+        for s in net.send_all(t) {
+            if MessageView::parse(&s.bytes).unwrap().question.qtype == 2 {
+                probes.push(t);
+            }
+        }
+    }
+    assert!(net.outcomes().is_empty(), "the queries wait");
+    assert_eq!(net.engine.in_flight(), 3);
+    assert!(net.engine.outage_since().is_some());
+    let gaps: Vec<u64> = probes.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(&gaps[..5], [250, 500, 1000, 2000, 4000], "{probes:?}");
+    assert!(gaps[5..].iter().all(|g| *g == 4000), "capped: {gaps:?}");
+    // It comes back: the next probe is answered and the queries go out, uncharged.
+    let mut t = 30_000;
+    while net.engine.in_flight() > 0 && t < 40_000 {
+        for s in net.send_all(t) {
+            net.deliver(t, &s, reply(&s.bytes, 0, 1, false));
+        }
+        t += 1;
     }
     let out = net.outcomes();
     assert_eq!(out.len(), 3);
-    assert!(out.iter().all(|o| o.status == Status::Timeout));
+    assert!(out.iter().all(|o| o.status == Status::NoError), "{out:?}");
+    assert!(net.engine.outage_since().is_none());
+    assert!(net.engine.stats.outage_s > 25.0);
 }
 
 #[test]

@@ -29,6 +29,22 @@ const ENTRY_OVERHEAD: usize = 40;
 /// Name of the spool file stdin is copied to.
 pub const STDIN_SPOOL: &str = "input.stdin";
 
+/// Longest `input` a reject row keeps, so that CSV readers with default field limits load it.
+pub const REJECT_INPUT_MAX: usize = 512;
+
+/// A rejected record's text, cut to [`REJECT_INPUT_MAX`] bytes (on a character boundary) with
+/// its full length noted.
+pub fn bounded_input(text: String) -> String {
+    if text.len() <= REJECT_INPUT_MAX {
+        return text;
+    }
+    let mut end = REJECT_INPUT_MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
 /// A line that is not a domain, for `rejects.csv`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RejectRow {
@@ -45,12 +61,14 @@ pub struct RejectRow {
 pub enum Layout {
     /// One domain per line.
     Lines,
-    /// CSV with a header; `column` holds the domain, the other columns pass through.
+    /// CSV; `column` holds the domain, the other columns pass through under `headers`.
     Csv {
         column: usize,
         headers: Vec<String>,
-        /// Lines end in CRLF (judged from the header line).
+        /// Lines end in CRLF (judged from the first line).
         crlf: bool,
+        /// The first line is a header (a ranked list `1,example.com` has none).
+        has_header: bool,
     },
 }
 
@@ -87,6 +105,12 @@ pub enum ListError {
     Write { path: PathBuf, source: io::Error },
     #[error("the domain list {0} changed while it was being scanned")]
     Changed(PathBuf),
+    #[error(
+        "{path}: the first line `{header}` looks like a CSV header but has no `domain` column. \
+         Name the column that holds the domains `domain`, or give one domain per line (a ranked \
+         list `1,example.com` without a header is read as is)"
+    )]
+    NoDomainColumn { path: PathBuf, header: String },
 }
 
 /// One record of the input, before normalisation.
@@ -125,10 +149,15 @@ impl Records {
                 buf: Vec::new(),
                 line: 0,
             },
-            Layout::Csv { column, crlf, .. } => Records::Csv {
+            Layout::Csv {
+                column,
+                crlf,
+                has_header,
+                ..
+            } => Records::Csv {
                 reader: csv::ReaderBuilder::new()
                     .flexible(true)
-                    .has_headers(true)
+                    .has_headers(*has_header)
                     .from_reader(reader),
                 column: *column,
                 record: csv::ByteRecord::new(),
@@ -166,8 +195,11 @@ impl Records {
                     return Ok(None);
                 }
                 // The csv crate counts a line when it consumes its `\n`, which after a `\r` it
-                // does only when the next record starts.
-                let line = record.position().map_or(0, |p| p.line()) + u64::from(*crlf);
+                // does only when the next record starts (so not before the first record of a
+                // file without header).
+                let line = record
+                    .position()
+                    .map_or(0, |p| p.line() + u64::from(*crlf && p.byte() > 0));
                 let text = record
                     .iter()
                     .map(String::from_utf8_lossy)
@@ -195,14 +227,36 @@ impl Records {
     }
 }
 
-/// A CSV header with a `domain` column makes the input a CSV; anything else is a list.
-fn detect_layout(path: &Path) -> io::Result<Layout> {
+/// A CSV header with a `domain` column makes the input a CSV, a first line `RANK,DOMAIN` a
+/// ranked list (Tranco, Alexa, Umbrella), a first line without a comma a list of lines. Any
+/// other first line with a comma is a header without a `domain` column: one clear error
+/// rather than one reject per line.
+fn detect_layout(path: &Path) -> Result<Layout, ListError> {
+    let read_err = |source| ListError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut first = Vec::new();
-    BufReader::new(File::open(path)?).read_until(b'\n', &mut first)?;
+    BufReader::new(File::open(path).map_err(read_err)?)
+        .read_until(b'\n', &mut first)
+        .map_err(read_err)?;
     let text = String::from_utf8_lossy(&first);
     let text = text.trim_start_matches('\u{feff}').trim_end();
     if !text.contains(',') {
         return Ok(Layout::Lines);
+    }
+    let crlf = first.ends_with(b"\r\n");
+    if let Some((rank, domain)) = text.split_once(',')
+        && !rank.trim().is_empty()
+        && rank.trim().bytes().all(|b| b.is_ascii_digit())
+        && matches!(normalize(domain), Ok(Some(_)))
+    {
+        return Ok(Layout::Csv {
+            column: 1,
+            headers: vec!["rank".into()],
+            crlf,
+            has_header: false,
+        });
     }
     let headers: Vec<String> = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -218,7 +272,8 @@ fn detect_layout(path: &Path) -> io::Result<Layout> {
     {
         Some(column) => Ok(Layout::Csv {
             column,
-            crlf: first.ends_with(b"\r\n"),
+            crlf,
+            has_header: true,
             headers: headers
                 .iter()
                 .enumerate()
@@ -226,7 +281,10 @@ fn detect_layout(path: &Path) -> io::Result<Layout> {
                 .map(|(_, h)| h.clone())
                 .collect(),
         }),
-        None => Ok(Layout::Lines),
+        None => Err(ListError::NoDomainColumn {
+            path: path.to_path_buf(),
+            header: bounded_input(text.to_string()),
+        }),
     }
 }
 
@@ -396,7 +454,7 @@ fn prepare_with(
         path: path.clone(),
         source,
     };
-    let layout = detect_layout(&path).map_err(read_err)?;
+    let layout = detect_layout(&path)?;
     let mut records = Records::open(&path, &layout).map_err(read_err)?;
     let mut dedup = Dedup {
         chunk: Vec::new(),
@@ -436,7 +494,7 @@ fn prepare_with(
                 reject(RejectRow {
                     file: "domains",
                     line: raw.line,
-                    input: raw.text,
+                    input: bounded_input(raw.text),
                     reason,
                 })
                 .map_err(|source| ListError::Write {
@@ -641,6 +699,36 @@ mod tests {
         assert_eq!(rejects[0].line, 3);
         assert_eq!(rejects[1].reason, "no domain column in this row");
         assert_eq!(stats.duplicates, 1);
+    }
+
+    #[test]
+    fn ranked_lists_are_read_and_headers_without_domain_are_one_error() {
+        let (d, rejects, stats, extra) =
+            run(b"1,google.com\r\n2,B\xc3\xbccher.test\r\n3,not a domain\r\n");
+        assert_eq!(extra, ["rank"]);
+        assert_eq!(names(&d), ["google.com", "xn--bcher-kva.test"]);
+        assert_eq!(d[1].extra, ["2"]);
+        assert_eq!((d[0].line, d[1].line), (1, 2));
+        assert_eq!((rejects.len(), rejects[0].line), (1, 3));
+        assert_eq!(stats.records, 3);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, "name,rank\nexample.com,1\n").unwrap();
+        let e = prepare(&path, dir.path(), &mut |_| Ok(())).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.contains("no `domain` column") && e.contains("name,rank"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_long_rejected_line_is_cut_with_its_length() {
+        let long = format!("{}\n", "x".repeat(100_000));
+        let (_, rejects, ..) = run(long.as_bytes());
+        assert!(rejects[0].input.len() < 600);
+        assert!(rejects[0].input.ends_with("(100000 bytes in all)"));
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Senders {
                 Err(reason) => reject(RejectRow {
                     file: "senders",
                     line,
-                    input: text,
+                    input: super::list::bounded_input(text),
                     reason,
                 })
                 .map_err(|e| err(e.into()))?,

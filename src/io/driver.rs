@@ -19,6 +19,9 @@ const BATCH: usize = 64;
 const MAX_WAIT: Duration = Duration::from_millis(20);
 /// Wait while the engine holds ready queries back (QPS limit, in-flight caps) or TCP is busy.
 const BUSY_WAIT: Duration = Duration::from_millis(1);
+/// When no resolver has answered anything yet, give up after this much outage at most: the
+/// addresses are more likely wrong than the resolvers slow.
+const NEVER_ANSWERED_GIVE_UP: Duration = Duration::from_secs(60);
 
 /// How the driver runs.
 pub struct DriverConfig {
@@ -31,6 +34,20 @@ pub struct DriverConfig {
     pub stop: Option<StopFlags>,
     /// Stop taking input at this instant.
     pub input_deadline: Option<Instant>,
+    /// When every resolver has been down this long, abandon the lookups in flight and return
+    /// [`Ended::GaveUp`]; `None`: wait for ever.
+    pub give_up: Option<Duration>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The workload finished (or was stopped by a signal) and every lookup ended.
+    Finished,
+    /// The second signal: lookups in flight abandoned.
+    Aborted,
+    /// Every resolver was down for the `give_up` time: lookups in flight abandoned.
+    GaveUp,
 }
 
 /// Moves every datagram the engine has ready into the per-socket batches, sending full ones.
@@ -119,7 +136,7 @@ pub fn run(
     config: &DriverConfig,
     input: &mut dyn Iterator<Item = (String, u16, u64)>,
     on_outcome: &mut dyn FnMut(Outcome) -> io::Result<()>,
-) -> io::Result<()> {
+) -> io::Result<Ended> {
     let mut stream = Stream {
         input,
         on_outcome,
@@ -134,18 +151,57 @@ pub fn run_workload(
     sockets: &[Socket],
     config: &DriverConfig,
     workload: &mut dyn Workload,
-) -> io::Result<()> {
+) -> io::Result<Ended> {
     let mut tx: Vec<DatagramBatch> = sockets.iter().map(|_| DatagramBatch::new(BATCH)).collect();
     let mut rx = DatagramBatch::new(BATCH);
     let mut buf = Vec::with_capacity(512);
     let mut tcp = TcpPool::default();
     let mut stopped = false;
     let mut readable = vec![false; sockets.len()];
+    let mut reported_outage = None;
     loop {
         let now = Instant::now();
         if config.stop.as_ref().is_some_and(StopFlags::aborted) {
             workload.stop();
-            return Ok(());
+            return Ok(Ended::Aborted);
+        }
+        if let Some(since) = engine.outage_since() {
+            if reported_outage.is_none() {
+                eprintln!(
+                    "\nmxscan: every resolver is down: taking no new domains, probing them until \
+                     one answers{}",
+                    config.give_up.map_or(String::new(), |g| format!(
+                        " (giving up after {} s, --give-up)",
+                        g.as_secs()
+                    ))
+                );
+                reported_outage = Some(since);
+            }
+            let never_answered = engine.resolvers().iter().all(|r| r.last_reply.is_none());
+            let give_up = config.give_up.map(|g| {
+                if never_answered {
+                    g.min(NEVER_ANSWERED_GIVE_UP)
+                } else {
+                    g
+                }
+            });
+            if give_up.is_some_and(|g| now.saturating_duration_since(since) >= g) {
+                eprintln!(
+                    "\nmxscan: {}: stopping",
+                    if never_answered {
+                        "no resolver has answered at all (check -r)"
+                    } else {
+                        "every resolver has been down for --give-up"
+                    }
+                );
+                workload.stop();
+                return Ok(Ended::GaveUp);
+            }
+        } else if let Some(since) = reported_outage.take() {
+            eprintln!(
+                "\nmxscan: a resolver answers again after {:.1} s: going on",
+                now.saturating_duration_since(since).as_secs_f64()
+            );
         }
         if !stopped
             && (config.stop.as_ref().is_some_and(StopFlags::stopped)
@@ -155,6 +211,9 @@ pub fn run_workload(
             workload.stop();
         }
         engine.handle_timeout(now);
+        while let Some(w) = engine.poll_warning() {
+            eprintln!("mxscan: warning: {w}");
+        }
         workload.on_turn(engine);
         transmit(engine, now, &mut buf, sockets, &mut tx)?;
         // Feed work only while resolvers can take it: a backlog behind a QPS limit or the
@@ -184,13 +243,15 @@ pub fn run_workload(
             continue;
         }
         if workload.is_finished() && engine.in_flight() == 0 {
-            return Ok(());
+            return Ok(Ended::Finished);
         }
         let mut wait = engine
             .poll_timeout()
             .map_or(MAX_WAIT, |t| t.saturating_duration_since(now))
             .min(MAX_WAIT);
-        if tcp.pending() > 0 || engine.is_backpressured() {
+        // Queries held back by a limit go out within a millisecond; in an outage they wait for
+        // the next probe, which the engine's timeout covers.
+        if tcp.pending() > 0 || (engine.is_backpressured() && engine.outage_since().is_none()) {
             wait = wait.min(BUSY_WAIT);
         }
         super::batch::wait_readable_any(sockets, wait, &mut readable)?;

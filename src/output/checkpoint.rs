@@ -114,6 +114,57 @@ pub fn reopen(
     })
 }
 
+/// Opens a retry pass (`--retry-indeterminate`) of the scan in `dir`, in `dir/.retry`: its
+/// tables hold every row of the scan except those of `retried`'s domains, and its journal a
+/// batch of the `kept` positions with their tally. The retried domains' rows follow as they
+/// finish; [`super::retry::commit`] then puts the pass in place.
+#[allow(clippy::too_many_arguments)]
+pub fn open_retry(
+    dir: &Path,
+    format: Format,
+    extra_columns: &[String],
+    recovered: Recovered,
+    retried: &super::retry::Unmeasured,
+    kept: Vec<u64>,
+    sync_every: Duration,
+) -> io::Result<Opened> {
+    let pass = dir.join(super::retry::RETRY_DIR);
+    if pass.exists() {
+        std::fs::remove_dir_all(&pass)?;
+    }
+    std::fs::create_dir(&pass)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot create {}: {e}", pass.display())))?;
+    let mut tables = ScanTables::create(&pass, format, extra_columns)?;
+    let (ends, _) = tables.checkpoint()?;
+    let mut journal = Journal::create(&pass.join(JOURNAL))?;
+    journal.append(&Record::Start { ends })?;
+    let run = recovered.runs + 1;
+    journal.append(&Record::Retry {
+        retried: retried.domains.len() as u64,
+        runs: run,
+        passes: recovered.retry_passes + 1,
+    })?;
+    super::retry::copy_rows_except(dir, format, &retried.domains, &mut tables)?;
+    let mut tally = recovered.tally;
+    tally.subtract(&retried.tally);
+    let done_count = kept.len() as u64;
+    let (ends, crcs) = tables.checkpoint()?;
+    if !kept.is_empty() {
+        journal.append_batch(kept, ends, crcs, tally.clone())?;
+    }
+    tables.sync()?;
+    journal.sync()?;
+    let checkpoint = Checkpoint::new(Some(journal), sync_every, &tables)?;
+    Ok(Opened {
+        tables,
+        checkpoint,
+        done: Bitset::default(),
+        done_count,
+        tally,
+        run,
+    })
+}
+
 /// Journals each batch written and makes the tables durable every `sync_every`, on a syncer
 /// thread: an `fsync` can take long on a busy disk, and the output thread must not wait for it
 /// (the I/O thread would wait behind it).

@@ -43,6 +43,14 @@ pub enum Record {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         forced: Vec<String>,
     },
+    /// The journal of a second pass over the scan's INDETERMINATE domains
+    /// (`--retry-indeterminate`): `runs` runs so far, this one included, `passes` of them
+    /// retry passes, this one asking `retried` domains again.
+    Retry {
+        retried: u64,
+        runs: u32,
+        passes: u32,
+    },
     /// A batch of domains is in the tables.
     Batch {
         /// Input positions, sorted: the first absolute, then differences to the previous one.
@@ -245,8 +253,10 @@ pub struct Recovered {
     pub done: Bitset,
     pub done_count: u64,
     pub tally: Tally,
-    /// Runs so far (the first one and each resume).
+    /// Runs so far (the first one, each resume and each retry pass).
     pub runs: u32,
+    /// Retry passes so far (`--retry-indeterminate`).
+    pub retry_passes: u32,
     pub complete: bool,
     /// Bytes of the journal that stay.
     pub journal_len: u64,
@@ -286,6 +296,10 @@ impl Recovered {
                 self.tally.merge(tally);
             }
             Record::Resume { .. } => self.runs += 1,
+            Record::Retry { runs, passes, .. } => {
+                self.runs = *runs;
+                self.retry_passes = *passes;
+            }
             Record::Complete => self.complete = true,
             Record::Start { .. } | Record::Sync { .. } => {}
         }

@@ -6,11 +6,46 @@ pub mod manifest;
 pub mod progress;
 pub mod resolve;
 pub mod resolvers;
+pub mod retry;
 pub mod scan;
 pub mod summary;
 pub mod tally;
 
 use std::io::Write;
+
+/// A CSV cell as spreadsheets may open it: control characters written as `\DDD` (the DNS
+/// presentation escape), and a leading `=`, `+`, `-` or `@` (which would start a formula)
+/// behind a `'`. Text from DNS or from the input goes through this in every CSV table; JSON
+/// Lines keep the exact text, JSON-escaped.
+pub fn csv_cell(text: &mut String) {
+    if text.bytes().any(|b| b.is_ascii_control()) {
+        let mut escaped = String::with_capacity(text.len() + 8);
+        for c in text.chars() {
+            if c.is_ascii_control() {
+                escaped.push_str(&format!("\\{:03}", c as u8));
+            } else {
+                escaped.push(c);
+            }
+        }
+        *text = escaped;
+    }
+    if text.starts_with(['=', '+', '-', '@']) {
+        text.insert(0, '\'');
+    }
+}
+
+/// A JSON Lines row with every empty string written as `null`.
+pub fn jsonl_row<R: serde::Serialize>(row: &R) -> serde_json::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(row)?;
+    if let serde_json::Value::Object(fields) = &mut value {
+        for v in fields.values_mut() {
+            if v.as_str() == Some("") {
+                *v = serde_json::Value::Null;
+            }
+        }
+    }
+    Ok(value)
+}
 
 /// Output format of a row stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -40,4 +75,24 @@ pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Se
                 .with_context(|| format!("cannot create output {}", p.display()))?,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_cells_never_run_as_formulas_and_show_control_characters() {
+        let cell = |s: &str| {
+            let mut s = s.to_string();
+            super::csv_cell(&mut s);
+            s
+        };
+        assert_eq!(cell("mx.example.com"), "mx.example.com");
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("@SUM(1)"), "'@SUM(1)");
+        assert_eq!(cell("-2+3"), "'-2+3");
+        assert_eq!(cell("a\u{1b}[31mb\r\n"), "a\\027[31mb\\013\\010");
+        assert_eq!(cell(""), "");
+        let row = super::jsonl_row(&serde_json::json!({"a": "", "b": "x", "c": []})).unwrap();
+        assert_eq!(row.to_string(), r#"{"a":null,"b":"x","c":[]}"#);
+    }
 }

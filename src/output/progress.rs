@@ -19,6 +19,8 @@ pub struct ScanCounters {
     pub in_flight: AtomicU64,
     pub retries: AtomicU64,
     pub timeouts: AtomicU64,
+    /// Milliseconds every resolver has been down (0: some resolver is up).
+    pub outage_ms: AtomicU64,
 }
 
 impl ScanCounters {
@@ -59,6 +61,15 @@ impl Progress {
                 bar.set_length(get(&counters.total));
                 bar.set_position(get(&counters.domains_done));
                 let secs = started.elapsed().as_secs_f64().max(1e-3);
+                let outage = get(&counters.outage_ms);
+                if outage > 0 {
+                    bar.set_message(format!(
+                        "EVERY RESOLVER DOWN for {:.0} s: waiting, probing",
+                        outage as f64 / 1e3
+                    ));
+                    std::thread::sleep(REDRAW);
+                    continue;
+                }
                 bar.set_message(format!(
                     "{:.0} q/s, {} in flight, {} retries, {} timeouts",
                     get(&counters.queries) as f64 / secs,

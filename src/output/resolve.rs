@@ -95,19 +95,21 @@ impl RowWriter {
         match (self.format, &mut self.csv, &mut self.jsonl) {
             (Format::Csv, Some(w), _) => {
                 let rtt = row.rtt_ms.map(|r| format!("{r:.3}")).unwrap_or_default();
-                w.write_record([
-                    row.name.as_str(),
-                    &row.qtype,
-                    &row.status,
-                    &row.answers.join(";"),
-                    &row.resolver,
-                    &row.attempts.to_string(),
-                    &rtt,
-                ])?;
+                let mut fields = [
+                    row.name.clone(),
+                    row.qtype.clone(),
+                    row.status.clone(),
+                    row.answers.join(";"),
+                    row.resolver.clone(),
+                    row.attempts.to_string(),
+                    rtt,
+                ];
+                fields.iter_mut().for_each(super::csv_cell);
+                w.write_record(fields)?;
                 Ok(())
             }
             (Format::Jsonl, _, Some(w)) => {
-                serde_json::to_writer(&mut *w, row)?;
+                serde_json::to_writer(&mut *w, &super::jsonl_row(row)?)?;
                 w.write_all(b"\n")
             }
             _ => unreachable!("constructed with the writer of its format"),

@@ -45,7 +45,15 @@ pub struct ResolverReport {
     pub timeouts: u64,
     pub truncated: u64,
     pub benched: u64,
-    pub health: String,
+    /// Timeouts that passed while the resolver answered nothing: waited on, not resent.
+    pub silent_waits: u64,
+    /// Times it went down (silent for the down threshold), and probes sent while down.
+    pub downs: u64,
+    pub probes: u64,
+    /// Its retransmission timeout at the end, learnt from its latency.
+    pub rto_ms: Option<f64>,
+    /// `active`, `benched`, `probing` or `down` at the end.
+    pub health: &'static str,
     pub rcodes: BTreeMap<String, u64>,
     pub latency_ms: Option<Latency>,
 }
@@ -108,12 +116,11 @@ impl LatencyRecorder {
                 timeouts: r.stats.timeouts,
                 truncated: r.stats.truncated,
                 benched: r.stats.benched,
-                health: format!("{:?}", r.health)
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches(['{', ' '])
-                    .to_string(),
+                silent_waits: r.stats.silent_waits,
+                downs: r.stats.downs,
+                probes: r.stats.probes,
+                rto_ms: r.rto().map(|d| d.as_secs_f64() * 1e3),
+                health: r.health.name(),
                 rcodes: r
                     .stats
                     .rcodes

@@ -78,7 +78,7 @@ pub struct DomainRow {
     pub addresses: usize,
     /// The mail provider of the most-preferred exchanges (`A:0.5;B:0.5` when shared).
     pub provider: String,
-    pub score: u8,
+    pub score: Option<u8>,
     pub provisional: bool,
     pub score_reasons: Vec<String>,
     /// Finding codes, sorted, each once.
@@ -175,7 +175,7 @@ impl DomainRow {
             self.exchanges.join(";"),
             self.addresses.to_string(),
             self.provider.clone(),
-            self.score.to_string(),
+            self.score.map(|s| s.to_string()).unwrap_or_default(),
             self.provisional.to_string(),
             self.score_reasons.join(";"),
             self.findings.join(";"),
@@ -328,13 +328,34 @@ impl<W: Write> Table<W> {
         fields: impl FnOnce() -> Vec<String>,
     ) -> io::Result<()> {
         let written = if let Some(w) = self.csv.as_mut() {
-            w.write_record(fields()).map_err(io::Error::from)
+            let mut fields = fields();
+            fields.iter_mut().for_each(super::csv_cell);
+            w.write_record(fields).map_err(io::Error::from)
         } else if let Some(w) = self.jsonl.as_mut() {
-            serde_json::to_writer(&mut *w, row)
+            super::jsonl_row(row)
+                .and_then(|v| serde_json::to_writer(&mut *w, &v))
                 .map_err(io::Error::from)
                 .and_then(|()| w.write_all(b"\n"))
         } else {
             Ok(())
+        };
+        written.map_err(|e| self.error(e))
+    }
+
+    /// Copies a row read back from a CSV table of this layout, as it was.
+    pub fn copy_csv_row(&mut self, record: &csv::ByteRecord) -> io::Result<()> {
+        let written = match self.csv.as_mut() {
+            Some(w) => w.write_byte_record(record).map_err(io::Error::from),
+            None => Err(io::Error::other("a CSV row for a JSON Lines table")),
+        };
+        written.map_err(|e| self.error(e))
+    }
+
+    /// Copies a line read back from a JSON Lines table, as it was.
+    pub fn copy_line(&mut self, line: &[u8]) -> io::Result<()> {
+        let written = match self.jsonl.as_mut() {
+            Some(w) => w.write_all(line),
+            None => Err(io::Error::other("a JSON line for a CSV table")),
         };
         written.map_err(|e| self.error(e))
     }
@@ -405,7 +426,7 @@ pub struct SenderRow<'a> {
     pub iprev: &'static str,
     pub generic: bool,
     pub verdict: &'static str,
-    pub score: u8,
+    pub score: Option<u8>,
     pub provisional: bool,
     pub score_reasons: &'a [String],
 }
@@ -434,7 +455,7 @@ impl SenderRow<'_> {
             self.iprev.to_string(),
             self.generic.to_string(),
             self.verdict.to_string(),
-            self.score.to_string(),
+            self.score.map(|s| s.to_string()).unwrap_or_default(),
             self.provisional.to_string(),
             self.score_reasons.join(";"),
         ]
@@ -491,7 +512,8 @@ impl ScanTables<TrackedFile> {
         })
     }
 
-    fn each(&mut self) -> [&mut Table<TrackedFile>; TABLES] {
+    /// The tables in the journal's order.
+    pub fn each(&mut self) -> [&mut Table<TrackedFile>; TABLES] {
         [
             &mut self.domains,
             &mut self.records,

@@ -17,6 +17,8 @@ pub struct InputSummary {
     pub list: ListStats,
     /// Rows of `--senders` and how many of their domains were not in the domain list.
     pub sender_rows: u64,
+    /// Malformed rows of `--senders` (in `rejects`).
+    pub sender_rejects: u64,
     pub sender_domains_not_scanned: usize,
 }
 
@@ -39,6 +41,14 @@ pub struct QuerySummary {
     pub late: u64,
     pub duplicates: u64,
     pub malformed: u64,
+    /// Answers taken from an earlier attempt after the query was re-sent (a timeout that
+    /// fired too early).
+    pub stale_answers: u64,
+    /// Queries moved off a resolver that went down, and probes sent to resolvers while down.
+    pub moved: u64,
+    pub probes: u64,
+    /// Seconds every resolver was down at once (the scan waited).
+    pub outage_s: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,8 +64,13 @@ pub struct Summary {
     pub version: &'static str,
     /// The scan was stopped before the end of its input (`--resume` continues it).
     pub interrupted: bool,
-    /// Runs so far: 1, plus one per `--resume`.
+    /// It stopped because every resolver was down for `--give-up` seconds.
+    pub gave_up: bool,
+    /// Runs so far: 1, plus one per `--resume` and per `--retry-indeterminate`.
     pub runs: u32,
+    /// Domains this run asked again (`--retry-indeterminate`; 0 otherwise). Their old rows
+    /// were replaced, and every count below covers the tables as they are now.
+    pub retried_this_run: u64,
     pub input: InputSummary,
     /// Domains in the tables, over every run; the counts below cover the same domains.
     pub domains_scanned: u64,
@@ -64,6 +79,9 @@ pub struct Summary {
     pub routes: BTreeMap<&'static str, u64>,
     /// Share of scanned domains per route state, in percent.
     pub route_pct: BTreeMap<&'static str, f64>,
+    /// INDETERMINATE domains with a lookup no resolver answered (timeouts; a SERVFAIL is a
+    /// measurement of broken DNS and does not count): `--retry-indeterminate` asks again.
+    pub unanswered: u64,
     /// Findings per code and severity.
     pub findings: BTreeMap<String, BTreeMap<String, u64>>,
     /// Share of scanned domains per mail provider, in percent (fractional credit).
@@ -90,7 +108,7 @@ impl Summary {
             .map(|(r, n)| format!("{r} {n}"))
             .collect();
         format!(
-            "mxscan scan: {} domains in {:.1} s ({:.0}/s){}, {} rejected, {} duplicates; {:.2} lookups/domain, {} retries; {}{}",
+            "mxscan scan: {} domains in {:.1} s ({:.0}/s){}, {} rejected{}, {} duplicates; {:.2} lookups/domain, {} retries; {}{}{}",
             self.domains_this_run,
             self.timing.scan_s,
             self.timing.domains_per_s,
@@ -100,10 +118,20 @@ impl Summary {
                 String::new()
             },
             self.input.list.rejected,
+            if self.input.sender_rejects > 0 {
+                format!(" (and {} sender rows)", self.input.sender_rejects)
+            } else {
+                String::new()
+            },
             self.input.list.duplicates,
             self.queries.lookups_per_domain,
             self.queries.retries,
             routes.join(", "),
+            if self.unanswered > 0 {
+                format!("; {} unanswered", self.unanswered)
+            } else {
+                String::new()
+            },
             if self.interrupted {
                 " (interrupted)"
             } else {

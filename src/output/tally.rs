@@ -21,11 +21,21 @@ pub struct Tally {
     /// Sender IPs per verdict.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub senders: BTreeMap<String, u64>,
+    /// INDETERMINATE domains with a lookup no resolver answered (DNS_TIMEOUT).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unanswered: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Tally {
     pub fn add(&mut self, r: &DomainReport) {
         *self.routes.entry(r.route).or_default() += 1;
+        if r.route == Route::Indeterminate && r.findings.iter().any(|f| f.code == "DNS_TIMEOUT") {
+            self.unanswered += 1;
+        }
         for f in &r.findings {
             let by_severity = match self.findings.get_mut(f.code) {
                 Some(m) => m,
@@ -56,6 +66,41 @@ impl Tally {
         }
     }
 
+    /// Takes away the tally of domains whose rows are replaced (a retry pass): counts that
+    /// reach zero disappear.
+    pub fn subtract(&mut self, other: &Tally) {
+        for (r, n) in &other.routes {
+            if let Some(mine) = self.routes.get_mut(r) {
+                *mine = mine.saturating_sub(*n);
+            }
+        }
+        self.routes.retain(|_, n| *n > 0);
+        for (code, by_severity) in &other.findings {
+            if let Some(mine) = self.findings.get_mut(code) {
+                for (s, n) in by_severity {
+                    if let Some(m) = mine.get_mut(s) {
+                        *m = m.saturating_sub(*n);
+                    }
+                }
+                mine.retain(|_, n| *n > 0);
+            }
+        }
+        self.findings.retain(|_, m| !m.is_empty());
+        for (p, share) in &other.providers {
+            if let Some(mine) = self.providers.get_mut(p) {
+                *mine -= share;
+            }
+        }
+        self.providers.retain(|_, share| *share > 1e-9);
+        for (v, n) in &other.senders {
+            if let Some(mine) = self.senders.get_mut(v) {
+                *mine = mine.saturating_sub(*n);
+            }
+        }
+        self.senders.retain(|_, n| *n > 0);
+        self.unanswered = self.unanswered.saturating_sub(other.unanswered);
+    }
+
     /// Adds another tally (an earlier run's batches) to this one.
     pub fn merge(&mut self, other: &Tally) {
         for (r, n) in &other.routes {
@@ -73,6 +118,7 @@ impl Tally {
         for (v, n) in &other.senders {
             *self.senders.entry(v.clone()).or_default() += n;
         }
+        self.unanswered += other.unanswered;
     }
 
     /// Domains counted (each has exactly one route).

@@ -53,6 +53,10 @@ pub struct FaultProfile {
     pub die_after_queries: Option<u64>,
     /// `die-after=DUR`: after this long the resolver stops answering.
     pub die_after: Option<Duration>,
+    /// `revive-after=DUR`: a resolver that died answers again this long after dying (once).
+    pub revive_after: Option<Duration>,
+    /// `start-after=DUR`: answers nothing for this long after it starts (a late resolver).
+    pub start_after: Option<Duration>,
     /// `case=PCT`: the echoed question name gets random 0x20 case changes.
     pub case_change: f64,
 }
@@ -63,7 +67,7 @@ pub struct FaultProfile {
     "bad fault profile `{spec}`: {reason}. Write key=value pairs separated by commas, e.g. \
          `loss=5,latency=2ms,jitter=1ms`; keys: loss, latency, jitter, servfail, refused, qps, \
          over-qps, truncate, garbage-id, garbage-question, garbage-random, wrong-port, \
-         die-after-queries, die-after, case"
+         die-after-queries, die-after, revive-after, start-after, case"
 )]
 pub struct FaultParseError {
     spec: String,
@@ -121,6 +125,8 @@ impl FromStr for FaultProfile {
                 "wrong-port" => p.wrong_port = pct()?,
                 "die-after-queries" => p.die_after_queries = Some(count()?),
                 "die-after" => p.die_after = Some(dur()?),
+                "revive-after" => p.revive_after = Some(dur()?),
+                "start-after" => p.start_after = Some(dur()?),
                 "case" => p.case_change = pct()?,
                 other => return Err(err(format!("unknown key `{other}`"))),
             }
@@ -207,6 +213,8 @@ pub struct FaultState {
     queries: u64,
     tokens: f64,
     refilled: Instant,
+    /// When it died (the first query or instant found dead), for `revive-after`.
+    died_at: Option<Instant>,
 }
 
 impl FaultState {
@@ -219,6 +227,7 @@ impl FaultState {
             queries: 0,
             tokens,
             refilled: now,
+            died_at: None,
         }
     }
 
@@ -227,14 +236,22 @@ impl FaultState {
     }
 
     /// Whether the resolver is dead at `now` (it then answers nothing, over UDP or TCP).
-    pub fn is_dead(&self, now: Instant) -> bool {
-        self.profile
-            .die_after_queries
-            .is_some_and(|n| self.queries >= n)
-            || self
-                .profile
-                .die_after
-                .is_some_and(|d| now.duration_since(self.started) >= d)
+    pub fn is_dead(&mut self, now: Instant) -> bool {
+        let p = &self.profile;
+        if p.start_after
+            .is_some_and(|d| now.saturating_duration_since(self.started) < d)
+        {
+            return true;
+        }
+        let died = p.die_after_queries.is_some_and(|n| self.queries >= n)
+            || p.die_after
+                .is_some_and(|d| now.saturating_duration_since(self.started) >= d);
+        if !died {
+            return false;
+        }
+        let died_at = *self.died_at.get_or_insert(now);
+        p.revive_after
+            .is_none_or(|r| now.saturating_duration_since(died_at) < r)
     }
 
     /// Decides the fate of the next UDP query arriving at `now`.
@@ -362,6 +379,31 @@ mod tests {
         for _ in 0..1000 {
             assert_eq!(a.decide_udp(now), b.decide_udp(now));
         }
+    }
+
+    #[test]
+    fn starts_late_and_revives_after_dying() {
+        let now = Instant::now();
+        let mut s = FaultState::new("start-after=3s".parse().unwrap(), 1, now);
+        assert_eq!(s.decide_udp(now + Duration::from_millis(2999)), Fate::Dead);
+        assert!(matches!(
+            s.decide_udp(now + Duration::from_secs(3)),
+            Fate::Answer(_)
+        ));
+        let mut r = FaultState::new(
+            "die-after-queries=2,revive-after=5s".parse().unwrap(),
+            1,
+            now,
+        );
+        assert!(matches!(r.decide_udp(now), Fate::Answer(_)));
+        assert!(matches!(r.decide_udp(now), Fate::Answer(_)));
+        let t = now + Duration::from_secs(1);
+        assert_eq!(r.decide_udp(t), Fate::Dead);
+        assert_eq!(r.decide_udp(t + Duration::from_millis(4999)), Fate::Dead);
+        assert!(matches!(
+            r.decide_udp(t + Duration::from_secs(5)),
+            Fate::Answer(_)
+        ));
     }
 
     #[test]

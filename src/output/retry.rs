@@ -1,0 +1,234 @@
+//! A second pass over a scan's unmeasured domains (`scan --retry-indeterminate`): those that
+//! ended INDETERMINATE, and those with a lookup that failed further down (`provisional`, e.g.
+//! `MX_TARGET_TEMPERROR`), replacing their rows in every table at once.
+//!
+//! The pass builds the scan's next tables in `OUT/.retry/`: every row of the other domains
+//! copied as it was, the retried domains' new rows appended as they finish, and a fresh journal
+//! that vouches for both. Only when that is complete and on stable storage does a `READY` file
+//! mark the point of no return; the files are then moved over the old ones. A crash before
+//! `READY` leaves the old tables as they were (the next run removes `.retry`); a crash after it
+//! is finished by the next run. Either way nothing is lost or written twice.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use super::Format;
+use super::journal::TrackedFile;
+use super::manifest::sync_dir;
+use super::scan::{SCAN_TABLES, ScanTables, table_path};
+use super::tally::Tally;
+use crate::analysis::Route;
+
+/// Where a pass builds the next tables, inside the scan's directory.
+pub const RETRY_DIR: &str = ".retry";
+/// Written in [`RETRY_DIR`] once its tables and journal are complete and durable.
+const READY: &str = "READY";
+
+/// The domains of a scan's tables with something unmeasured (`provisional`), and what the
+/// summary counted for them.
+#[derive(Debug, Default)]
+pub struct Unmeasured {
+    pub domains: HashSet<String>,
+    /// The tally of their rows, to take away from the scan's.
+    pub tally: Tally,
+}
+
+/// One table's rows, as `(domain, row)` where `row` holds the columns `wanted`, read from CSV
+/// or JSON Lines.
+fn read_rows(
+    path: &Path,
+    format: Format,
+    wanted: &[&str],
+    each: &mut dyn FnMut(&str, &[String]),
+) -> io::Result<()> {
+    let err = |e: &dyn std::fmt::Display| {
+        io::Error::other(format!("cannot read {}: {e}", path.display()))
+    };
+    match format {
+        Format::Csv => {
+            let mut r = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_path(path)
+                .map_err(|e| err(&e))?;
+            let headers = r.headers().map_err(|e| err(&e))?.clone();
+            let at: Vec<Option<usize>> = wanted
+                .iter()
+                .map(|w| headers.iter().position(|h| h == *w))
+                .collect();
+            for rec in r.records() {
+                let rec = rec.map_err(|e| err(&e))?;
+                let row: Vec<String> = at
+                    .iter()
+                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or("").to_string())
+                    .collect();
+                each(rec.get(0).unwrap_or(""), &row);
+            }
+        }
+        Format::Jsonl => {
+            for line in BufReader::new(File::open(path).map_err(|e| err(&e))?).lines() {
+                let value: serde_json::Value =
+                    serde_json::from_str(&line.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+                let text = |key: &str| match &value[key] {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                let row: Vec<String> = wanted.iter().map(|w| text(w)).collect();
+                each(&text("domain"), &row);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the unmeasured domains of the tables in `dir` and the tally of their rows.
+pub fn unmeasured(dir: &Path, format: Format) -> io::Result<Unmeasured> {
+    let mut found = Unmeasured::default();
+    let mut providers: Vec<String> = Vec::new();
+    let t = &mut found.tally;
+    read_rows(
+        &table_path(dir, "domains", format),
+        format,
+        &["route", "provider", "provisional"],
+        &mut |domain, row| {
+            if row[2] == "true" {
+                found.domains.insert(domain.to_string());
+                providers.push(row[1].clone());
+                if let Some(route) = Route::ALL.iter().find(|r| r.as_str() == row[0]) {
+                    *t.routes.entry(*route).or_default() += 1;
+                }
+            }
+        },
+    )?;
+    // The provider column as `provider::label` writes it: `A` or `A:0.5;B:0.5`.
+    for label in providers.iter().filter(|l| !l.is_empty()) {
+        for part in label.split(';') {
+            let (name, share) = match part.rsplit_once(':') {
+                Some((n, s)) => (n, s.parse().unwrap_or(0.0)),
+                None => (part, 1.0),
+            };
+            *t.providers.entry(name.to_string()).or_default() += share;
+        }
+    }
+    let mut unanswered: HashSet<String> = HashSet::new();
+    read_rows(
+        &table_path(dir, "findings", format),
+        format,
+        &["code", "severity", "subject"],
+        &mut |domain, row| {
+            if found.domains.contains(domain) {
+                let by_severity: &mut BTreeMap<String, u64> =
+                    t.findings.entry(row[0].clone()).or_default();
+                *by_severity.entry(row[1].clone()).or_default() += 1;
+                if row[0] == "DNS_TIMEOUT" && row[2].is_empty() {
+                    unanswered.insert(domain.to_string());
+                }
+            }
+        },
+    )?;
+    t.unanswered = unanswered.len() as u64;
+    read_rows(
+        &table_path(dir, "senders", format),
+        format,
+        &["verdict"],
+        &mut |domain, row| {
+            if found.domains.contains(domain) {
+                *t.senders.entry(row[0].clone()).or_default() += 1;
+            }
+        },
+    )?;
+    Ok(found)
+}
+
+/// Copies every row of the tables in `from` whose domain is not in `skip` into `tables`, as it
+/// was written.
+pub fn copy_rows_except(
+    from: &Path,
+    format: Format,
+    skip: &HashSet<String>,
+    tables: &mut ScanTables<TrackedFile>,
+) -> io::Result<()> {
+    for (stem, table) in SCAN_TABLES.iter().zip(tables.each()) {
+        let path = table_path(from, stem, format);
+        let err = |e: &dyn std::fmt::Display| {
+            io::Error::other(format!("cannot read {}: {e}", path.display()))
+        };
+        match format {
+            Format::Csv => {
+                let mut r = csv::ReaderBuilder::new()
+                    .flexible(true)
+                    .from_path(&path)
+                    .map_err(|e| err(&e))?;
+                let mut rec = csv::ByteRecord::new();
+                while r.read_byte_record(&mut rec).map_err(|e| err(&e))? {
+                    let domain = std::str::from_utf8(rec.get(0).unwrap_or_default()).unwrap_or("");
+                    if !skip.contains(domain) {
+                        table.copy_csv_row(&rec)?;
+                    }
+                }
+            }
+            Format::Jsonl => {
+                #[derive(serde::Deserialize)]
+                struct Domain {
+                    domain: String,
+                }
+                let mut reader = BufReader::new(File::open(&path).map_err(|e| err(&e))?);
+                let mut line = Vec::new();
+                while reader.read_until(b'\n', &mut line).map_err(|e| err(&e))? > 0 {
+                    let row: Domain = serde_json::from_slice(&line).map_err(|e| err(&e))?;
+                    if !skip.contains(&row.domain) {
+                        table.copy_line(&line)?;
+                    }
+                    line.clear();
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Makes the pass built in `dir/.retry` the scan's: marks it ready (durably), moves its files
+/// over the old ones, removes the directory.
+pub fn commit(dir: &Path) -> io::Result<()> {
+    let pass = dir.join(RETRY_DIR);
+    sync_dir(&pass)?;
+    File::create(pass.join(READY))?.sync_all()?;
+    sync_dir(&pass)?;
+    finish(dir)
+}
+
+/// Moves every file of the pass (its tables and journal) over the scan's, `READY` last.
+fn finish(dir: &Path) -> io::Result<()> {
+    let pass = dir.join(RETRY_DIR);
+    for entry in std::fs::read_dir(&pass)? {
+        let name = entry?.file_name();
+        if name == READY {
+            continue;
+        }
+        let from = pass.join(&name);
+        std::fs::rename(&from, dir.join(&name)).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot move {}: {e}", from.display()))
+        })?;
+    }
+    sync_dir(dir)?;
+    std::fs::remove_dir_all(&pass)
+}
+
+/// At the start of any run in `dir`: finishes a pass that was ready when it stopped, removes
+/// one that was not (its old tables are untouched).
+pub fn recover(dir: &Path) -> io::Result<()> {
+    let pass: PathBuf = dir.join(RETRY_DIR);
+    if pass.join(READY).exists() {
+        eprintln!(
+            "mxscan: finishing the retry pass that stopped in {}",
+            pass.display()
+        );
+        finish(dir)
+    } else if pass.exists() {
+        std::fs::remove_dir_all(&pass)
+    } else {
+        Ok(())
+    }
+}
