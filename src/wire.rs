@@ -273,7 +273,9 @@ pub fn encode_name(name: &str, out: &mut Vec<u8>) -> Result<(), WireError> {
         .split('.')
         .filter(|l| !l.is_empty())
     {
-        if label.len() > 63 {
+        // Only ASCII goes on the wire: an internationalised name must arrive as A-labels, and
+        // anything else (a line that was not UTF-8) is not a name to ask.
+        if label.len() > 63 || !label.is_ascii() {
             return Err(WireError::BadName);
         }
         out.push(label.len() as u8);

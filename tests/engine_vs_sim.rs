@@ -121,7 +121,9 @@ fn five_percent_loss_loses_nothing() {
     assert_all_correct(&outcomes, n);
     let lost: u64 = stop(sim).iter().map(|r| r.counters.get(Event::Lost)).sum();
     assert!(lost > 4_000, "the sim did lose queries: {lost}");
-    assert!(engine.stats.retries >= lost);
+    // Every lost query was sent again: retried, or moved off a resolver that fell silent at
+    // the end of the run (which costs no attempt).
+    assert!(engine.stats.retries + engine.stats.moved >= lost);
 }
 
 #[test]

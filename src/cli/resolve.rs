@@ -73,7 +73,14 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
     let (sockets, driver_config) = args.engine.driver(&config, None)?;
     let mut engine = Engine::new(config);
     let mut read_error = None;
-    let mut lines = reader.lines();
+    // Lines as bytes: a line that is not UTF-8 becomes a BADNAME row, not the end of the run.
+    let mut lines = reader.split(b'\n').map(|l| {
+        l.map(|l| {
+            String::from_utf8_lossy(&l)
+                .trim_end_matches('\r')
+                .to_string()
+        })
+    });
     let mut tag = 0u64;
     let mut pending: Vec<(String, u16, u64)> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);

@@ -108,6 +108,12 @@ fn read_previous(dir: &Path) -> anyhow::Result<Option<(Manifest, checkpoint::Pre
 fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
     let out = &job.out;
     let input = if job.reads_stdin() {
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            eprintln!(
+                "mxscan: reading domains from stdin, one per line (end with Ctrl-D); give a \
+                 file to scan instead"
+            );
+        }
         list::spool_stdin(out)?
     } else {
         job.input.clone().expect("a path when not stdin")

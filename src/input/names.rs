@@ -17,8 +17,10 @@ pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn BufRead + 
     })
 }
 
-/// The query name for an input line: trimmed, and for PTR an IP address becomes its
-/// `in-addr.arpa`/`ip6.arpa` name. `None` for blank and comment lines.
+/// The query name for an input line: trimmed, an internationalised name as A-labels, and for
+/// PTR an IP address becomes its `in-addr.arpa`/`ip6.arpa` name. `None` for blank and comment
+/// lines. A line that is no name at all is passed on as it is: the engine ends its lookup as
+/// BADNAME, which is its row.
 pub fn query_name(line: &str, qtype: u16) -> Option<String> {
     let line = line.trim().trim_start_matches('\u{feff}');
     if line.is_empty() || line.starts_with('#') {
@@ -28,6 +30,11 @@ pub fn query_name(line: &str, qtype: u16) -> Option<String> {
         && let Ok(ip) = line.parse::<IpAddr>()
     {
         return Some(Name::from(ip).to_ascii());
+    }
+    if !line.is_ascii()
+        && let Ok(a_labels) = idna::domain_to_ascii(line)
+    {
+        return Some(a_labels);
     }
     Some(line.to_string())
 }
@@ -58,6 +65,7 @@ mod tests {
         assert!(q6.ends_with("8.b.d.0.1.0.0.2.ip6.arpa."));
         assert_eq!(display_name(&q6, 12), "2001:db8::1");
         assert_eq!(query_name("198.51.100.7", 1).unwrap(), "198.51.100.7");
+        assert_eq!(query_name("Bücher.test", 1).unwrap(), "xn--bcher-kva.test");
         assert_eq!(query_name("# comment", 15), None);
         assert_eq!(query_name("  ", 15), None);
         assert_eq!(display_name("example.test", 15), "example.test");

@@ -208,6 +208,12 @@ impl Responder {
         }
         reply[0..2].copy_from_slice(&view.id.to_be_bytes());
         reply[2] |= (view.flags.0 >> 8) as u8 & (Flags::RD >> 8) as u8;
+        if view.flags.0 & Flags::RD == 0 {
+            // An iterative resolver (Unbound stubbed to the sim, scripts/bench-farm.sh) asks
+            // without RD: answer as the world's authority, or it calls the sim recursion-lame.
+            reply[2] |= (Flags::AA >> 8) as u8;
+            reply[3] &= !(Flags::RA as u8);
+        }
         // The template's question was encoded from the same labels, so it has the same length:
         // copy the client's bytes to echo its case.
         let q = HEADER_LEN..view.question_end;
