@@ -9,6 +9,10 @@
 //! - The retransmission timeout follows the resolver's own latency: the larger of RFC 6298's
 //!   SRTT + 4·RTTVAR and 1.25 × a high quantile of recent RTTs ([`RttHistogram`]), as
 //!   Unbound's infra cache widens its timeouts with RTT variance.
+//! - *Queries in flight* follow what the resolver can hold: a congestion window (AIMD, as
+//!   TCP's) that grows with answers and halves, at most once per RTO, when an attempt is lost.
+//!   A recursive resolver over its capacity drops queries (Unbound beyond
+//!   `num-queries-per-thread`), and every drop would cost a retry.
 //! - *Failure outliers* (SERVFAIL, REFUSED, charged timeouts far above the best peer's) are
 //!   [`Health::Benched`] for a period, then probed with one real query.
 
@@ -234,7 +238,17 @@ pub struct Resolver {
     pub case_echoed: bool,
     case_echoes: u32,
     case_mangled: u32,
+    /// Congestion window and slow-start threshold, in queries; no halving before
+    /// `next_decrease`.
+    cwnd: f64,
+    ssthresh: f64,
+    next_decrease: Option<Instant>,
 }
+
+/// First congestion window, and the smallest it may shrink to.
+const INITIAL_WINDOW: f64 = 256.0;
+const MIN_WINDOW: f64 = 16.0;
+const MAX_WINDOW: f64 = 1_048_576.0;
 
 impl Resolver {
     pub fn new(addr: SocketAddr) -> Self {
@@ -255,7 +269,15 @@ impl Resolver {
             case_echoed: true,
             case_echoes: 0,
             case_mangled: 0,
+            cwnd: INITIAL_WINDOW,
+            ssthresh: MAX_WINDOW,
+            next_decrease: None,
         }
+    }
+
+    /// Queries in flight it is trusted with now (before the `--per-resolver` cap).
+    pub fn window(&self) -> usize {
+        self.cwnd as usize
     }
 
     /// Retransmission timeout from the resolver's own latency (see the module documentation),
@@ -297,7 +319,7 @@ impl Resolver {
             self.health = Health::Probing { period };
         }
         let capacity = match self.health {
-            Health::Active => limits.max_in_flight,
+            Health::Active => limits.max_in_flight.min(self.window()),
             Health::Probing { .. } => 1,
             Health::Benched { .. } | Health::Down { .. } => return false,
         };
@@ -353,6 +375,15 @@ impl Resolver {
             self.update_rto();
         }
         self.record_outcome(failed);
+        // Grow only while the window is in use: an idle window proves nothing.
+        if !failed && self.in_flight as f64 >= self.cwnd / 2.0 {
+            self.cwnd += if self.cwnd < self.ssthresh {
+                1.0
+            } else {
+                1.0 / self.cwnd
+            };
+            self.cwnd = self.cwnd.min(MAX_WINDOW);
+        }
         if let Health::Probing { period } = self.health {
             self.health = if failed {
                 Health::Benched {
@@ -374,6 +405,11 @@ impl Resolver {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.stats.timeouts += 1;
         self.record_outcome(true);
+        if self.next_decrease.is_none_or(|t| now >= t) {
+            self.ssthresh = (self.cwnd / 2.0).max(MIN_WINDOW);
+            self.cwnd = self.ssthresh;
+            self.next_decrease = Some(now + self.rto.unwrap_or(Duration::from_secs(1)));
+        }
         if let Health::Probing { period } = self.health {
             let period = (period * 2).min(limits.max_bench);
             self.health = Health::Benched {
@@ -616,6 +652,30 @@ mod tests {
         assert_eq!(r.health, Health::Active);
         assert!(r.can_send(t0 + ms(9800), &limits));
         assert_eq!((r.stats.downs, r.stats.probes), (1, 2));
+    }
+
+    #[test]
+    fn the_window_grows_with_answers_and_halves_once_per_rto_on_loss() {
+        let limits = ResolverLimits::default();
+        let t0 = Instant::now();
+        let mut r = Resolver::new(addr());
+        assert_eq!(r.window(), 256);
+        // Slow start: one more per answer while the window is in use.
+        for _ in 0..256 {
+            r.on_send(t0);
+        }
+        for _ in 0..100 {
+            r.on_reply(t0, ms(10), 0, false, true);
+            r.on_send(t0);
+        }
+        assert_eq!(r.window(), 356);
+        r.on_timeout(t0 + ms(500), &limits);
+        assert_eq!(r.window(), 178, "halved on a loss");
+        r.on_timeout(t0 + ms(501), &limits);
+        assert_eq!(r.window(), 178, "once per RTO");
+        r.on_timeout(t0 + ms(600), &limits);
+        assert_eq!(r.window(), 89, "again after an RTO");
+        assert!(r.can_send(t0, &limits) == (r.in_flight < 89));
     }
 
     #[test]

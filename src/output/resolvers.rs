@@ -52,6 +52,8 @@ pub struct ResolverReport {
     pub probes: u64,
     /// Its retransmission timeout at the end, learnt from its latency.
     pub rto_ms: Option<f64>,
+    /// Its congestion window at the end: queries in flight it was trusted with.
+    pub window: usize,
     /// `active`, `benched`, `probing` or `down` at the end.
     pub health: &'static str,
     pub rcodes: BTreeMap<String, u64>,
@@ -120,6 +122,7 @@ impl LatencyRecorder {
                 downs: r.stats.downs,
                 probes: r.stats.probes,
                 rto_ms: r.rto().map(|d| d.as_secs_f64() * 1e3),
+                window: r.window(),
                 health: r.health.name(),
                 rcodes: r
                     .stats
