@@ -72,7 +72,9 @@ impl EngineArgs {
         let text = if Path::new(spec).is_file() {
             std::fs::read_to_string(spec)
                 .with_context(|| format!("cannot read resolver file {spec}"))?
-        } else if looks_like_path(spec) {
+        } else if looks_like_path(spec)
+            || (!spec.contains(',') && parse_resolver(spec.trim()).is_err())
+        {
             bail!("no such file: {spec} (give -r a file of resolver addresses, or IP[:PORT],…)");
         } else {
             spec.replace(',', "\n")

@@ -10,8 +10,9 @@
 //!   SRTT + 4·RTTVAR and 1.25 × a high quantile of recent RTTs ([`RttHistogram`]), as
 //!   Unbound's infra cache widens its timeouts with RTT variance.
 //! - *Queries in flight* follow what the resolver can hold: a congestion window (AIMD, as
-//!   TCP's) that grows with answers and halves, at most once per RTO, when an attempt is lost.
-//!   A recursive resolver over its capacity drops queries (Unbound beyond
+//!   TCP's) that grows by one per answer in slow start, then by one per window of answers, and
+//!   halves once per loss event (losses within an RTO, at least 100 ms, of the last halving). A
+//!   recursive resolver over its capacity drops queries (Unbound beyond
 //!   `num-queries-per-thread`), and every drop would cost a retry.
 //! - *Failure outliers* (SERVFAIL, REFUSED, charged timeouts far above the best peer's) are
 //!   [`Health::Benched`] for a period, then probed with one real query.
@@ -238,12 +239,15 @@ pub struct Resolver {
     pub case_echoed: bool,
     case_echoes: u32,
     case_mangled: u32,
-    /// Congestion window and slow-start threshold, in queries; no halving before
-    /// `next_decrease`.
+    /// Congestion window and slow-start threshold, in queries.
     cwnd: f64,
     ssthresh: f64,
+    /// No halving before this: the end of the last loss event.
     next_decrease: Option<Instant>,
 }
+
+/// Shortest loss event: on a fast resolver a burst of drops times out over more than its RTO.
+const LOSS_EVENT: Duration = Duration::from_millis(100);
 
 /// First congestion window, and the smallest it may shrink to.
 const INITIAL_WINDOW: f64 = 256.0;
@@ -405,10 +409,12 @@ impl Resolver {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.stats.timeouts += 1;
         self.record_outcome(true);
+        // One loss event (a burst of drops) halves the window once: losses within an RTO of
+        // the last halving are part of it.
         if self.next_decrease.is_none_or(|t| now >= t) {
             self.ssthresh = (self.cwnd / 2.0).max(MIN_WINDOW);
             self.cwnd = self.ssthresh;
-            self.next_decrease = Some(now + self.rto.unwrap_or(Duration::from_secs(1)));
+            self.next_decrease = Some(now + self.rto.unwrap_or(LOSS_EVENT).max(LOSS_EVENT));
         }
         if let Health::Probing { period } = self.health {
             let period = (period * 2).min(limits.max_bench);
@@ -655,7 +661,7 @@ mod tests {
     }
 
     #[test]
-    fn the_window_grows_with_answers_and_halves_once_per_rto_on_loss() {
+    fn the_window_grows_with_answers_and_halves_once_per_loss_event() {
         let limits = ResolverLimits::default();
         let t0 = Instant::now();
         let mut r = Resolver::new(addr());
@@ -671,11 +677,15 @@ mod tests {
         assert_eq!(r.window(), 356);
         r.on_timeout(t0 + ms(500), &limits);
         assert_eq!(r.window(), 178, "halved on a loss");
-        r.on_timeout(t0 + ms(501), &limits);
-        assert_eq!(r.window(), 178, "once per RTO");
+        r.on_timeout(t0 + ms(599), &limits);
+        assert_eq!(r.window(), 178, "the same loss event (100 ms)");
         r.on_timeout(t0 + ms(600), &limits);
-        assert_eq!(r.window(), 89, "again after an RTO");
-        assert!(r.can_send(t0, &limits) == (r.in_flight < 89));
+        assert_eq!(r.window(), 89, "a new loss event");
+        for i in 0..10 {
+            r.on_timeout(t0 + ms(10_000 + 200 * i), &limits);
+        }
+        assert_eq!(r.window(), 16, "never below 16");
+        assert!(r.can_send(t0, &limits) == (r.in_flight < 16));
     }
 
     #[test]
