@@ -72,9 +72,7 @@ impl EngineArgs {
         let text = if Path::new(spec).is_file() {
             std::fs::read_to_string(spec)
                 .with_context(|| format!("cannot read resolver file {spec}"))?
-        } else if looks_like_path(spec)
-            || (!spec.contains(',') && parse_resolver(spec.trim()).is_err())
-        {
+        } else if looks_like_path(spec) {
             bail!("no such file: {spec} (give -r a file of resolver addresses, or IP[:PORT],…)");
         } else {
             spec.replace(',', "\n")
@@ -154,13 +152,14 @@ impl EngineArgs {
     }
 }
 
-/// A resolver spec that names a file rather than addresses: it has a path separator or a
-/// file-like ending, and no address parses from it.
+/// A resolver spec that names a file rather than addresses: a path separator, a file-like
+/// ending, or one word that is no address (an address has a `:` or parses as IPv4).
 fn looks_like_path(spec: &str) -> bool {
     spec.contains('/')
         || [".txt", ".conf", ".list", ".csv"]
             .iter()
             .any(|e| spec.ends_with(e))
+        || (!spec.contains([',', ':']) && spec.trim().parse::<IpAddr>().is_err())
 }
 
 /// `127.0.0.2:53`, `127.0.0.2` (port 53), `[::1]:5300` or `::1`; port 0 is refused.
@@ -210,5 +209,7 @@ mod tests {
                 .contains("port 0")
         );
         assert!(looks_like_path("conf/resolvers.txt") && !looks_like_path("127.0.0.2,::1"));
+        assert!(looks_like_path("resolvers") && !looks_like_path("127.0.0.2"));
+        assert!(!looks_like_path("127.0.0.2:0") && !looks_like_path("::1"));
     }
 }

@@ -615,3 +615,36 @@ proptest::proptest! {
         super::fuzz::reply_path(&msg);
     }
 }
+
+#[test]
+fn a_late_answer_from_a_resolver_that_went_down_brings_it_back() {
+    let mut net = Net::new(1, |c| {
+        c.limits.down_after = ms(1000);
+        c.retry.initial_timeout = ms(100);
+    });
+    net.engine.submit(net.at(0), "q0.test", A, 0);
+    net.engine.submit(net.at(0), "q1.test", A, 1);
+    let first = net.send_all(0);
+    assert_eq!(first.len(), 2);
+    for t in 1..2_000 {
+        net.send_all(t);
+    }
+    assert!(
+        net.engine.outage_since().is_some(),
+        "down, and with it the scan"
+    );
+    net.deliver(2_000, &first[0], reply(&first[0].bytes, 0, 1, false));
+    assert_eq!(net.engine.resolvers()[0].health, Health::Active);
+    assert!(net.engine.outage_since().is_none());
+    // q1 goes out again at once, uncharged, and is answered.
+    let again = net.send_all(2_000);
+    let q1 = again
+        .iter()
+        .find(|s| MessageView::parse(&s.bytes).unwrap().question.qtype == A)
+        .expect("q1 re-sent");
+    net.deliver(2_001, q1, reply(&q1.bytes, 0, 1, false));
+    let out = net.outcomes();
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().all(|o| o.status == Status::NoError));
+    assert_eq!(net.engine.stats.retries, 0);
+}
