@@ -171,7 +171,7 @@ fn bad_flags_and_input_get_one_clear_error() {
         "no/such/resolvers.txt",
         &[],
         &input,
-        "no such file: no/such/resolvers.txt",
+        "`no/such/resolvers.txt`: no such file",
     );
     refused("127.0.0.2:0", &[], &input, "port 0");
     let weights = dir.path().join("w.csv");

@@ -188,3 +188,28 @@ fn bench_duration_and_qps_bound_the_run() {
     assert!(elapsed < 4.0, "the process stops by itself: {elapsed:.1} s");
     sim.stop().unwrap();
 }
+
+#[test]
+fn resolve_asks_idn_as_a_labels_and_turns_a_non_utf8_line_into_a_badname_row() {
+    let (sim, list) = sample_sim(&[""]);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("names.txt");
+    std::fs::write(&input, b"B\xc3\xbccher.test\n\xff\xfe.test\nshop1.test\n").unwrap();
+    let (ok, out, err) = mxscan(
+        &["resolve", "-r", &list, "-t", "MX", input.to_str().unwrap()],
+        "",
+    );
+    sim.stop().unwrap();
+    assert!(ok, "a bad line does not end the run: {err}");
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows.iter().any(|r| r.starts_with("xn--bcher-kva.test,MX,")),
+        "{out}"
+    );
+    assert!(rows.iter().any(|r| r.contains(",BADNAME,")), "{out}");
+    assert!(
+        rows.iter().any(|r| r.starts_with("shop1.test,MX,NOERROR")),
+        "{out}"
+    );
+}

@@ -73,7 +73,10 @@ impl EngineArgs {
             std::fs::read_to_string(spec)
                 .with_context(|| format!("cannot read resolver file {spec}"))?
         } else if looks_like_path(spec) {
-            bail!("no such file: {spec} (give -r a file of resolver addresses, or IP[:PORT],…)");
+            bail!(
+                "`{spec}`: no such file, and not a resolver address: give -r IP or IP:PORT \
+                 (comma-separated, e.g. 127.0.0.2:5300) or a file with one address per line"
+            );
         } else {
             spec.replace(',', "\n")
         };

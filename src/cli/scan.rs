@@ -492,7 +492,7 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
         .with_context(|| format!("cannot write {}", rejects_path.display()))?;
     let prepare_s = started.elapsed().as_secs_f64();
 
-    // A retry pass scans only the INDETERMINATE domains; the rest of the input (done, or left
+    // A retry pass scans only the unmeasured domains; the rest of the input (done, or left
     // for a --resume) is skipped.
     let mut retry_skip = None;
     let mut retried = 0;

@@ -50,6 +50,60 @@ pub enum Ended {
     GaveUp,
 }
 
+/// Tells the operator when every resolver is down and when one is back, and when to give up.
+#[derive(Default)]
+struct OutageReport {
+    /// The start of the outage already reported.
+    reported: Option<Instant>,
+}
+
+impl OutageReport {
+    /// Reports a change at `now`; true when the outage has lasted `give_up` (at most
+    /// [`NEVER_ANSWERED_GIVE_UP`] while no resolver has ever answered).
+    fn gives_up(&mut self, engine: &Engine, now: Instant, give_up: Option<Duration>) -> bool {
+        let Some(since) = engine.outage_since() else {
+            if let Some(since) = self.reported.take() {
+                eprintln!(
+                    "\nmxscan: a resolver answers again after {:.1} s: going on",
+                    now.saturating_duration_since(since).as_secs_f64()
+                );
+            }
+            return false;
+        };
+        if self.reported.is_none() {
+            eprintln!(
+                "\nmxscan: every resolver is down: taking no new domains, probing them until one \
+                 answers{}",
+                give_up.map_or(String::new(), |g| format!(
+                    " (giving up after {} s, --give-up)",
+                    g.as_secs()
+                ))
+            );
+            self.reported = Some(since);
+        }
+        let never_answered = engine.resolvers().iter().all(|r| r.last_reply.is_none());
+        let limit = give_up.map(|g| {
+            if never_answered {
+                g.min(NEVER_ANSWERED_GIVE_UP)
+            } else {
+                g
+            }
+        });
+        if limit.is_none_or(|g| now.saturating_duration_since(since) < g) {
+            return false;
+        }
+        eprintln!(
+            "\nmxscan: {}: stopping",
+            if never_answered {
+                "no resolver has answered at all (check -r)"
+            } else {
+                "every resolver has been down for --give-up"
+            }
+        );
+        true
+    }
+}
+
 /// Moves every datagram the engine has ready into the per-socket batches, sending full ones.
 fn transmit(
     engine: &mut Engine,
@@ -158,50 +212,16 @@ pub fn run_workload(
     let mut tcp = TcpPool::default();
     let mut stopped = false;
     let mut readable = vec![false; sockets.len()];
-    let mut reported_outage = None;
+    let mut outage = OutageReport::default();
     loop {
         let now = Instant::now();
         if config.stop.as_ref().is_some_and(StopFlags::aborted) {
             workload.stop();
             return Ok(Ended::Aborted);
         }
-        if let Some(since) = engine.outage_since() {
-            if reported_outage.is_none() {
-                eprintln!(
-                    "\nmxscan: every resolver is down: taking no new domains, probing them until \
-                     one answers{}",
-                    config.give_up.map_or(String::new(), |g| format!(
-                        " (giving up after {} s, --give-up)",
-                        g.as_secs()
-                    ))
-                );
-                reported_outage = Some(since);
-            }
-            let never_answered = engine.resolvers().iter().all(|r| r.last_reply.is_none());
-            let give_up = config.give_up.map(|g| {
-                if never_answered {
-                    g.min(NEVER_ANSWERED_GIVE_UP)
-                } else {
-                    g
-                }
-            });
-            if give_up.is_some_and(|g| now.saturating_duration_since(since) >= g) {
-                eprintln!(
-                    "\nmxscan: {}: stopping",
-                    if never_answered {
-                        "no resolver has answered at all (check -r)"
-                    } else {
-                        "every resolver has been down for --give-up"
-                    }
-                );
-                workload.stop();
-                return Ok(Ended::GaveUp);
-            }
-        } else if let Some(since) = reported_outage.take() {
-            eprintln!(
-                "\nmxscan: a resolver answers again after {:.1} s: going on",
-                now.saturating_duration_since(since).as_secs_f64()
-            );
+        if outage.gives_up(engine, now, config.give_up) {
+            workload.stop();
+            return Ok(Ended::GaveUp);
         }
         if !stopped
             && (config.stop.as_ref().is_some_and(StopFlags::stopped)
