@@ -320,3 +320,39 @@ fn a_retry_pass_turns_a_damaged_scan_into_a_clean_one_even_when_killed() {
     assert!(err.contains("nothing to ask again"), "{err}");
     sim.stop().unwrap();
 }
+
+#[test]
+fn ctrl_c_during_an_outage_stops_at_once_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, input) = world(500, dir.path());
+    let out = dir.path().join("out");
+    let nowhere = format!("127.0.0.1:{}", free_port());
+    let mut args = vec!["scan", "-r", &nowhere, "-o", out.to_str().unwrap()];
+    args.extend_from_slice(&FLAGS);
+    args.push(&input);
+    let child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Down after 3 s of silence; then the scan waits (for up to 60 s here).
+    std::thread::sleep(Duration::from_millis(4_500));
+    let signalled = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let started = std::time::Instant::now();
+    let done = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped at once"
+    );
+    assert_eq!(done.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("every resolver is down") && err.contains("--resume"),
+        "{err}"
+    );
+}

@@ -230,6 +230,11 @@ pub fn run_workload(
             stopped = true;
             workload.stop();
         }
+        if stopped && engine.outage_since().is_some() {
+            // The lookups in flight wait for a resolver that may never come back: a stop
+            // during an outage does not wait for them (they are asked again on --resume).
+            return Ok(Ended::Aborted);
+        }
         engine.handle_timeout(now);
         while let Some(w) = engine.poll_warning() {
             eprintln!("mxscan: warning: {w}");
