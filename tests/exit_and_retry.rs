@@ -9,16 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{free_port, mxscan, sorted_rows, start_sim, summary};
+use common::{WORLD_FLAGS, free_port, mxscan, sorted_rows, start_sim, summary};
 use mxscan::sim::SyntheticWorld;
-
-const FLAGS: [&str; 5] = [
-    "--allow-special-use",
-    "--public-range",
-    "198.18.0.0/15",
-    "--public-range",
-    "2001:db8::/32",
-];
 
 /// A synthetic world of `n` domains and its domain list in `dir`.
 fn world(n: u64, dir: &Path) -> (SyntheticWorld, String) {
@@ -32,7 +24,7 @@ fn world(n: u64, dir: &Path) -> (SyntheticWorld, String) {
 /// `mxscan scan -r RESOLVERS -o OUT FLAGS… EXTRA… INPUT`: (exit status, stderr).
 fn scan(resolvers: &str, out: &Path, extra: &[&str], input: &str) -> (i32, String) {
     let mut args = vec!["scan", "-r", resolvers, "-o", out.to_str().unwrap()];
-    args.extend_from_slice(&FLAGS);
+    args.extend_from_slice(&WORLD_FLAGS);
     args.extend_from_slice(extra);
     args.push(input);
     let (code, _, err) = mxscan(&args, b"");
@@ -276,7 +268,7 @@ fn a_retry_pass_turns_a_damaged_scan_into_a_clean_one_even_when_killed() {
         "-o",
         out.to_str().unwrap(),
     ];
-    args.extend_from_slice(&FLAGS);
+    args.extend_from_slice(&WORLD_FLAGS);
     args.extend_from_slice(&["--per-resolver", "200"]);
     args.push(&input);
     let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
@@ -328,7 +320,7 @@ fn ctrl_c_during_an_outage_stops_at_once_resumable() {
     let out = dir.path().join("out");
     let nowhere = format!("127.0.0.1:{}", free_port());
     let mut args = vec!["scan", "-r", &nowhere, "-o", out.to_str().unwrap()];
-    args.extend_from_slice(&FLAGS);
+    args.extend_from_slice(&WORLD_FLAGS);
     args.push(&input);
     let child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
         .args(&args)

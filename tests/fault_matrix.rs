@@ -9,7 +9,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use common::{mxscan, start_sim, summary};
+use common::{WORLD_FLAGS, mxscan, start_sim, summary};
 use mxscan::sim::SyntheticWorld;
 
 const N: u64 = 10_000;
@@ -24,14 +24,6 @@ struct Bound {
     indeterminate: u64,
 }
 
-const FLAGS: [&str; 5] = [
-    "--allow-special-use",
-    "--public-range",
-    "198.18.0.0/15",
-    "--public-range",
-    "2001:db8::/32",
-];
-
 /// Scans the world through one sim resolver per fault profile and checks every row.
 fn case(faults: &[&str], extra: &[&str], bound: Bound) -> serde_json::Value {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -44,7 +36,7 @@ fn case(faults: &[&str], extra: &[&str], bound: Bound) -> serde_json::Value {
     let (handle, list) = start_sim(Arc::new(world.clone()), faults);
     let out = dir.path().join("out");
     let mut args = vec!["scan", "-r", &list, "-o", out.to_str().unwrap()];
-    args.extend_from_slice(&FLAGS);
+    args.extend_from_slice(&WORLD_FLAGS);
     args.extend_from_slice(extra);
     args.push(input.to_str().unwrap());
     let (code, _, err) = mxscan(&args, b"");

@@ -11,19 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{Farm, mxscan, repo_path, sorted_rows, start_sim, summary};
+use common::{Farm, WORLD_FLAGS, mxscan, repo_path, sorted_rows, start_sim, summary};
 use mxscan::sim::SyntheticWorld;
 
 const N: u64 = 100_000;
 const TABLES: [&str; 5] = ["domains", "records", "findings", "senders", "rejects"];
-/// The synthetic world lives under .test in reserved address space.
-const WORLD_FLAGS: [&str; 5] = [
-    "--allow-special-use",
-    "--public-range",
-    "198.18.0.0/15",
-    "--public-range",
-    "2001:db8::/32",
-];
 
 /// Every table's rows, sorted, by table name.
 type Tables = BTreeMap<&'static str, (Vec<String>, Vec<Vec<String>>)>;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{Farm, mxscan, repo_path, sample_sim, sorted_rows, start_sim, summary};
+use common::{Farm, WORLD_FLAGS, mxscan, repo_path, sample_sim, sorted_rows, start_sim, summary};
 use mxscan::sim::SyntheticWorld;
 use mxscan::sim::synthetic::Scenario;
 
@@ -280,14 +280,7 @@ fn synthetic_world_findings_match_its_ground_truth() {
     drop(f);
     let (handle, list) = start_sim(Arc::new(world.clone()), &["", ""]);
     let out = dir.path().join("out");
-    let flags = [
-        "--allow-special-use",
-        "--public-range",
-        "198.18.0.0/15",
-        "--public-range",
-        "2001:db8::/32",
-    ];
-    scan(&list, &out, &flags, input.to_str().unwrap(), b"");
+    scan(&list, &out, &WORLD_FLAGS, input.to_str().unwrap(), b"");
     handle.stop().unwrap();
     let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut r = csv::Reader::from_path(out.join("findings.csv")).unwrap();

@@ -35,6 +35,19 @@ pub struct Unmeasured {
     pub tally: Tally,
 }
 
+/// An error reading `path`, naming it.
+fn read_error(path: &Path, e: impl std::fmt::Display) -> io::Error {
+    io::Error::other(format!("cannot read {}: {e}", path.display()))
+}
+
+/// A reader of a CSV table as mxscan writes it.
+fn csv_reader(path: &Path) -> io::Result<csv::Reader<File>> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| read_error(path, e))
+}
+
 /// One table's rows, as `(domain, row)` where `row` holds the columns `wanted`, read from CSV
 /// or JSON Lines.
 fn read_rows(
@@ -43,15 +56,10 @@ fn read_rows(
     wanted: &[&str],
     each: &mut dyn FnMut(&str, &[String]),
 ) -> io::Result<()> {
-    let err = |e: &dyn std::fmt::Display| {
-        io::Error::other(format!("cannot read {}: {e}", path.display()))
-    };
+    let err = |e: &dyn std::fmt::Display| read_error(path, e);
     match format {
         Format::Csv => {
-            let mut r = csv::ReaderBuilder::new()
-                .flexible(true)
-                .from_path(path)
-                .map_err(|e| err(&e))?;
+            let mut r = csv_reader(path)?;
             let headers = r.headers().map_err(|e| err(&e))?.clone();
             let at: Vec<Option<usize>> = wanted
                 .iter()
@@ -152,15 +160,10 @@ pub fn copy_rows_except(
 ) -> io::Result<()> {
     for (stem, table) in SCAN_TABLES.iter().zip(tables.each()) {
         let path = table_path(from, stem, format);
-        let err = |e: &dyn std::fmt::Display| {
-            io::Error::other(format!("cannot read {}: {e}", path.display()))
-        };
+        let err = |e: &dyn std::fmt::Display| read_error(&path, e);
         match format {
             Format::Csv => {
-                let mut r = csv::ReaderBuilder::new()
-                    .flexible(true)
-                    .from_path(&path)
-                    .map_err(|e| err(&e))?;
+                let mut r = csv_reader(&path)?;
                 let mut rec = csv::ByteRecord::new();
                 while r.read_byte_record(&mut rec).map_err(|e| err(&e))? {
                     let domain = std::str::from_utf8(rec.get(0).unwrap_or_default()).unwrap_or("");

@@ -12,6 +12,16 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::Message;
 use mxscan::wire::{MessageView, build_query};
 
+/// The scan flags of a test world: the synthetic and sample worlds live under .test in
+/// reserved address space.
+pub const WORLD_FLAGS: [&str; 5] = [
+    "--allow-special-use",
+    "--public-range",
+    "198.18.0.0/15",
+    "--public-range",
+    "2001:db8::/32",
+];
+
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
