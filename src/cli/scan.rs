@@ -726,8 +726,8 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
             malformed: s.malformed,
             stale_answers: s.stale_answers,
             moved: s.moved,
-            probes: s.probes,
-            outage_s: s.outage_s,
+            probes: engine.resolvers().iter().map(|r| r.stats.probes).sum(),
+            outage_s: engine.outage_total().as_secs_f64(),
         },
         timing: Timing {
             prepare_s,

@@ -166,10 +166,6 @@ pub struct EngineStats {
     pub stale_answers: u64,
     /// Queries moved off a resolver that went down (not charged as attempts).
     pub moved: u64,
-    /// Probes sent to resolvers that were down.
-    pub probes: u64,
-    /// Time every resolver was down at once.
-    pub outage_s: f64,
 }
 
 /// One attempt of a query, known by its (socket, id) key.
@@ -228,6 +224,14 @@ impl KeySet {
     }
     fn remove(&mut self, key: &(u16, u16)) {
         self.0[key_index(key)] = false;
+    }
+}
+
+impl Query {
+    /// Attempts that count against `--attempts` and the timeout growth: moves off a resolver
+    /// that went down do not.
+    fn charged(&self) -> u32 {
+        self.attempts - self.uncharged
     }
 }
 
@@ -468,12 +472,9 @@ impl Engine {
             q.current = Some(key);
             q.waiting_retry = false;
             q.generation = next_generation(&mut self.generations);
-            let timeout = self.retry.attempt_timeout(
-                self.resolvers[r].rto(),
-                q.attempts - q.uncharged,
-                started,
-                now,
-            );
+            let timeout =
+                self.retry
+                    .attempt_timeout(self.resolvers[r].rto(), q.charged(), started, now);
             self.timers
                 .push(Reverse((now + timeout, slot, q.generation)));
             self.attempts.insert(
@@ -538,6 +539,11 @@ impl Engine {
     /// The next warning for the operator (a resolver that breaks 0x20, …).
     pub fn poll_warning(&mut self) -> Option<String> {
         self.warnings.pop_front()
+    }
+
+    /// Time every resolver was down at once, in outages that have ended.
+    pub fn outage_total(&self) -> Duration {
+        self.outage_total
     }
 
     /// Since when every resolver has been down, if they all are now: the queries wait.
@@ -611,9 +617,7 @@ impl Engine {
         let rto = self.resolvers[r].rto();
         let q = self.queries[slot].as_mut().expect("live");
         q.generation = next_generation(&mut self.generations);
-        let timeout = self
-            .retry
-            .attempt_timeout(rto, q.attempts - q.uncharged, started, now);
+        let timeout = self.retry.attempt_timeout(rto, q.charged(), started, now);
         self.timers
             .push(Reverse((now + timeout, slot, q.generation)));
         if self.resolvers[r].on_silent_wait(now, &self.limits) {
@@ -631,13 +635,10 @@ impl Engine {
     /// Resolver `r` answered something: if it was down, it is back, and so is the scan.
     fn note_alive(&mut self, r: usize, now: Instant) {
         if let Some(key) = self.probe_keys[r].take() {
-            self.attempts.remove(&key);
-            self.free_ids[key.0 as usize].push_back(key.1);
+            self.release(key);
         }
         if let Some(since) = self.outage_since.take() {
-            let outage = now.saturating_duration_since(since);
-            self.outage_total += outage;
-            self.stats.outage_s += outage.as_secs_f64();
+            self.outage_total += now.saturating_duration_since(since);
         }
     }
 
@@ -647,8 +648,7 @@ impl Engine {
             .find(|&r| self.resolvers[r].next_probe().is_some_and(|at| at <= now))?;
         let key = self.allocate_id()?;
         if let Some(old) = self.probe_keys[r].replace(key) {
-            self.attempts.remove(&old);
-            self.free_ids[old.0 as usize].push_back(old.1);
+            self.release(old);
         }
         self.attempts.insert(
             key,
@@ -666,7 +666,6 @@ impl Engine {
         buf.extend_from_slice(&self.probe_wire);
         buf[0..2].copy_from_slice(&key.1.to_be_bytes());
         self.resolvers[r].on_probe_sent(now, &self.limits);
-        self.stats.probes += 1;
         Some(Transmit {
             socket: key.0 as usize,
             destination: self.resolvers[r].addr,
@@ -758,10 +757,9 @@ impl Engine {
         self.check_bench(attempt.resolver, now);
         if view.flags.truncated() {
             self.resolvers[attempt.resolver].stats.truncated += 1;
-            let outage = self.outage_clock(now);
+            let started = self.shifted_start(self.queries[slot].as_ref().expect("live"), now);
             let q = self.queries[slot].as_mut().expect("live");
             if q.tcp_resolver.is_none() {
-                let started = q.started + outage.saturating_sub(q.outage_mark);
                 self.stats.tcp_fallbacks += 1;
                 q.truncated = true;
                 q.tcp_resolver = Some(attempt.resolver);
@@ -856,10 +854,7 @@ impl Engine {
         let started = self.shifted_start(self.queries[slot].as_ref().expect("live"), now);
         let q = self.queries[slot].as_mut().expect("live");
         q.last_failure = Some(failure);
-        match self
-            .retry
-            .after_failure(failure, q.attempts - q.uncharged, started, now)
-        {
+        match self.retry.after_failure(failure, q.charged(), started, now) {
             Next::GiveUp => {
                 self.complete(slot, Status::of_failure(Some(failure)), None, None, None)
             }
@@ -888,12 +883,11 @@ impl Engine {
             return;
         };
         for key in &q.keys {
-            if let Some(a) = self.attempts.remove(key) {
-                if a.counted {
-                    let r = &mut self.resolvers[a.resolver];
-                    r.in_flight = r.in_flight.saturating_sub(1);
-                }
-                self.free_ids[key.0 as usize].push_back(key.1);
+            if let Some(a) = self.release(*key)
+                && a.counted
+            {
+                let r = &mut self.resolvers[a.resolver];
+                r.in_flight = r.in_flight.saturating_sub(1);
             }
         }
         self.free_slots.push(slot);
@@ -929,6 +923,13 @@ impl Engine {
             }
         }
         None
+    }
+
+    /// Ends an attempt: its id goes to the back of the free queue (reused last).
+    fn release(&mut self, key: (u16, u16)) -> Option<Attempt> {
+        let attempt = self.attempts.remove(&key)?;
+        self.free_ids[key.0 as usize].push_back(key.1);
+        Some(attempt)
     }
 
     fn allocate_id(&mut self) -> Option<(u16, u16)> {

@@ -339,10 +339,23 @@ impl Resolver {
         self.owing_since.get_or_insert(now);
     }
 
-    /// Any reply arrived (the resolver is alive), before it is judged.
-    fn heard(&mut self, now: Instant) {
+    /// Any reply arrived with `rcode` (the resolver is alive, and back if it was down), before
+    /// it is judged.
+    fn heard(&mut self, now: Instant, rcode: u8) {
+        self.stats.answered += 1;
+        self.stats.rcodes[(rcode & 0xF) as usize] += 1;
         self.last_reply = Some(now);
         self.owing_since = (self.in_flight > 0).then_some(now);
+        if matches!(self.health, Health::Down { .. }) {
+            self.health = Health::Active;
+        }
+    }
+
+    /// Back to a clean record (after a probe that succeeded).
+    fn reinstated(&mut self) {
+        self.health = Health::Active;
+        self.failure_rate = 0.0;
+        self.samples = 0;
     }
 
     /// A reply arrived `rtt` after its attempt was sent; `failed` for SERVFAIL/REFUSED.
@@ -357,13 +370,7 @@ impl Resolver {
         if still_counted {
             self.in_flight = self.in_flight.saturating_sub(1);
         }
-        self.stats.answered += 1;
-        self.stats.rcodes[(rcode & 0xF) as usize] += 1;
-        self.heard(now);
-        if matches!(self.health, Health::Down { .. }) {
-            // A late answer to an attempt sent before it went down: it is back.
-            self.health = Health::Active;
-        }
+        self.heard(now, rcode);
         let sent_at = now.checked_sub(rtt).unwrap_or(now);
         if self.answered_sent_at.is_none_or(|t| t < sent_at) {
             self.answered_sent_at = Some(sent_at);
@@ -395,22 +402,18 @@ impl Resolver {
             self.cwnd = self.cwnd.min(MAX_WINDOW);
         }
         if let Health::Probing { period } = self.health {
-            self.health = if failed {
-                Health::Benched {
+            if failed {
+                self.health = Health::Benched {
                     until: now + period * 2,
                     period: period * 2,
-                }
+                };
             } else {
-                Health::Active
-            };
-            if !failed {
-                self.failure_rate = 0.0;
-                self.samples = 0;
+                self.reinstated();
             }
         }
     }
 
-    /// An attempt sent at `sent_at` timed out while the resolver answered others: lost.
+    /// An attempt timed out after the resolver answered a later one: lost.
     pub fn on_timeout(&mut self, now: Instant, limits: &ResolverLimits) {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.stats.timeouts += 1;
@@ -479,12 +482,8 @@ impl Resolver {
 
     /// A probe was answered (any rcode): the resolver is back.
     pub fn on_probe_answered(&mut self, now: Instant, rcode: u8) {
-        self.stats.answered += 1;
-        self.stats.rcodes[(rcode & 0xF) as usize] += 1;
-        self.heard(now);
-        self.health = Health::Active;
-        self.failure_rate = 0.0;
-        self.samples = 0;
+        self.heard(now, rcode);
+        self.reinstated();
     }
 
     /// A 0x20 reply echoed the sent case or not. Returns true when this turns 0x20 off for the
