@@ -11,7 +11,7 @@ use mxscan::analysis::addr::AddrTable;
 use mxscan::pipeline::result::DomainResult;
 use mxscan::pipeline::{DomainInput, Finished, Pipeline};
 use mxscan::sim::SyntheticWorld;
-use mxscan::sim::world::outcome;
+use mxscan::fuzzing::sim_outcome as outcome;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

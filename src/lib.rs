@@ -7,6 +7,8 @@
 pub mod analysis;
 pub mod cli;
 pub mod engine;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod input;
 pub mod io;
 pub mod output;

@@ -1,6 +1,6 @@
 //! A zero-copy view of a DNS message's header, question and EDNS0 OPT record.
 //!
-//! The hot paths (the sim's responder now, the engine's reply matcher later) need only these
+//! The hot paths (the sim's responder and the engine's reply matcher) need only these
 //! parts of a message, so they are read here without allocating; full decoding of records is
 //! left to hickory-proto where it is needed. Everything read here may come from a hostile peer:
 //! every access is bounds-checked and a malformed message is an `Err`, never a panic.

@@ -5,5 +5,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    mxscan::engine::fuzz::reply_path(data);
+    mxscan::fuzzing::reply_path(data);
 });

@@ -14,7 +14,7 @@ use super::resolve::parse_types;
 use crate::engine::{Engine, Status};
 use crate::input::names;
 use crate::io::driver;
-use crate::output::resolvers::{Latency, LatencyRecorder, ResolverReport, pct};
+use crate::output::latency::{Latency, LatencyRecorder, ResolverReport, pct};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchFormat {

@@ -30,7 +30,7 @@ use crate::io::driver::{self, Workload};
 use crate::output::checkpoint::{self, Opened};
 use crate::output::manifest::{self, FileId, Manifest};
 use crate::output::progress::{Progress, ScanCounters};
-use crate::output::resolvers::LatencyRecorder;
+use crate::output::latency::LatencyRecorder;
 use crate::output::retry;
 use crate::output::scan::{REJECT_COLUMNS, create_table, table_path, write_reject};
 use crate::output::summary::{InputSummary, QuerySummary, Summary, Timing};
@@ -702,7 +702,7 @@ pub fn scan(job: ScanJob) -> anyhow::Result<Summary> {
             .iter()
             .map(|r| {
                 let n = tally.routes.get(r).copied().unwrap_or(0);
-                (r.as_str(), output::resolvers::pct(n, all_done))
+                (r.as_str(), output::latency::pct(n, all_done))
             })
             .collect(),
         routes: Route::ALL

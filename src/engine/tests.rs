@@ -600,7 +600,7 @@ fn names_that_cannot_be_encoded_end_at_once() {
 proptest::proptest! {
     #[test]
     fn hostile_replies_never_panic(data in proptest::collection::vec(proptest::num::u8::ANY, 0..700)) {
-        super::fuzz::reply_path(&data);
+        crate::fuzzing::reply_path(&data);
     }
 
     /// Valid-looking headers with random counts and sections reach deeper into the decoders.
@@ -612,7 +612,7 @@ proptest::proptest! {
             msg[6 + 2 * i..8 + 2 * i].copy_from_slice(&c.to_be_bytes());
         }
         msg.extend_from_slice(&tail);
-        super::fuzz::reply_path(&msg);
+        crate::fuzzing::reply_path(&msg);
     }
 }
 

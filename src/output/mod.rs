@@ -5,7 +5,7 @@ pub mod journal;
 pub mod manifest;
 pub mod progress;
 pub mod resolve;
-pub mod resolvers;
+pub mod latency;
 pub mod retry;
 pub mod scan;
 pub mod summary;

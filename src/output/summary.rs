@@ -6,9 +6,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::resolvers::ResolverReport;
+use super::latency::ResolverReport;
 use crate::input::list::ListStats;
-use crate::pipeline::shared::SharedStats;
+use crate::pipeline::cache::CacheStats;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InputSummary {
@@ -34,7 +34,7 @@ pub struct QuerySummary {
     pub lookups_per_domain: f64,
     pub attempts_per_domain: f64,
     pub statuses: BTreeMap<String, u64>,
-    pub shared: SharedStats,
+    pub shared: CacheStats,
     /// Replies rejected by validation.
     pub spoofed: u64,
     pub wrong_question: u64,

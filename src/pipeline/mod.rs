@@ -5,13 +5,13 @@
 //! Like the engine, the pipeline does no I/O: [`Pipeline::start`] takes a domain,
 //! [`Pipeline::poll_query`] gives the queries to send, [`Pipeline::handle_outcome`] takes their
 //! outcomes and [`Pipeline::poll_finished`] gives each domain once all its lookups are done.
-//! Lookups go through [`SharedLookups`], so a question is sent once per scan however many
+//! Lookups go through [`LookupCache`], so a question is sent once per scan however many
 //! domains ask it, and the number of domains in progress is capped, so memory stays flat
 //! however long the input is.
 
 pub mod lookup;
 pub mod result;
-pub mod shared;
+pub mod cache;
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::engine::{Outcome, Status};
 use lookup::{Answer, Key};
-use shared::{Ask, SharedLookups};
+use cache::{Ask, LookupCache};
 
 /// PTR names whose forward lookup is checked, as mail receivers do (RFC 8601 §3: iprev
 /// implementations commonly stop after a few); the result reports how many there were.
@@ -99,7 +99,7 @@ pub struct Pipeline {
     free: Vec<usize>,
     active: usize,
     max_active: usize,
-    pub lookups: SharedLookups,
+    pub lookups: LookupCache,
     queries: VecDeque<(String, u16, u64)>,
     deliveries: VecDeque<(usize, Key, Role, Arc<Answer>)>,
     finished: VecDeque<Finished>,
@@ -180,7 +180,7 @@ impl Pipeline {
             free: Vec::new(),
             active: 0,
             max_active: max_active.max(1),
-            lookups: SharedLookups::new(cache),
+            lookups: LookupCache::new(cache),
             queries: VecDeque::new(),
             deliveries: VecDeque::new(),
             finished: VecDeque::new(),

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use super::result::{DomainResult, Iprev};
 use super::*;
-use crate::sim::world::{ZoneFiles, outcome};
+use crate::fuzzing::sim_outcome as outcome;
+use crate::sim::world::ZoneFiles;
 
 const ZONE: &str = "\
 $TTL 300

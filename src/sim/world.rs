@@ -341,41 +341,6 @@ impl Zones for ZoneFiles {
     }
 }
 
-/// Answers a query as a resolver of the sim would, as an engine outcome, without sockets: for
-/// tests and benchmarks of what comes after the engine.
-pub fn outcome(zones: &dyn Zones, name: &str, qtype: u16, tag: u64) -> crate::engine::Outcome {
-    use crate::engine::Status;
-    use hickory_proto::op::{Message, MessageType, OpCode, Query};
-    let qname = Name::from_ascii(name).unwrap_or_else(|_| Name::root());
-    let rtype = RecordType::from(qtype);
-    let a = resolve(zones, &qname.to_lowercase(), rtype);
-    let mut m = Message::new(1, MessageType::Response, OpCode::Query);
-    m.add_query(Query::query(qname, rtype));
-    m.metadata.response_code = a.rcode;
-    for r in a.answers.iter().cloned() {
-        m.add_answer(r);
-    }
-    let status = match a.rcode {
-        ResponseCode::NoError if a.answers.is_empty() => Status::NoData,
-        ResponseCode::NoError => Status::NoError,
-        ResponseCode::NXDomain => Status::NxDomain,
-        ResponseCode::ServFail => Status::ServFail,
-        ResponseCode::Refused => Status::Refused,
-        other => Status::Rcode(u16::from(other) as u8),
-    };
-    crate::engine::Outcome {
-        tag,
-        name: name.into(),
-        qtype,
-        status,
-        reply: m.to_vec().ok(),
-        resolver: None,
-        attempts: 1,
-        rtt: None,
-        truncated: false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

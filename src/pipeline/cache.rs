@@ -1,7 +1,7 @@
-//! Lookups shared by every domain of a scan: a question is sent once however many domains ask
-//! it. A second asker of a question in flight waits for the first answer; a finished answer
-//! stays in a bounded LRU cache, so a big provider's MX host is looked up once, not millions
-//! of times, while memory stays flat.
+//! The lookup cache: lookups shared by every domain of a scan. A question is sent once however
+//! many domains ask it. A second asker of a question in flight waits for the first answer; a
+//! finished answer stays in a bounded LRU cache, so a big provider's MX host is looked up once, not
+//! millions of times, while memory stays flat.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -27,7 +27,7 @@ pub enum Ask {
 }
 
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-pub struct SharedStats {
+pub struct CacheStats {
     /// Answers served from the cache.
     pub hits: u64,
     /// Askers that joined a lookup in flight.
@@ -44,23 +44,23 @@ struct Pending {
 }
 
 /// The cache and the lookups in flight.
-pub struct SharedLookups {
+pub struct LookupCache {
     ready: LruCache<Key, Arc<Answer>>,
     in_flight: HashMap<Key, usize>,
     slots: Vec<Option<Pending>>,
     free: Vec<usize>,
-    pub stats: SharedStats,
+    pub stats: CacheStats,
 }
 
-impl SharedLookups {
+impl LookupCache {
     /// A cache holding at most `capacity` answers.
     pub fn new(capacity: usize) -> Self {
-        SharedLookups {
+        LookupCache {
             ready: LruCache::new(NonZeroUsize::new(capacity.max(1)).expect("at least one")),
             in_flight: HashMap::new(),
             slots: Vec::new(),
             free: Vec::new(),
-            stats: SharedStats::default(),
+            stats: CacheStats::default(),
         }
     }
 
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn second_asker_joins_then_hits() {
-        let mut s = SharedLookups::new(10);
+        let mut s = LookupCache::new(10);
         let key = Key::A("mx.test".into());
         let Ask::Send(tag) = s.ask(&key, (1, Role::Host)) else {
             panic!("first ask sends")
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn capacity_bounds_the_cache_and_mx_is_not_cached() {
-        let mut s = SharedLookups::new(2);
+        let mut s = LookupCache::new(2);
         for i in 0..5 {
             let key = Key::A(format!("h{i}.test").into());
             let Ask::Send(tag) = s.ask(&key, (0, Role::Host)) else {
