@@ -8,10 +8,10 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mxscan::analysis::Analysis;
 use mxscan::analysis::addr::AddrTable;
+use mxscan::fuzzing::sim_outcome as outcome;
 use mxscan::pipeline::result::DomainResult;
 use mxscan::pipeline::{DomainInput, Finished, Pipeline};
 use mxscan::sim::SyntheticWorld;
-use mxscan::fuzzing::sim_outcome as outcome;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -117,4 +117,3 @@ pub fn sim_outcome(zones: &dyn Zones, name: &str, qtype: u16, tag: u64) -> Outco
         truncated: false,
     }
 }
-

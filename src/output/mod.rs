@@ -2,10 +2,10 @@
 
 pub mod checkpoint;
 pub mod journal;
+pub mod latency;
 pub mod manifest;
 pub mod progress;
 pub mod resolve;
-pub mod latency;
 pub mod retry;
 pub mod scan;
 pub mod summary;

@@ -9,17 +9,17 @@
 //! domains ask it, and the number of domains in progress is capped, so memory stays flat
 //! however long the input is.
 
+pub mod cache;
 pub mod lookup;
 pub mod result;
-pub mod cache;
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::engine::{Outcome, Status};
-use lookup::{Answer, Key};
 use cache::{Ask, LookupCache};
+use lookup::{Answer, Key};
 
 /// PTR names whose forward lookup is checked, as mail receivers do (RFC 8601 §3: iprev
 /// implementations commonly stop after a few); the result reports how many there were.
