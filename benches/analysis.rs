@@ -36,8 +36,8 @@ fn finished() -> Vec<Finished> {
             next += 1;
         }
         let batch: Vec<_> = std::iter::from_fn(|| p.poll_query()).collect();
-        for (name, qtype, tag) in &batch {
-            p.handle_outcome(&outcome(world.as_ref(), name, *qtype, *tag));
+        for q in &batch {
+            p.handle_outcome(&outcome(world.as_ref(), q));
         }
         out.extend(std::iter::from_fn(|| p.poll_finished()));
         if batch.is_empty() && next == DOMAINS && p.active() == 0 {

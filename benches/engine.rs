@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mxscan::engine::{Engine, EngineConfig};
+use hickory_proto::rr::RecordType;
+use mxscan::engine::{Engine, EngineConfig, Question};
 use mxscan::wire::{MessageView, build_query};
 
 #[global_allocator]
@@ -56,7 +57,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("step", |b| {
         b.iter(|| {
             i = (i + 1) % names.len();
-            engine.submit(now, &names[i], 15, i as u64);
+            engine.submit(
+                now,
+                Question::new(names[i].clone(), RecordType::MX, i as u64),
+            );
             let t = engine.poll_transmit(now, &mut buf).unwrap();
             let r = reply_to(&buf);
             engine.handle_datagram(now, t.socket, t.destination, &r);

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RecordType};
 
-use crate::engine::{Engine, EngineConfig, Outcome, Status};
+use crate::engine::{Engine, EngineConfig, Outcome, Question, Status};
 use crate::sim::world::{Zones, resolve};
-use crate::wire::MessageView;
+use crate::wire::{MessageView, Rcode};
 
 /// The reply path driven by arbitrary bytes, shared by the cargo-fuzz target (`fuzz/`) and a
 /// proptest, so that stable CI exercises it too.
@@ -42,7 +42,10 @@ pub fn reply_path(data: &[u8]) {
         let mut sent = Vec::new();
         let mut buf = Vec::new();
         for (i, t) in [1u16, 15, 12].into_iter().enumerate() {
-            engine.submit(now, &format!("q{i}.example.test"), t, i as u64);
+            engine.submit(
+                now,
+                Question::new(format!("q{i}.example.test"), RecordType::from(t), i as u64),
+            );
             if let Some(tx) = engine.poll_transmit(now, &mut buf) {
                 sent.push((tx.socket, buf.clone()));
             }
@@ -86,13 +89,13 @@ pub fn reply_path(data: &[u8]) {
 
 /// Answers a query as a resolver of the sim would, as an engine outcome, without sockets: for
 /// tests and benchmarks of what comes after the engine.
-pub fn sim_outcome(zones: &dyn Zones, name: &str, qtype: u16, tag: u64) -> Outcome {
+pub fn sim_outcome(zones: &dyn Zones, question: &Question) -> Outcome {
     use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    let Question { name, qtype, tag } = question;
     let qname = Name::from_ascii(name).unwrap_or_else(|_| Name::root());
-    let rtype = RecordType::from(qtype);
-    let a = resolve(zones, &qname.to_lowercase(), rtype);
+    let a = resolve(zones, &qname.to_lowercase(), *qtype);
     let mut m = Message::new(1, MessageType::Response, OpCode::Query);
-    m.add_query(Query::query(qname, rtype));
+    m.add_query(Query::query(qname, *qtype));
     m.metadata.response_code = a.rcode;
     for r in a.answers.iter().cloned() {
         m.add_answer(r);
@@ -103,12 +106,12 @@ pub fn sim_outcome(zones: &dyn Zones, name: &str, qtype: u16, tag: u64) -> Outco
         ResponseCode::NXDomain => Status::NxDomain,
         ResponseCode::ServFail => Status::ServFail,
         ResponseCode::Refused => Status::Refused,
-        other => Status::Rcode(u16::from(other) as u8),
+        other => Status::Rcode(Rcode::new(u16::from(other) as u8)),
     };
     Outcome {
-        tag,
-        name: name.into(),
-        qtype,
+        tag: *tag,
+        name: name.clone(),
+        qtype: *qtype,
         status,
         reply: m.to_vec().ok(),
         resolver: None,

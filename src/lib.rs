@@ -5,6 +5,7 @@
 //! farm that tests, demos and benchmarks run against, and `cli` the command line.
 
 pub mod analysis;
+pub mod bench;
 pub mod cli;
 pub mod engine;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -13,5 +14,7 @@ pub mod input;
 pub mod io;
 pub mod output;
 pub mod pipeline;
+pub mod resolve;
+pub mod scan;
 pub mod sim;
 pub mod wire;

@@ -52,8 +52,8 @@ impl Flags {
     pub fn recursion_desired(self) -> bool {
         self.0 & Self::RD != 0
     }
-    pub fn rcode(self) -> u8 {
-        (self.0 & 0xF) as u8
+    pub fn rcode(self) -> Rcode {
+        Rcode::new(self.0 as u8)
     }
 }
 
@@ -251,16 +251,41 @@ fn push_escaped(out: &mut String, b: u8) {
     }
 }
 
-/// The mnemonic of a response code, as dig prints it.
-pub fn rcode_name(rcode: u8) -> String {
-    match rcode {
-        0 => "NOERROR".into(),
-        1 => "FORMERR".into(),
-        2 => "SERVFAIL".into(),
-        3 => "NXDOMAIN".into(),
-        4 => "NOTIMP".into(),
-        5 => "REFUSED".into(),
-        other => format!("RCODE{other}"),
+/// A response code from a message header (RFC 1035 §4.1.1: four bits; mxscan does not use
+/// EDNS0's extended codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Rcode(u8);
+
+impl Rcode {
+    pub const NOERROR: Rcode = Rcode(0);
+    pub const FORMERR: Rcode = Rcode(1);
+    pub const SERVFAIL: Rcode = Rcode(2);
+    pub const NXDOMAIN: Rcode = Rcode(3);
+    pub const NOTIMP: Rcode = Rcode(4);
+    pub const REFUSED: Rcode = Rcode(5);
+
+    /// The code of a header's low four bits (higher bits are dropped).
+    pub const fn new(value: u8) -> Rcode {
+        Rcode(value & 0xF)
+    }
+
+    pub const fn value(self) -> u8 {
+        self.0
+    }
+
+    /// The mnemonic, as dig prints it (`RCODE6` and up by number).
+    pub const fn name(self) -> &'static str {
+        const NAMES: [&str; 16] = [
+            "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED", "RCODE6", "RCODE7",
+            "RCODE8", "RCODE9", "RCODE10", "RCODE11", "RCODE12", "RCODE13", "RCODE14", "RCODE15",
+        ];
+        NAMES[self.0 as usize]
+    }
+}
+
+impl fmt::Display for Rcode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

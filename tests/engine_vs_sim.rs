@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
-use mxscan::engine::{Engine, EngineConfig, Health, Outcome, Status};
+use mxscan::engine::{Engine, EngineConfig, Health, Outcome, Question, Status};
 use mxscan::io::driver::{self, DriverConfig};
 use mxscan::sim::world::resolve;
 use mxscan::sim::{self, Event, ResolverConfig, ResolverReport, SyntheticWorld};
 
-const MX: u16 = 15;
+const MX: RecordType = RecordType::MX;
 
 /// Starts one sim resolver per fault profile, all serving a synthetic world of `n` domains.
 fn farm(n: u64, profiles: &[&str]) -> (sim::SimHandle, Vec<SocketAddr>) {
@@ -47,7 +47,7 @@ fn scan(
         give_up: Some(Duration::from_secs(60)),
     };
     let mut engine = Engine::new(config);
-    let mut input = (0..n).map(|i| (format!("syn{i}.test"), MX, i));
+    let mut input = (0..n).map(|i| Question::new(format!("syn{i}.test"), MX, i));
     let mut outcomes = HashMap::new();
     let started = Instant::now();
     driver::run(
@@ -207,7 +207,11 @@ fn a_case_mangling_resolver_loses_nothing() {
         let (outcomes, engine, _) = scan(addrs, n, |c| c.randomize_case = randomize);
         assert_all_correct(&outcomes, n);
         // Mangled replies are accepted, never rejected as another question.
-        assert_eq!(engine.stats.wrong_question, 0, "{:?}", engine.stats);
+        assert_eq!(
+            engine.stats.rejected.wrong_question, 0,
+            "{:?}",
+            engine.stats
+        );
         if !randomize {
             assert!(
                 engine.stats.case_changed as f64 > 0.9 * n as f64,
@@ -234,14 +238,15 @@ fn forged_replies_are_rejected_and_counted() {
     // socket when the last lookup ends the run, so "all but a handful" is the exact claim.
     let wrong_port = c.get(Event::WrongPort);
     assert!(
-        s.spoofed <= wrong_port && s.spoofed as f64 >= 0.95 * wrong_port as f64,
+        s.rejected.spoofed <= wrong_port && s.rejected.spoofed as f64 >= 0.95 * wrong_port as f64,
         "{} spoofed for {wrong_port} wrong-port copies",
-        s.spoofed
+        s.rejected.spoofed
     );
     let forged =
         c.get(Event::GarbageId) + c.get(Event::GarbageQuestion) + c.get(Event::GarbageRandom);
     // Forged copies from the right address are rejected on their id, question or form.
-    let rejected = s.wrong_question + s.late + s.malformed + s.duplicates;
+    let rejected =
+        s.rejected.wrong_question + s.rejected.late + s.rejected.malformed + s.rejected.duplicates;
     assert!(
         rejected >= forged,
         "{rejected} rejected for {forged} forged"

@@ -62,7 +62,7 @@ fn run(
 }
 
 fn rcode(r: &Received) -> u8 {
-    MessageView::parse(&r.bytes).unwrap().flags.rcode()
+    MessageView::parse(&r.bytes).unwrap().flags.rcode().value()
 }
 
 fn pct(n: usize) -> f64 {

@@ -705,10 +705,7 @@ fn measurement(status: Status, what: &str) -> Option<Finding> {
         ),
         Status::Rcode(rcode) => (
             "DNS_REFUSED",
-            format!(
-                "{} from every resolver tried{what}",
-                crate::wire::rcode_name(rcode)
-            ),
+            format!("{} from every resolver tried{what}", rcode.name()),
         ),
         Status::BadName => ("DNS_REFUSED", format!("the name cannot be asked{what}")),
         Status::NoError | Status::NoData | Status::NxDomain => return None,

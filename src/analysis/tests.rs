@@ -649,7 +649,7 @@ fn unmeasured_is_never_reported_as_measured() {
         Status::Timeout,
         Status::ServFail,
         Status::Refused,
-        Status::Rcode(4),
+        Status::Rcode(crate::wire::Rcode::NOTIMP),
     ] {
         let mut d = domain("m.example", vec![]);
         d.mx = ans(status, vec![]);

@@ -1,20 +1,15 @@
-//! `mxscan bench`: a resolver-farm benchmark. Per resolver and overall: queries sent and
-//! answered, loss, achieved QPS, latency percentiles (HDR histogram) and rcodes.
+//! `mxscan bench`: its flags and their conversion into a [`BenchJob`] (the run itself is
+//! [`crate::bench`]).
 
-use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
 
 use super::engine_args::EngineArgs;
 use super::resolve::parse_types;
-use crate::engine::{Engine, Status};
-use crate::input::names;
-use crate::io::driver;
-use crate::output::latency::{Latency, LatencyRecorder, ResolverReport, pct};
+use crate::bench::{BenchJob, text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchFormat {
@@ -43,141 +38,25 @@ pub struct BenchArgs {
     pub input: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct BenchReport {
-    pub run_time_s: f64,
-    pub lookups: u64,
-    pub answered: u64,
-    pub lost: u64,
-    pub loss_pct: f64,
-    pub lookups_per_s: f64,
-    pub attempts: u64,
-    pub statuses: BTreeMap<String, u64>,
-    pub latency_ms: Option<Latency>,
-    pub resolvers: Vec<ResolverReport>,
-}
-
 pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
-    let resolvers = args.engine.resolver_addrs()?;
-    let config = args.engine.engine_config(resolvers.clone())?;
-    let types = parse_types(&args.types)?;
-    let mut queries = Vec::new();
-    for line in names::open(args.input.as_deref())?.lines() {
-        let line = line.context("cannot read the input")?;
-        for &t in &types {
-            if let Some(name) = names::query_name(&line, t) {
-                queries.push((name, t));
-            }
-        }
-    }
-    if queries.is_empty() {
-        bail!("the input has no names: give a file with one name per line");
-    }
-    let deadline = match args.duration {
+    let duration = match args.duration {
         Some(d) if !(0.01..=86_400.0).contains(&d) => {
             bail!("--duration must be between 0.01 and 86400 seconds")
         }
-        Some(d) => Some(Instant::now() + Duration::from_secs_f64(d)),
-        None => None,
+        d => d.map(Duration::from_secs_f64),
     };
-    let passes = if deadline.is_some() { usize::MAX } else { 1 };
-    let (sockets, driver_config) = args.engine.driver(&config, deadline)?;
-    let mut engine = Engine::new(config);
-    let mut input = queries
-        .iter()
-        .cycle()
-        .take(queries.len().saturating_mul(passes))
-        .enumerate()
-        .map(|(i, (n, t))| (n.clone(), *t, i as u64));
-
-    let mut latency = LatencyRecorder::new(&resolvers);
-    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut lookups, mut lost) = (0u64, 0u64);
-    let started = Instant::now();
-    driver::run(
-        &mut engine,
-        &sockets,
-        &driver_config,
-        &mut input,
-        &mut |o| {
-            lookups += 1;
-            *statuses.entry(o.status.as_str()).or_default() += 1;
-            if o.status == Status::Timeout {
-                lost += 1;
-            }
-            latency.record(&o);
-            Ok(())
-        },
-    )?;
-    let run_time = started.elapsed().as_secs_f64();
-    let report = BenchReport {
-        run_time_s: run_time,
-        lookups,
-        answered: lookups - lost,
-        lost,
-        loss_pct: pct(lost, lookups),
-        lookups_per_s: (lookups - lost) as f64 / run_time,
-        attempts: engine.stats.attempts,
-        statuses,
-        latency_ms: latency.overall(),
-        resolvers: latency.reports(&engine, run_time),
+    let job = BenchJob {
+        engine: args.engine.engine_config(args.engine.resolver_addrs()?)?,
+        window: args.engine.window,
+        give_up: args.engine.give_up(),
+        types: parse_types(&args.types)?,
+        duration,
+        input: args.input,
     };
+    let report = crate::bench::run(&job)?;
     match args.format {
         BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         BenchFormat::Text => print!("{}", text(&report)),
     }
     Ok(0)
-}
-
-/// The report in the shape dnsperf users know.
-pub fn text(r: &BenchReport) -> String {
-    let mut s = String::new();
-    let lat = |l: &Option<Latency>| {
-        l.as_ref().map_or("-".into(), |l| {
-            format!(
-                "min {:.3}  p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}  (mean {:.3}) ms",
-                l.min, l.p50, l.p90, l.p99, l.max, l.mean
-            )
-        })
-    };
-    s += "Statistics:\n\n";
-    s += &format!("  Lookups sent:         {}\n", r.lookups);
-    s += &format!(
-        "  Lookups completed:    {} ({:.2}%)\n",
-        r.answered,
-        100.0 - r.loss_pct
-    );
-    s += &format!("  Lookups lost:         {} ({:.2}%)\n", r.lost, r.loss_pct);
-    s += &format!("  Datagrams sent:       {}\n\n", r.attempts);
-    let codes: Vec<String> = r
-        .statuses
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k} {v} ({:.2}%)",
-                100.0 * *v as f64 / r.lookups.max(1) as f64
-            )
-        })
-        .collect();
-    s += &format!("  Response codes:       {}\n", codes.join(", "));
-    s += &format!("  Run time (s):         {:.6}\n", r.run_time_s);
-    s += &format!("  Queries per second:   {:.6}\n\n", r.lookups_per_s);
-    s += &format!("  Latency:              {}\n\n", lat(&r.latency_ms));
-    s += "Per resolver:\n";
-    for x in &r.resolvers {
-        let rc: Vec<String> = x.rcodes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        s += &format!(
-            "  {}  sent {}  answered {}  loss {:.2}%  {:.0} q/s  timeouts {}  {}\n    rcodes: {}\n    latency: {}\n",
-            x.resolver,
-            x.sent,
-            x.answered,
-            x.loss_pct,
-            x.qps,
-            x.timeouts,
-            x.health,
-            rc.join(", "),
-            lat(&x.latency_ms)
-        );
-    }
-    s
 }

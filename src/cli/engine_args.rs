@@ -7,8 +7,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use crate::engine::EngineConfig;
-use crate::io::driver::{self, DriverConfig};
+use crate::engine::policy::RetryPolicy;
+use crate::engine::resolver::ResolverLimits;
+use crate::engine::{DEFAULT_SOCKETS, EngineConfig};
+use crate::io::driver;
 
 #[derive(Debug, Args, Clone)]
 pub struct EngineArgs {
@@ -18,15 +20,15 @@ pub struct EngineArgs {
     pub resolvers: Option<String>,
 
     /// UDP sockets to spread queries over (each bound once to a random port).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = DEFAULT_SOCKETS)]
     pub sockets: usize,
 
     /// Lookups in flight at most (bounds memory and load).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = driver::DEFAULT_WINDOW)]
     pub window: usize,
 
     /// Queries in flight at most per resolver.
-    #[arg(long, default_value_t = 2_048)]
+    #[arg(long, default_value_t = ResolverLimits::default().max_in_flight)]
     pub per_resolver: usize,
 
     /// Queries per second at most, over all resolvers together; 0 = unlimited.
@@ -34,15 +36,15 @@ pub struct EngineArgs {
     pub qps: u32,
 
     /// Attempts per query, the first one included.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = RetryPolicy::default().max_attempts)]
     pub attempts: u32,
 
     /// Timeout of a first attempt before a resolver's RTT is known, in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 800)]
+    #[arg(long, value_name = "MS", default_value_t = RetryPolicy::default().initial_timeout.as_millis() as u64)]
     pub timeout: u64,
 
     /// Overall deadline of one lookup, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 15.0)]
+    #[arg(long, value_name = "SECS", default_value_t = RetryPolicy::default().deadline.as_secs_f64())]
     pub deadline: f64,
 
     /// Randomise the case of query names (0x20) and reject a reply whose question does not
@@ -55,7 +57,7 @@ pub struct EngineArgs {
     /// status 5, resumable); until then the scan takes no new domains and probes the
     /// resolvers with backoff. At most 60 s while no resolver has answered anything yet
     /// (the addresses are likely wrong). 0 = wait for ever.
-    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    #[arg(long, value_name = "SECS", default_value_t = driver::DEFAULT_GIVE_UP.as_secs_f64())]
     pub give_up: f64,
 }
 
@@ -99,6 +101,11 @@ impl EngineArgs {
         Ok(out)
     }
 
+    /// `--give-up` as a duration; `None`: wait for ever.
+    pub fn give_up(&self) -> Option<Duration> {
+        (self.give_up > 0.0).then(|| Duration::from_secs_f64(self.give_up))
+    }
+
     /// The engine configuration for these flags and resolvers.
     pub fn engine_config(&self, resolvers: Vec<SocketAddr>) -> anyhow::Result<EngineConfig> {
         if self.sockets == 0 || self.sockets > 1024 {
@@ -130,28 +137,6 @@ impl EngineArgs {
         c.limits.qps = (self.qps > 0).then_some(f64::from(self.qps));
         c.randomize_case = self.randomize_case;
         Ok(c)
-    }
-}
-
-impl EngineArgs {
-    /// Opens the sockets and builds the driver settings, with SIGINT/SIGTERM stopping the
-    /// input (lookups in flight still finish; a second signal abandons them).
-    pub fn driver(
-        &self,
-        config: &EngineConfig,
-        input_deadline: Option<std::time::Instant>,
-    ) -> anyhow::Result<(Vec<socket2::Socket>, DriverConfig)> {
-        let sockets = driver::bind_sockets(config.sockets, &config.resolvers)
-            .context("cannot open UDP sockets")?;
-        let stop = crate::io::signals::install().context("cannot handle SIGINT and SIGTERM")?;
-        let driver_config = DriverConfig {
-            sockets: config.sockets,
-            window: self.window,
-            stop: Some(stop),
-            input_deadline,
-            give_up: (self.give_up > 0.0).then(|| Duration::from_secs_f64(self.give_up)),
-        };
-        Ok((sockets, driver_config))
     }
 }
 

@@ -8,7 +8,6 @@ pub mod exit;
 pub mod resolve;
 pub mod scan;
 pub mod sim;
-pub mod start;
 
 use clap::{Parser, Subcommand};
 

@@ -25,7 +25,9 @@ use rand::{RngExt, SeedableRng};
 pub use policy::{Failure, Next, RetryPolicy};
 pub use resolver::{Health, Resolver, ResolverLimits, ResolverStats, TokenBucket};
 
-use crate::wire::{HEADER_LEN, MessageView, build_query};
+use hickory_proto::rr::RecordType;
+
+use crate::wire::{HEADER_LEN, MessageView, Rcode, build_query};
 
 /// Everything the engine needs to know, fixed for a run.
 #[derive(Debug, Clone)]
@@ -43,6 +45,9 @@ pub struct EngineConfig {
     /// Seed of id allocation and case randomisation.
     pub seed: u64,
 }
+
+/// UDP sockets to spread queries over, by default.
+pub const DEFAULT_SOCKETS: usize = 4;
 
 impl EngineConfig {
     pub fn new(resolvers: Vec<SocketAddr>, sockets: usize) -> Self {
@@ -73,22 +78,23 @@ pub enum Status {
     /// No answer within the query's overall deadline.
     Timeout,
     /// Another rcode (FORMERR, NOTIMP, …), as received.
-    Rcode(u8),
+    Rcode(Rcode),
     /// The question could not be encoded (a label over 63 octets, a name over 255).
     BadName,
 }
 
 impl Status {
-    pub fn as_str(&self) -> String {
+    /// The name tables and the summary use.
+    pub fn as_str(&self) -> &'static str {
         match self {
-            Status::NoError => "NOERROR".into(),
-            Status::NoData => "NODATA".into(),
-            Status::NxDomain => "NXDOMAIN".into(),
-            Status::ServFail => "SERVFAIL".into(),
-            Status::Refused => "REFUSED".into(),
-            Status::Timeout => "TIMEOUT".into(),
-            Status::Rcode(r) => crate::wire::rcode_name(*r),
-            Status::BadName => "BADNAME".into(),
+            Status::NoError => "NOERROR",
+            Status::NoData => "NODATA",
+            Status::NxDomain => "NXDOMAIN",
+            Status::ServFail => "SERVFAIL",
+            Status::Refused => "REFUSED",
+            Status::Timeout => "TIMEOUT",
+            Status::Rcode(r) => r.name(),
+            Status::BadName => "BADNAME",
         }
     }
 
@@ -101,13 +107,31 @@ impl Status {
     }
 }
 
+/// A question to look up, with the caller's tag for its outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    pub name: String,
+    pub qtype: RecordType,
+    pub tag: u64,
+}
+
+impl Question {
+    pub fn new(name: impl Into<String>, qtype: RecordType, tag: u64) -> Question {
+        Question {
+            name: name.into(),
+            qtype,
+            tag,
+        }
+    }
+}
+
 /// A finished lookup.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// The caller's tag from [`Engine::submit`].
     pub tag: u64,
     pub name: String,
-    pub qtype: u16,
+    pub qtype: RecordType,
     pub status: Status,
     /// The accepted reply, for the caller to decode.
     pub reply: Option<Vec<u8>>,
@@ -145,16 +169,8 @@ pub struct EngineStats {
     pub attempts: u64,
     pub retries: u64,
     pub tcp_fallbacks: u64,
-    /// Replies from another address or port than the attempt was sent to.
-    pub spoofed: u64,
-    /// Replies whose question (name, type or class) differs from the query's.
-    pub wrong_question: u64,
-    /// Replies for an id the engine does not know (never sent, or long done).
-    pub late: u64,
-    /// Second replies for an attempt already answered.
-    pub duplicates: u64,
-    /// Datagrams that are not a DNS response at all.
-    pub malformed: u64,
+    /// Replies rejected by validation.
+    pub rejected: Rejected,
     /// Accepted replies whose question came back in another letter case.
     pub case_changed: u64,
     /// With 0x20: replies rejected because their question did not echo the sent case.
@@ -166,6 +182,31 @@ pub struct EngineStats {
     pub stale_answers: u64,
     /// Queries moved off a resolver that went down (not charged as attempts).
     pub moved: u64,
+}
+
+/// Replies the engine rejected, by reason (summary.json's `queries` has them by these names).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Rejected {
+    /// Replies from another address or port than the attempt was sent to.
+    pub spoofed: u64,
+    /// Replies whose question (name, type or class) differs from the query's.
+    pub wrong_question: u64,
+    /// Replies for an id the engine does not know (never sent, or long done).
+    pub late: u64,
+    /// Second replies for an attempt already answered.
+    pub duplicates: u64,
+    /// Datagrams that are not a DNS response at all.
+    pub malformed: u64,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} spoofed, {} wrong question, {} late, {} duplicate, {} malformed",
+            self.spoofed, self.wrong_question, self.late, self.duplicates, self.malformed
+        )
+    }
 }
 
 /// One attempt of a query, known by its (socket, id) key.
@@ -238,7 +279,7 @@ impl Query {
 #[derive(Debug)]
 struct Query {
     name: String,
-    qtype: u16,
+    qtype: RecordType,
     tag: u64,
     /// Encoded once with id 0; each attempt patches id (and case).
     wire: Vec<u8>,
@@ -347,14 +388,15 @@ impl Engine {
         }
     }
 
-    /// Queues a lookup of `name`/`qtype` at `now`; its outcome carries `tag`.
-    pub fn submit(&mut self, now: Instant, name: &str, qtype: u16, tag: u64) {
+    /// Queues a lookup of `question` at `now`; its outcome carries the question's tag.
+    pub fn submit(&mut self, now: Instant, question: Question) {
+        let Question { name, qtype, tag } = question;
         self.stats.submitted += 1;
-        let Ok(wire) = build_query(0, name, qtype, Some(self.edns_udp_size)) else {
+        let Ok(wire) = build_query(0, &name, u16::from(qtype), Some(self.edns_udp_size)) else {
             self.stats.completed += 1;
             self.outcomes.push_back(Outcome {
                 tag,
-                name: name.to_string(),
+                name,
                 qtype,
                 status: Status::BadName,
                 reply: None,
@@ -366,7 +408,7 @@ impl Engine {
             return;
         };
         let query = Query {
-            name: name.to_string(),
+            name,
             qtype,
             tag,
             wire,
@@ -675,26 +717,26 @@ impl Engine {
     /// A datagram arrived on `socket` from `from`.
     pub fn handle_datagram(&mut self, now: Instant, socket: usize, from: SocketAddr, bytes: &[u8]) {
         let Ok(view) = MessageView::parse(bytes) else {
-            self.stats.malformed += 1;
+            self.stats.rejected.malformed += 1;
             return;
         };
         if !view.flags.is_response() {
-            self.stats.malformed += 1;
+            self.stats.rejected.malformed += 1;
             return;
         }
         let key = (socket as u16, view.id);
         let Some(attempt) = self.attempts.get(&key).copied() else {
             if !self.resolvers.iter().any(|r| r.addr == from) {
-                self.stats.spoofed += 1;
+                self.stats.rejected.spoofed += 1;
             } else if self.answered.contains(&key) {
-                self.stats.duplicates += 1;
+                self.stats.rejected.duplicates += 1;
             } else {
-                self.stats.late += 1;
+                self.stats.rejected.late += 1;
             }
             return;
         };
         if from != self.resolvers[attempt.resolver].addr {
-            self.stats.spoofed += 1;
+            self.stats.rejected.spoofed += 1;
             return;
         }
         if attempt.probe {
@@ -702,7 +744,7 @@ impl Engine {
                 .expect("our own probe parses")
                 .question;
             if !view.question.same_name(asked.name_wire) || view.question.qtype != asked.qtype {
-                self.stats.wrong_question += 1;
+                self.stats.rejected.wrong_question += 1;
                 return;
             }
             let r = attempt.resolver;
@@ -719,10 +761,10 @@ impl Engine {
             .expect("our own query parses")
             .question;
         if !view.question.same_name(asked.name_wire)
-            || view.question.qtype != q.qtype
+            || view.question.qtype != u16::from(q.qtype)
             || view.question.qclass != 1
         {
-            self.stats.wrong_question += 1;
+            self.stats.rejected.wrong_question += 1;
             return;
         }
         let same_case = view.question.name_wire == asked.name_wire;
@@ -826,7 +868,7 @@ impl Engine {
             (Some(bytes), Some(v))
                 if v.flags.is_response()
                     && v.question.same_name(asked.name_wire)
-                    && v.question.qtype == q.qtype =>
+                    && v.question.qtype == u16::from(q.qtype) =>
             {
                 let rcode = v.flags.rcode();
                 if let Some(failure) = rcode_failure(rcode) {
@@ -996,19 +1038,19 @@ fn next_generation(counter: &mut u32) -> u32 {
 }
 
 /// The rcodes that are failures of the resolver rather than answers: retried elsewhere.
-fn rcode_failure(rcode: u8) -> Option<Failure> {
+fn rcode_failure(rcode: Rcode) -> Option<Failure> {
     match rcode {
-        2 => Some(Failure::ServFail),
-        5 => Some(Failure::Refused),
+        Rcode::SERVFAIL => Some(Failure::ServFail),
+        Rcode::REFUSED => Some(Failure::Refused),
         _ => None,
     }
 }
 
-fn status_of(rcode: u8, answers: u16) -> Status {
+fn status_of(rcode: Rcode, answers: u16) -> Status {
     match (rcode, answers) {
-        (0, 0) => Status::NoData,
-        (0, _) => Status::NoError,
-        (3, _) => Status::NxDomain,
+        (Rcode::NOERROR, 0) => Status::NoData,
+        (Rcode::NOERROR, _) => Status::NoError,
+        (Rcode::NXDOMAIN, _) => Status::NxDomain,
         (r, _) => Status::Rcode(r),
     }
 }

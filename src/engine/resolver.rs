@@ -20,6 +20,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::wire::Rcode;
+
 /// Limits and health thresholds shared by every resolver.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolverLimits {
@@ -341,9 +343,9 @@ impl Resolver {
 
     /// Any reply arrived with `rcode` (the resolver is alive, and back if it was down), before
     /// it is judged.
-    fn heard(&mut self, now: Instant, rcode: u8) {
+    fn heard(&mut self, now: Instant, rcode: Rcode) {
         self.stats.answered += 1;
-        self.stats.rcodes[(rcode & 0xF) as usize] += 1;
+        self.stats.rcodes[rcode.value() as usize] += 1;
         self.last_reply = Some(now);
         self.owing_since = (self.in_flight > 0).then_some(now);
         if matches!(self.health, Health::Down { .. }) {
@@ -363,7 +365,7 @@ impl Resolver {
         &mut self,
         now: Instant,
         rtt: Duration,
-        rcode: u8,
+        rcode: Rcode,
         failed: bool,
         still_counted: bool,
     ) {
@@ -481,7 +483,7 @@ impl Resolver {
     }
 
     /// A probe was answered (any rcode): the resolver is back.
-    pub fn on_probe_answered(&mut self, now: Instant, rcode: u8) {
+    pub fn on_probe_answered(&mut self, now: Instant, rcode: Rcode) {
         self.heard(now, rcode);
         self.reinstated();
     }
@@ -547,10 +549,10 @@ mod tests {
         assert_eq!(r.rto(), None);
         let now = Instant::now();
         r.on_send(now);
-        r.on_reply(now, ms(100), 0, false, true);
+        r.on_reply(now, ms(100), Rcode::NOERROR, false, true);
         assert_eq!(r.rto(), Some(ms(300)), "SRTT 100 + 4 × 50");
         r.on_send(now);
-        r.on_reply(now, ms(100), 0, false, true);
+        r.on_reply(now, ms(100), Rcode::NOERROR, false, true);
         assert_eq!(r.rto().unwrap().as_millis(), 250, "RTTVAR decays to 37.5");
         assert_eq!(r.in_flight, 0);
     }
@@ -568,7 +570,7 @@ mod tests {
             r.on_send(t0);
         }
         assert!(!r.can_send(t0, &limits), "in-flight cap");
-        r.on_reply(t0, ms(1), 0, false, true);
+        r.on_reply(t0, ms(1), Rcode::NOERROR, false, true);
         assert!(r.can_send(t0, &limits));
     }
 
@@ -597,7 +599,7 @@ mod tests {
         let mut r = Resolver::new(addr());
         for _ in 0..40 {
             r.on_send(t0);
-            r.on_reply(t0, ms(1), 2, true, true);
+            r.on_reply(t0, ms(1), Rcode::SERVFAIL, true, true);
         }
         assert!(
             !r.maybe_bench(t0, 0.9, &limits),
@@ -612,7 +614,7 @@ mod tests {
         assert_eq!(r.health, Health::Probing { period: ms(1000) });
         r.on_send(t0);
         assert!(!r.can_send(t0 + ms(1000), &limits), "one probe at a time");
-        r.on_reply(t0 + ms(1001), ms(1), 2, true, true);
+        r.on_reply(t0 + ms(1001), ms(1), Rcode::SERVFAIL, true, true);
         assert_eq!(
             r.health,
             Health::Benched {
@@ -623,7 +625,7 @@ mod tests {
         );
         assert!(r.can_send(t0 + ms(3001), &limits));
         r.on_send(t0);
-        r.on_reply(t0 + ms(3002), ms(1), 0, false, true);
+        r.on_reply(t0 + ms(3002), ms(1), Rcode::NOERROR, false, true);
         assert_eq!(r.health, Health::Active);
     }
 
@@ -644,7 +646,7 @@ mod tests {
         // A slow resolver: its first answer takes 900 ms; the first timeout is no loss.
         assert!(!r.answered_since(t0));
         assert!(!r.on_silent_wait(t0 + ms(800), &limits));
-        r.on_reply(t0 + ms(900), ms(900), 0, false, true);
+        r.on_reply(t0 + ms(900), ms(900), Rcode::NOERROR, false, true);
         assert_eq!(r.health, Health::Active);
         assert_eq!(r.silent_for(t0 + ms(5000)), ms(0), "owes nothing");
         let rto = r.rto().unwrap();
@@ -659,7 +661,7 @@ mod tests {
         r.on_probe_sent(t0 + ms(9000), &limits);
         r.on_probe_sent(t0 + ms(9250), &limits);
         assert_eq!(r.next_probe(), Some(t0 + ms(9750)), "probe gaps double");
-        r.on_probe_answered(t0 + ms(9800), 0);
+        r.on_probe_answered(t0 + ms(9800), Rcode::NOERROR);
         assert_eq!(r.health, Health::Active);
         assert!(r.can_send(t0 + ms(9800), &limits));
         assert_eq!((r.stats.downs, r.stats.probes), (1, 2));
@@ -676,7 +678,7 @@ mod tests {
             r.on_send(t0);
         }
         for _ in 0..800 {
-            r.on_reply(t0, ms(10), 0, false, true);
+            r.on_reply(t0, ms(10), Rcode::NOERROR, false, true);
             r.on_send(t0);
         }
         assert_eq!(r.window(), 1056);
@@ -699,7 +701,7 @@ mod tests {
         for i in 0..2000 {
             r.on_send(t0);
             let rtt = if i % 50 == 0 { ms(1500) } else { ms(5) };
-            r.on_reply(t0, rtt, 0, false, true);
+            r.on_reply(t0, rtt, Rcode::NOERROR, false, true);
         }
         let rto = r.rto().unwrap();
         assert!(rto >= ms(1500), "{rto:?}");

@@ -3,7 +3,7 @@
 
 use super::*;
 
-const A: u16 = 1;
+const A: RecordType = RecordType::A;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -81,7 +81,8 @@ fn reply(query: &[u8], rcode: u8, answers: u16, tc: bool) -> Vec<u8> {
 #[test]
 fn answered_on_the_first_attempt() {
     let mut net = Net::new(2, |_| {});
-    net.engine.submit(net.at(0), "example.test", A, 7);
+    net.engine
+        .submit(net.at(0), Question::new("example.test", A, 7));
     let sent = net.send_all(0);
     assert_eq!(sent.len(), 1);
     net.deliver(12, &sent[0], reply(&sent[0].bytes, 0, 1, false));
@@ -100,8 +101,9 @@ fn answered_on_the_first_attempt() {
 #[test]
 fn nxdomain_and_nodata_are_answers_never_retried() {
     let mut net = Net::new(2, |_| {});
-    net.engine.submit(net.at(0), "nx.test", A, 1);
-    net.engine.submit(net.at(0), "nodata.test", A, 2);
+    net.engine.submit(net.at(0), Question::new("nx.test", A, 1));
+    net.engine
+        .submit(net.at(0), Question::new("nodata.test", A, 2));
     let sent = net.send_all(0);
     net.deliver(1, &sent[0], reply(&sent[0].bytes, 3, 0, false));
     net.deliver(1, &sent[1], reply(&sent[1].bytes, 0, 0, false));
@@ -118,9 +120,12 @@ fn nxdomain_and_nodata_are_answers_never_retried() {
 #[test]
 fn a_timeout_retries_on_another_resolver_when_it_expires() {
     let mut net = Net::new(2, |_| {});
-    net.engine.submit(net.at(0), "slow.test", A, 1);
-    net.engine.submit(net.at(0), "other.test", A, 2);
-    net.engine.submit(net.at(0), "third.test", A, 3);
+    net.engine
+        .submit(net.at(0), Question::new("slow.test", A, 1));
+    net.engine
+        .submit(net.at(0), Question::new("other.test", A, 2));
+    net.engine
+        .submit(net.at(0), Question::new("third.test", A, 3));
     let first = net.send_all(0);
     assert_eq!(
         first[0].to, first[2].to,
@@ -150,7 +155,8 @@ fn a_slow_resolver_gets_no_wave_of_retries() {
     let mut net = Net::new(1, |_| {});
     let sent: Vec<Sent> = (0..100)
         .map(|i| {
-            net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
+            net.engine
+                .submit(net.at(0), Question::new(format!("q{i}.test"), A, i));
             net.send_all(0).remove(0)
         })
         .collect();
@@ -175,7 +181,8 @@ fn a_slow_resolver_gets_no_wave_of_retries() {
 #[test]
 fn backoff_grows_and_the_deadline_ends_the_query() {
     let mut net = Net::new(3, |_| {});
-    net.engine.submit(net.at(0), "black.hole.test", A, 0);
+    net.engine
+        .submit(net.at(0), Question::new("black.hole.test", A, 0));
     // Other questions keep every resolver answering, so each timeout of the black hole is a
     // loss: 800 ms without an RTT, then the 250 ms floor grown by half per attempt up to the
     // 4 s ceiling.
@@ -183,7 +190,7 @@ fn backoff_grows_and_the_deadline_ends_the_query() {
     for t in 0..=16_000 {
         if t % 50 == 0 {
             net.engine
-                .submit(net.at(t), &format!("hb{t}.test"), A, t + 1);
+                .submit(net.at(t), Question::new(format!("hb{t}.test"), A, t + 1));
         }
         for s in net.send_all(t) {
             if s.bytes[13..18] == *b"black" {
@@ -210,13 +217,15 @@ fn backoff_grows_and_the_deadline_ends_the_query() {
 fn learned_rtt_sets_the_timeout() {
     let mut net = Net::new(1, |_| {});
     for i in 0..20 {
-        net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
+        net.engine
+            .submit(net.at(0), Question::new(format!("q{i}.test"), A, i));
         let s = net.send_all(0);
         net.deliver(20, &s[0], reply(&s[0].bytes, 0, 1, false));
     }
     let rto = net.engine.resolvers()[0].rto().unwrap();
     assert!(rto >= ms(20) && rto < ms(40), "{rto:?}");
-    net.engine.submit(net.at(100), "next.test", A, 99);
+    net.engine
+        .submit(net.at(100), Question::new("next.test", A, 99));
     net.send_all(100);
     assert_eq!(
         net.engine.poll_timeout(),
@@ -228,7 +237,8 @@ fn learned_rtt_sets_the_timeout() {
 #[test]
 fn servfail_and_refused_retry_elsewhere_after_a_delay_never_at_once() {
     let mut net = Net::new(2, |_| {});
-    net.engine.submit(net.at(0), "flaky.test", A, 1);
+    net.engine
+        .submit(net.at(0), Question::new("flaky.test", A, 1));
     let first = net.send_all(0);
     net.deliver(5, &first[0], reply(&first[0].bytes, 2, 0, false));
     assert!(net.send_all(5).is_empty(), "not at once");
@@ -247,7 +257,8 @@ fn servfail_and_refused_retry_elsewhere_after_a_delay_never_at_once() {
 #[test]
 fn servfail_everywhere_ends_as_servfail_after_max_attempts() {
     let mut net = Net::new(3, |_| {});
-    net.engine.submit(net.at(0), "broken.test", A, 1);
+    net.engine
+        .submit(net.at(0), Question::new("broken.test", A, 1));
     let mut tried = Vec::new();
     for t in 0..16_000 {
         for s in net.send_all(t) {
@@ -268,7 +279,8 @@ fn servfail_everywhere_ends_as_servfail_after_max_attempts() {
 fn rotation_spreads_first_attempts_round_robin() {
     let mut net = Net::new(3, |_| {});
     for i in 0..6 {
-        net.engine.submit(net.at(0), &format!("n{i}.test"), A, i);
+        net.engine
+            .submit(net.at(0), Question::new(format!("n{i}.test"), A, i));
     }
     let to: Vec<SocketAddr> = net.send_all(0).iter().map(|s| s.to).collect();
     assert_eq!(to, [addr(2), addr(3), addr(4), addr(2), addr(3), addr(4)]);
@@ -277,7 +289,8 @@ fn rotation_spreads_first_attempts_round_robin() {
 #[test]
 fn replies_are_validated_and_rejections_counted() {
     let mut net = Net::new(1, |_| {});
-    net.engine.submit(net.at(0), "victim.test", A, 1);
+    net.engine
+        .submit(net.at(0), Question::new("victim.test", A, 1));
     let s = net.send_all(0).remove(0);
     let good = reply(&s.bytes, 0, 1, false);
     // Wrong source port.
@@ -305,14 +318,19 @@ fn replies_are_validated_and_rejections_counted() {
     assert!(net.outcomes().is_empty(), "nothing forged was accepted");
     let st = &net.engine.stats;
     assert_eq!(
-        (st.spoofed, st.late, st.wrong_question, st.malformed),
+        (
+            st.rejected.spoofed,
+            st.rejected.late,
+            st.rejected.wrong_question,
+            st.rejected.malformed
+        ),
         (1, 1, 2, 2)
     );
     net.deliver(2, &s, good.clone());
     assert_eq!(net.outcomes().len(), 1);
     net.deliver(3, &s, good);
     assert_eq!(
-        net.engine.stats.duplicates, 1,
+        net.engine.stats.rejected.duplicates, 1,
         "a second copy of an answer is a duplicate"
     );
 }
@@ -320,9 +338,12 @@ fn replies_are_validated_and_rejections_counted() {
 #[test]
 fn a_late_answer_to_an_earlier_attempt_is_taken() {
     let mut net = Net::new(2, |_| {});
-    net.engine.submit(net.at(0), "late.test", A, 1);
-    net.engine.submit(net.at(0), "other.test", A, 2);
-    net.engine.submit(net.at(0), "third.test", A, 3);
+    net.engine
+        .submit(net.at(0), Question::new("late.test", A, 1));
+    net.engine
+        .submit(net.at(0), Question::new("other.test", A, 2));
+    net.engine
+        .submit(net.at(0), Question::new("third.test", A, 3));
     let sent = net.send_all(0);
     let first = sent[0].clone();
     // Its resolver answers a later question, so the first attempt counts as lost at 800 ms.
@@ -352,7 +373,7 @@ fn a_late_answer_to_an_earlier_attempt_is_taken() {
 fn case_randomisation_takes_only_an_exact_echo() {
     let mut net = Net::new(1, |c| c.randomize_case = true);
     let name = "abcdefghijklmnopqrstuvwxyz.example.test";
-    net.engine.submit(net.at(0), name, A, 1);
+    net.engine.submit(net.at(0), Question::new(name, A, 1));
     let s = net.send_all(0).remove(0);
     let sent_name = MessageView::parse(&s.bytes)
         .unwrap()
@@ -361,7 +382,7 @@ fn case_randomisation_takes_only_an_exact_echo() {
         .to_vec();
     assert_ne!(
         sent_name,
-        build_query(0, name, A, None).unwrap()[12..12 + sent_name.len()].to_vec()
+        build_query(0, name, u16::from(A), None).unwrap()[12..12 + sent_name.len()].to_vec()
     );
     let mut mangled = reply(&s.bytes, 0, 1, false);
     mangled[13..18].make_ascii_uppercase();
@@ -382,7 +403,7 @@ fn case_randomisation_turns_off_for_a_resolver_that_never_echoes() {
     let mut net = Net::new(1, |c| c.randomize_case = true);
     let name = "abcdefghijklmnopqrstuvwxyz.example.test";
     for i in 0..40 {
-        net.engine.submit(net.at(i), name, A, i);
+        net.engine.submit(net.at(i), Question::new(name, A, i));
         let s = net.send_all(i).remove(0);
         let mut r = reply(&s.bytes, 0, 1, false);
         r[13..39].make_ascii_lowercase();
@@ -390,7 +411,7 @@ fn case_randomisation_turns_off_for_a_resolver_that_never_echoes() {
     }
     assert!(!net.engine.resolvers()[0].case_echoed);
     assert!(net.engine.poll_warning().unwrap().contains("0x20 is off"));
-    net.engine.submit(net.at(100), name, A, 99);
+    net.engine.submit(net.at(100), Question::new(name, A, 99));
     let s = net.send_all(100).remove(0);
     assert_eq!(
         &s.bytes[13..39],
@@ -404,7 +425,8 @@ fn case_randomisation_turns_off_for_a_resolver_that_never_echoes() {
 #[test]
 fn truncation_moves_to_tcp_and_tcp_failure_retries() {
     let mut net = Net::new(2, |_| {});
-    net.engine.submit(net.at(0), "big.test", 15, 1);
+    net.engine
+        .submit(net.at(0), Question::new("big.test", RecordType::MX, 1));
     let s = net.send_all(0).remove(0);
     net.deliver(1, &s, reply(&s.bytes, 0, 0, true));
     let req = net.engine.poll_tcp().expect("a TCP request");
@@ -430,7 +452,8 @@ fn truncation_moves_to_tcp_and_tcp_failure_retries() {
 #[test]
 fn a_stuck_tcp_request_times_out() {
     let mut net = Net::new(1, |_| {});
-    net.engine.submit(net.at(0), "big.test", 15, 1);
+    net.engine
+        .submit(net.at(0), Question::new("big.test", RecordType::MX, 1));
     let s = net.send_all(0).remove(0);
     net.deliver(1, &s, reply(&s.bytes, 0, 0, true));
     let req = net.engine.poll_tcp().unwrap();
@@ -448,8 +471,10 @@ fn a_stuck_tcp_request_times_out() {
 #[test]
 fn backpressure_waits_without_costing_an_attempt() {
     let mut net = Net::new(1, |c| c.limits.max_in_flight = 1);
-    net.engine.submit(net.at(0), "one.test", A, 1);
-    net.engine.submit(net.at(0), "two.test", A, 2);
+    net.engine
+        .submit(net.at(0), Question::new("one.test", A, 1));
+    net.engine
+        .submit(net.at(0), Question::new("two.test", A, 2));
     let first = net.send_all(0);
     assert_eq!(first.len(), 1);
     assert!(net.engine.stats.backpressure >= 1);
@@ -465,7 +490,8 @@ fn backpressure_waits_without_costing_an_attempt() {
 fn qps_limit_paces_sends() {
     let mut net = Net::new(1, |c| c.limits.qps = Some(500.0));
     for i in 0..2000 {
-        net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
+        net.engine
+            .submit(net.at(0), Question::new(format!("q{i}.test"), A, i));
     }
     let mut sent_in_first_second = 0;
     for t in 0..1000 {
@@ -488,7 +514,8 @@ fn a_servfail_only_resolver_is_benched_and_probed_back() {
     let bad = addr(3);
     let mut t = 0;
     for i in 0..200 {
-        net.engine.submit(net.at(t), &format!("q{i}.test"), A, i);
+        net.engine
+            .submit(net.at(t), Question::new(format!("q{i}.test"), A, i));
         for _ in 0..200 {
             for s in net.send_all(t) {
                 let rcode = if s.to == bad { 2 } else { 0 };
@@ -526,7 +553,8 @@ fn a_silent_resolver_goes_down_and_its_queries_move_uncharged() {
     let silent = addr(2);
     let mut t = 0;
     for i in 0..100 {
-        net.engine.submit(net.at(t), &format!("q{i}.test"), A, i);
+        net.engine
+            .submit(net.at(t), Question::new(format!("q{i}.test"), A, i));
     }
     while net.engine.in_flight() > 0 && t < 10_000 {
         for s in net.send_all(t) {
@@ -556,7 +584,8 @@ fn when_every_resolver_is_down_queries_wait_and_go_on_when_one_answers() {
         c.retry.initial_timeout = ms(100);
     });
     for i in 0..3 {
-        net.engine.submit(net.at(0), &format!("q{i}.test"), A, i);
+        net.engine
+            .submit(net.at(0), Question::new(format!("q{i}.test"), A, i));
     }
     // Silent for 30 s, three deadlines: nothing ends, the resolver is probed with backoff.
     let mut probes = Vec::new();
@@ -591,8 +620,10 @@ fn when_every_resolver_is_down_queries_wait_and_go_on_when_one_answers() {
 #[test]
 fn names_that_cannot_be_encoded_end_at_once() {
     let mut net = Net::new(1, |_| {});
-    net.engine
-        .submit(net.at(0), &format!("{}.test", "x".repeat(64)), A, 1);
+    net.engine.submit(
+        net.at(0),
+        Question::new(format!("{}.test", "x".repeat(64)), A, 1),
+    );
     assert_eq!(net.outcomes()[0].status, Status::BadName);
     assert!(net.send_all(0).is_empty());
 }
@@ -622,8 +653,8 @@ fn a_late_answer_from_a_resolver_that_went_down_brings_it_back() {
         c.limits.down_after = ms(1000);
         c.retry.initial_timeout = ms(100);
     });
-    net.engine.submit(net.at(0), "q0.test", A, 0);
-    net.engine.submit(net.at(0), "q1.test", A, 1);
+    net.engine.submit(net.at(0), Question::new("q0.test", A, 0));
+    net.engine.submit(net.at(0), Question::new("q1.test", A, 1));
     let first = net.send_all(0);
     assert_eq!(first.len(), 2);
     for t in 1..2_000 {
@@ -640,7 +671,7 @@ fn a_late_answer_from_a_resolver_that_went_down_brings_it_back() {
     let again = net.send_all(2_000);
     let q1 = again
         .iter()
-        .find(|s| MessageView::parse(&s.bytes).unwrap().question.qtype == A)
+        .find(|s| MessageView::parse(&s.bytes).unwrap().question.qtype == u16::from(A))
         .expect("q1 re-sent");
     net.deliver(2_001, q1, reply(&q1.bytes, 0, 1, false));
     let out = net.outcomes();

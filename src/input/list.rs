@@ -45,15 +45,17 @@ pub fn bounded_input(text: String) -> String {
     format!("{}… ({} bytes in all)", &text[..end], text.len())
 }
 
-/// A line that is not a domain, for `rejects.csv`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RejectRow {
-    /// Which input: `domains` or `senders`.
-    pub file: &'static str,
-    /// 1-based line number.
-    pub line: u64,
-    pub input: String,
-    pub reason: String,
+crate::row! {
+    /// A line that is not a domain: a row of `rejects`.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RejectRow {
+        /// Which input: `domains` or `senders`.
+        pub file: &'static str,
+        /// 1-based line number.
+        pub line: u64,
+        pub input: String,
+        pub reason: String,
+    }
 }
 
 /// How records are laid out.

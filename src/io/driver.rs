@@ -10,7 +10,7 @@ use socket2::Socket;
 use super::signals::StopFlags;
 use super::tcp::TcpPool;
 use super::{DatagramBatch, bind_udp, recv_batch, send_batch};
-use crate::engine::{Engine, Outcome};
+use crate::engine::{Engine, EngineConfig, Outcome, Question};
 
 /// Datagrams per batched syscall (`scripts/bench-resolve.sh` chose it: 64 amortises the
 /// syscall; larger batches gained nothing measurable).
@@ -22,6 +22,11 @@ const BUSY_WAIT: Duration = Duration::from_millis(1);
 /// When no resolver has answered anything yet, give up after this much outage at most: the
 /// addresses are more likely wrong than the resolvers slow.
 const NEVER_ANSWERED_GIVE_UP: Duration = Duration::from_secs(60);
+
+/// Lookups in flight at most, by default.
+pub const DEFAULT_WINDOW: usize = 10_000;
+/// How long every resolver may be down before a run gives up, by default.
+pub const DEFAULT_GIVE_UP: Duration = Duration::from_secs(300);
 
 /// How the driver runs.
 pub struct DriverConfig {
@@ -123,6 +128,29 @@ fn transmit(
 }
 
 /// Binds `n` UDP sockets for talking to `resolvers` (all IPv4 or all IPv6).
+/// Opens the engine's sockets and builds the driver settings, with SIGINT/SIGTERM stopping the
+/// input (lookups in flight still finish; a second signal abandons them).
+pub fn open(
+    config: &EngineConfig,
+    window: usize,
+    input_deadline: Option<Instant>,
+    give_up: Option<Duration>,
+) -> io::Result<(Vec<Socket>, DriverConfig)> {
+    let with = |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
+    let sockets = bind_sockets(config.sockets, &config.resolvers)
+        .map_err(|e| with("cannot open UDP sockets", e))?;
+    let stop =
+        super::signals::install().map_err(|e| with("cannot handle SIGINT and SIGTERM", e))?;
+    let driver_config = DriverConfig {
+        sockets: config.sockets,
+        window,
+        stop: Some(stop),
+        input_deadline,
+        give_up,
+    };
+    Ok((sockets, driver_config))
+}
+
 pub fn bind_sockets(n: usize, resolvers: &[SocketAddr]) -> io::Result<Vec<Socket>> {
     let v6 = resolvers.first().is_some_and(|r| r.is_ipv6());
     if resolvers.iter().any(|r| r.is_ipv6() != v6) {
@@ -144,7 +172,7 @@ pub fn bind_sockets(n: usize, resolvers: &[SocketAddr]) -> io::Result<Vec<Socket
 /// after every outcome and stops only when the workload is finished and nothing is in flight.
 pub trait Workload {
     /// The next query to submit (name, type, tag), or `None` when there is none right now.
-    fn next_query(&mut self) -> Option<(String, u16, u64)>;
+    fn next_query(&mut self) -> Option<Question>;
     /// True once `next_query` will never again return a query unless an outcome arrives.
     fn is_finished(&self) -> bool;
     /// Takes a finished lookup.
@@ -157,13 +185,13 @@ pub trait Workload {
 
 /// A fixed list of queries with a callback: what `resolve` and `bench` run.
 struct Stream<'a> {
-    input: &'a mut dyn Iterator<Item = (String, u16, u64)>,
+    input: &'a mut dyn Iterator<Item = Question>,
     on_outcome: &'a mut dyn FnMut(Outcome) -> io::Result<()>,
     done: bool,
 }
 
 impl Workload for Stream<'_> {
-    fn next_query(&mut self) -> Option<(String, u16, u64)> {
+    fn next_query(&mut self) -> Option<Question> {
         if self.done {
             return None;
         }
@@ -182,13 +210,13 @@ impl Workload for Stream<'_> {
     }
 }
 
-/// Feeds `input` (name, type, tag) to `engine` and hands every outcome to `on_outcome`, until the
+/// Feeds `input` to `engine` and hands every outcome to `on_outcome`, until the
 /// input is exhausted (or stopped) and every lookup has finished.
 pub fn run(
     engine: &mut Engine,
     sockets: &[Socket],
     config: &DriverConfig,
-    input: &mut dyn Iterator<Item = (String, u16, u64)>,
+    input: &mut dyn Iterator<Item = Question>,
     on_outcome: &mut dyn FnMut(Outcome) -> io::Result<()>,
 ) -> io::Result<Ended> {
     let mut stream = Stream {
@@ -244,10 +272,10 @@ pub fn run_workload(
         // Feed work only while resolvers can take it: a backlog behind a QPS limit or the
         // in-flight caps would outlive a stop or a `--duration` and only cost memory.
         while engine.in_flight() < config.window && !engine.is_backpressured() {
-            let Some((name, qtype, tag)) = workload.next_query() else {
+            let Some(question) = workload.next_query() else {
                 break;
             };
-            engine.submit(now, &name, qtype, tag);
+            engine.submit(now, question);
             transmit(engine, now, &mut buf, sockets, &mut tx)?;
         }
         for (socket, batch) in sockets.iter().zip(tx.iter_mut()) {

@@ -56,7 +56,7 @@ pub struct ResolverReport {
     pub window: usize,
     /// `active`, `benched`, `probing` or `down` at the end.
     pub health: &'static str,
-    pub rcodes: BTreeMap<String, u64>,
+    pub rcodes: BTreeMap<&'static str, u64>,
     pub latency_ms: Option<Latency>,
 }
 
@@ -130,7 +130,7 @@ impl LatencyRecorder {
                     .iter()
                     .enumerate()
                     .filter(|(_, n)| **n > 0)
-                    .map(|(c, n)| (crate::wire::rcode_name(c as u8), *n))
+                    .map(|(c, n)| (crate::wire::Rcode::new(c as u8).name(), *n))
                     .collect(),
                 latency_ms: Latency::of(h),
             })

@@ -9,6 +9,7 @@ pub mod resolve;
 pub mod retry;
 pub mod scan;
 pub mod summary;
+pub mod table;
 pub mod tally;
 
 use std::io::Write;

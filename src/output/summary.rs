@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::latency::ResolverReport;
+use crate::engine::Rejected;
 use crate::input::list::ListStats;
 use crate::pipeline::cache::CacheStats;
 
@@ -33,14 +34,11 @@ pub struct QuerySummary {
     /// Lookups per scanned domain: what sharing saves shows here.
     pub lookups_per_domain: f64,
     pub attempts_per_domain: f64,
-    pub statuses: BTreeMap<String, u64>,
+    pub statuses: BTreeMap<&'static str, u64>,
     pub shared: CacheStats,
     /// Replies rejected by validation.
-    pub spoofed: u64,
-    pub wrong_question: u64,
-    pub late: u64,
-    pub duplicates: u64,
-    pub malformed: u64,
+    #[serde(flatten)]
+    pub rejected: Rejected,
     /// Answers taken from an earlier attempt after the query was re-sent (a timeout that
     /// fired too early).
     pub stale_answers: u64,

@@ -8,6 +8,7 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::engine::{Outcome, Status};
+use crate::wire::Rcode;
 
 /// A question of the pipeline. Names are lower-case presentation form without the trailing
 /// dot (the root is `.`), so equal questions compare equal.
@@ -23,13 +24,13 @@ pub enum Key {
 }
 
 impl Key {
-    pub fn qtype(&self) -> u16 {
+    pub fn qtype(&self) -> RecordType {
         match self {
-            Key::Mx(_) => 15,
-            Key::A(_) => 1,
-            Key::Aaaa(_) => 28,
-            Key::Ptr(_) => 12,
-            Key::Cname(_) => 5,
+            Key::Mx(_) => RecordType::MX,
+            Key::A(_) => RecordType::A,
+            Key::Aaaa(_) => RecordType::AAAA,
+            Key::Ptr(_) => RecordType::PTR,
+            Key::Cname(_) => RecordType::CNAME,
         }
     }
 
@@ -123,7 +124,7 @@ impl Answer {
     pub fn from_outcome(key: &Key, outcome: &Outcome) -> Answer {
         let mut answer = Answer::failed(outcome.status, outcome.attempts);
         answer.truncated = outcome.truncated;
-        if let Status::Rcode(1) = outcome.status {
+        if let Status::Rcode(Rcode::FORMERR) = outcome.status {
             answer.malformed = true; // FORMERR
         }
         let Some(bytes) = outcome.reply.as_deref() else {
@@ -133,7 +134,7 @@ impl Answer {
             answer.malformed = true;
             return answer;
         };
-        let qtype = RecordType::from(key.qtype());
+        let qtype = key.qtype();
         let query = key.query_name();
         let mut owner = Name::from_ascii(&query).unwrap_or_else(|_| Name::root());
         // Follow the chain through the answer section, at most once per record.
@@ -229,7 +230,7 @@ mod tests {
         Outcome {
             tag: 0,
             name: String::new(),
-            qtype: 0,
+            qtype: RecordType::Unknown(0),
             status,
             reply: Some(msg.to_vec().unwrap()),
             resolver: None,

@@ -17,7 +17,9 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::engine::{Outcome, Status};
+use hickory_proto::rr::RecordType;
+
+use crate::engine::{Outcome, Question, Status};
 use cache::{Ask, LookupCache};
 use lookup::{Answer, Key};
 
@@ -71,7 +73,7 @@ impl Finished {
     }
 
     /// The answer to a name question of type `qtype`, without building a [`Key`].
-    pub fn answer_to(&self, qtype: u16, name: &str) -> Option<&Arc<Answer>> {
+    pub fn answer_to(&self, qtype: RecordType, name: &str) -> Option<&Arc<Answer>> {
         self.answers
             .iter()
             .find(|(k, _)| k.qtype() == qtype && k.name() == Some(name))
@@ -100,7 +102,7 @@ pub struct Pipeline {
     active: usize,
     max_active: usize,
     pub lookups: LookupCache,
-    queries: VecDeque<(String, u16, u64)>,
+    queries: VecDeque<Question>,
     deliveries: VecDeque<(usize, Key, Role, Arc<Answer>)>,
     finished: VecDeque<Finished>,
     pub stats: PipelineStats,
@@ -230,7 +232,7 @@ impl Pipeline {
     }
 
     /// The next query to send: (name, type, tag for [`Pipeline::handle_outcome`]).
-    pub fn poll_query(&mut self) -> Option<(String, u16, u64)> {
+    pub fn poll_query(&mut self) -> Option<Question> {
         self.queries.pop_front()
     }
 
@@ -279,7 +281,10 @@ impl Pipeline {
         match self.lookups.ask(&key, (slot, role)) {
             Ask::Ready(answer) => self.deliveries.push_back((slot, key, role, answer)),
             Ask::Joined => {}
-            Ask::Send(tag) => self.queries.push_back((key.query_name(), key.qtype(), tag)),
+            Ask::Send(tag) => {
+                self.queries
+                    .push_back(Question::new(key.query_name(), key.qtype(), tag))
+            }
         }
     }
 

@@ -5,6 +5,8 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use hickory_proto::rr::RecordType;
+
 use super::lookup::{Answer, Data, Key};
 use super::{FORWARD_NAMES, Finished, is_ip_literal};
 use crate::engine::Status;
@@ -99,7 +101,7 @@ pub struct DomainResult {
 fn walk(f: &Finished, start: &str) -> Vec<String> {
     let mut hops = Vec::new();
     let mut name = start.to_string();
-    while let Some(answer) = f.answer_to(5, &name) {
+    while let Some(answer) = f.answer_to(RecordType::CNAME, &name) {
         let Some(target) = answer.cname_target() else {
             break;
         };
@@ -125,7 +127,11 @@ fn address(f: &Finished, ip: IpAddr) -> Address {
         .iter()
         .take(FORWARD_NAMES)
         .map(|n| {
-            let qtype = if ip.is_ipv4() { 1 } else { 28 };
+            let qtype = if ip.is_ipv4() {
+                RecordType::A
+            } else {
+                RecordType::AAAA
+            };
             (n.clone(), f.answer_to(qtype, n).cloned())
         })
         .collect();
@@ -166,8 +172,8 @@ pub fn iprev(ip: IpAddr, ptr: Option<&Answer>, forward: &[(String, Option<Arc<An
 }
 
 fn host(f: &Finished, name: &str) -> Host {
-    let a = f.answer_to(1, name).cloned();
-    let aaaa = f.answer_to(28, name).cloned();
+    let a = f.answer_to(RecordType::A, name).cloned();
+    let aaaa = f.answer_to(RecordType::AAAA, name).cloned();
     let mut ips: Vec<IpAddr> = [&a, &aaaa]
         .into_iter()
         .flatten()
@@ -193,7 +199,7 @@ impl DomainResult {
     pub fn assemble(f: &Finished) -> DomainResult {
         let domain = f.input.domain.as_str();
         let mx = f
-            .answer_to(15, domain)
+            .answer_to(RecordType::MX, domain)
             .cloned()
             .unwrap_or_else(|| Arc::new(Answer::failed(Status::Timeout, 0)));
         let mut exchanges: Vec<Exchange> = mx

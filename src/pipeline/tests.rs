@@ -94,9 +94,11 @@ fn scan(
             break;
         }
         assert!(!batch.is_empty(), "active domains always have a query out");
-        for (name, qtype, tag) in batch {
-            *sent.entry((name.clone(), qtype)).or_default() += 1;
-            p.handle_outcome(&outcome(&zones, &name, qtype, tag));
+        for q in batch {
+            *sent
+                .entry((q.name.clone(), u16::from(q.qtype)))
+                .or_default() += 1;
+            p.handle_outcome(&outcome(&zones, &q));
         }
         while let Some(f) = p.poll_finished() {
             let r = DomainResult::assemble(&f);

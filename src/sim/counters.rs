@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use hickory_proto::rr::RecordType;
 
-use crate::wire::rcode_name;
+use crate::wire::Rcode;
 
 /// Things a simulated resolver counts. The names are the keys of the printed report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +149,7 @@ impl Counters {
         }
         let mut rcodes_sent = BTreeMap::new();
         for (r, &n) in self.rcodes.iter().enumerate().filter(|(_, n)| **n > 0) {
-            rcodes_sent.insert(rcode_name(r as u8), n);
+            rcodes_sent.insert(Rcode::new(r as u8).name().to_string(), n);
         }
         let events = Event::ALL
             .iter()

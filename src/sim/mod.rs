@@ -9,6 +9,7 @@
 pub mod counters;
 pub mod faults;
 pub mod responder;
+pub mod sample;
 mod server;
 pub mod synthetic;
 pub mod world;

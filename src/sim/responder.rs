@@ -158,7 +158,11 @@ impl Responder {
                 faults,
             );
         }
-        counters.add_rcode(Flags(u16::from_be_bytes([reply[2], reply[3]])).rcode());
+        counters.add_rcode(
+            Flags(u16::from_be_bytes([reply[2], reply[3]]))
+                .rcode()
+                .value(),
+        );
         add_forgeries(
             &mut response,
             &reply,

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::scan::ScanJob;
+use super::ScanJob;
 use crate::input::list;
 use crate::output::Format;
 use crate::output::checkpoint;
@@ -127,7 +127,7 @@ fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
         }
     }
     let (id, _) = FileId::of(&input, None)?;
-    job.manifest(id).write(out)?;
+    job.manifest(id)?.write(out)?;
     Ok((Start::New, input))
 }
 
@@ -206,7 +206,7 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
         job.input.clone().expect("a path when not stdin")
     };
     let (id, prefix) = FileId::of(&input, Some(then.input.size))?;
-    let now = job.manifest(id);
+    let now = job.manifest(id)?;
     let d = then.compare(&now, prefix.as_deref());
     let list = |items: &[String]| {
         items

@@ -1,0 +1,411 @@
+//! The scan as a library: a [`ScanJob`] (resolved settings, no flag types) run to the end or to
+//! a stop signal, with its tables, journal and summary in the job's `out` directory.
+//!
+//! One domain's path: `input::list` reads it, the [`workload`] starts it in the `pipeline`,
+//! whose questions the `engine` asks (driven by `io::driver`) and whose answers finish it; the
+//! [`writer`] thread assembles and analyses it (`analysis`, on the rayon pool) and writes its
+//! rows (`output`), journalled by `output::checkpoint`. [`start`] decides how a run starts in
+//! `out`: anew, resuming, or as a retry pass.
+
+pub mod start;
+mod summarize;
+mod workload;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::analysis::Analysis;
+use crate::analysis::addr::AddrTable;
+use crate::analysis::provider::Providers;
+use crate::analysis::score::Weights;
+use crate::engine::{Engine, EngineConfig};
+use crate::input::list::{self, Bitset, DomainList, RejectRow};
+use crate::input::senders::Senders;
+use crate::io::driver;
+use crate::output::Format;
+use crate::output::checkpoint::{self, Opened};
+use crate::output::latency::LatencyRecorder;
+use crate::output::manifest::{FileId, Manifest};
+use crate::output::progress::{Progress, ScanCounters};
+use crate::output::retry;
+use crate::output::scan::{create_table, table_path};
+use crate::output::summary::Summary;
+use crate::pipeline::Pipeline;
+pub use start::{AlreadyComplete, Refused};
+use start::{Start, decide_start, remove_leftovers};
+
+/// Answers kept for sharing between domains, by default.
+pub const DEFAULT_CACHE: usize = 100_000;
+/// Seconds between syncs of the tables and journal, by default.
+pub const DEFAULT_SYNC_INTERVAL: f64 = 2.0;
+
+/// `--retry-indeterminate` over a scan without INDETERMINATE domains.
+#[derive(Debug, thiserror::Error)]
+#[error("no domain has anything unmeasured (INDETERMINATE or provisional): nothing to ask again")]
+pub struct NothingToRetry;
+
+/// A retry pass stopped before every retried domain was written: it was dropped.
+#[derive(Debug, thiserror::Error)]
+#[error("the retry pass stopped before it finished")]
+pub struct RetryStopped;
+
+/// Everything a scan needs, resolved from the flags (or built by `demo`).
+#[derive(Debug, Clone)]
+pub struct ScanJob {
+    /// The results directory.
+    pub out: PathBuf,
+    /// The domain list; `None` or `-`: stdin.
+    pub input: Option<PathBuf>,
+    /// CSV rows `domain,ip` of sender IPs to check.
+    pub senders: Option<PathBuf>,
+    pub format: Format,
+    pub engine: EngineConfig,
+    /// The resolvers as given (`-r`), for the manifest.
+    pub resolver_spec: String,
+    /// Lookups in flight at most.
+    pub window: usize,
+    /// Stop when every resolver has been down this long; `None`: wait for ever.
+    pub give_up: Option<Duration>,
+    /// Answers kept for sharing between domains.
+    pub cache: usize,
+    /// Domains in progress at most (0: the window).
+    pub domains_in_flight: usize,
+    /// Accept exchanges under .test and .example.
+    pub allow_special_use: bool,
+    /// Ranges treated as public although special-purpose.
+    pub public_ranges: Vec<ipnet::IpNet>,
+    /// Provider suffix table (`None`: the bundled one).
+    pub providers: Option<PathBuf>,
+    /// Score weights overriding the defaults.
+    pub weights: Option<PathBuf>,
+    /// Continue the interrupted scan in `out`.
+    pub resume: bool,
+    /// A second pass over the INDETERMINATE domains.
+    pub retry: bool,
+    /// Go on despite changes (with `resume`), or start over an interrupted scan.
+    pub force: bool,
+    /// `None`: no journal (`--no-journal`).
+    pub sync_interval: Option<Duration>,
+}
+
+impl ScanJob {
+    /// A new scan of `input` into `out` with every other setting at its default.
+    pub fn new(out: PathBuf, input: Option<PathBuf>, engine: EngineConfig) -> ScanJob {
+        let resolver_spec = engine
+            .resolvers
+            .iter()
+            .map(|r| r.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        ScanJob {
+            out,
+            input,
+            senders: None,
+            format: Format::Csv,
+            engine,
+            resolver_spec,
+            window: driver::DEFAULT_WINDOW,
+            give_up: Some(driver::DEFAULT_GIVE_UP),
+            cache: DEFAULT_CACHE,
+            domains_in_flight: 0,
+            allow_special_use: false,
+            public_ranges: Vec::new(),
+            providers: None,
+            weights: None,
+            resume: false,
+            retry: false,
+            force: false,
+            sync_interval: Some(Duration::from_secs_f64(DEFAULT_SYNC_INTERVAL)),
+        }
+    }
+
+    pub(crate) fn reads_stdin(&self) -> bool {
+        self.input.as_ref().is_none_or(|p| p.as_os_str() == "-")
+    }
+
+    /// The analysis settings, with the tables they name loaded.
+    fn analysis(&self) -> anyhow::Result<Analysis> {
+        Ok(Analysis {
+            allow_special_use: self.allow_special_use,
+            addresses: AddrTable::new(self.public_ranges.clone()),
+            providers: match &self.providers {
+                Some(p) => Providers::load(p)?,
+                None => Providers::bundled(),
+            },
+            weights: match &self.weights {
+                Some(p) => Weights::load(p)?,
+                None => Weights::default(),
+            },
+        })
+    }
+
+    /// What the manifest records: the settings that shape the rows (a resume must give the
+    /// same) and those that shape only how resolvers are asked, by flag name.
+    pub(crate) fn manifest(&self, input: FileId) -> anyhow::Result<Manifest> {
+        let file = |path: &Option<PathBuf>, default: &str| -> anyhow::Result<String> {
+            Ok(match path {
+                Some(p) => FileId::setting(p)?,
+                None => default.to_string(),
+            })
+        };
+        let mut ranges: Vec<String> = self.public_ranges.iter().map(|r| r.to_string()).collect();
+        ranges.sort();
+        let settings = [
+            ("--senders", file(&self.senders, "(none)")?),
+            ("--providers", file(&self.providers, "bundled")?),
+            ("--weights", file(&self.weights, "default")?),
+            ("--public-range", ranges.join(",")),
+            ("--allow-special-use", self.allow_special_use.to_string()),
+        ];
+        let e = &self.engine;
+        let tuning = [
+            ("--resolvers", self.resolver_spec.clone()),
+            ("--sockets", e.sockets.to_string()),
+            ("--window", self.window.to_string()),
+            ("--per-resolver", e.limits.max_in_flight.to_string()),
+            ("--qps", e.limits.qps.map_or(0, |q| q as u32).to_string()),
+            ("--attempts", e.retry.max_attempts.to_string()),
+            ("--timeout", e.retry.initial_timeout.as_millis().to_string()),
+            ("--deadline", e.retry.deadline.as_secs_f64().to_string()),
+            ("--0x20", e.randomize_case.to_string()),
+            ("--cache", self.cache.to_string()),
+            ("--domains-in-flight", self.domains_in_flight.to_string()),
+        ];
+        let map = |pairs: &[(&str, String)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        };
+        Ok(Manifest {
+            mxscan: env!("CARGO_PKG_VERSION").to_string(),
+            format: self.format.name().to_string(),
+            input,
+            settings: map(&settings),
+            tuning: map(&tuning),
+        })
+    }
+}
+
+fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create the output directory {}: give a writable --out DIR",
+            dir.display()
+        )
+    })
+}
+
+/// The input read once before the scan: the sender table and the prepared domain list, with
+/// their rejects written (again on a resume: the same input gives the same rows) to a
+/// temporary file renamed when complete.
+struct Prepared {
+    list: DomainList,
+    senders: Senders,
+    sender_rows: u64,
+    sender_rejects: u64,
+}
+
+fn prepare(job: &ScanJob, input_path: &Path) -> anyhow::Result<Prepared> {
+    let rejects_path = table_path(&job.out, "rejects", job.format);
+    let rejects_tmp = rejects_path.with_extension("tmp");
+    let mut rejects = create_table::<RejectRow>(rejects_tmp.clone(), job.format, &[])?;
+    let mut sender_rejects = 0;
+    let senders = match &job.senders {
+        Some(path) => Senders::load(path, &mut |r| {
+            sender_rejects += 1;
+            rejects.write(&r)
+        })?,
+        None => Senders::default(),
+    };
+    let list = list::prepare(input_path, &job.out, &mut |r| rejects.write(&r))?;
+    rejects.flush()?;
+    drop(rejects);
+    std::fs::rename(&rejects_tmp, &rejects_path)
+        .with_context(|| format!("cannot write {}", rejects_path.display()))?;
+    Ok(Prepared {
+        list,
+        sender_rows: senders.rows,
+        senders,
+        sender_rejects,
+    })
+}
+
+/// The tables opened for this run, and which input positions it skips.
+struct Tables {
+    opened: Opened,
+    /// A retry pass: how many domains it asks again, and whether the scan was complete.
+    retry: Option<(u64, bool)>,
+}
+
+/// Opens the tables: new, reopened after what the journal vouches for, or (a retry pass) the
+/// copies without the unmeasured domains, which are all the pass scans.
+fn open_tables(job: &ScanJob, start: Start, list: &DomainList) -> anyhow::Result<Tables> {
+    let sync = job.sync_interval.unwrap_or_default();
+    let extra = list.extra_columns();
+    Ok(match start {
+        Start::Retry { recovered, forced } => {
+            let found = retry::unmeasured(&job.out, job.format)?;
+            if found.domains.is_empty() {
+                return Err(NothingToRetry.into());
+            }
+            for note in forced {
+                eprintln!("mxscan: retrying with a change: {note}");
+            }
+            let (mut skip, mut kept, mut retried) = (Bitset::default(), Vec::new(), 0);
+            for d in list.domains()? {
+                let d = d?;
+                if found.domains.contains(&d.domain) {
+                    retried += 1;
+                } else {
+                    skip.insert(d.ordinal);
+                    if recovered.done.contains(d.ordinal) {
+                        kept.push(d.ordinal);
+                    }
+                }
+            }
+            eprintln!(
+                "mxscan: asking {retried} domains again (INDETERMINATE, or with a lookup that \
+                 failed further down)"
+            );
+            let was_complete = recovered.complete;
+            let mut opened = checkpoint::open_retry(
+                &job.out, job.format, extra, *recovered, &found, kept, sync,
+            )?;
+            opened.done = skip;
+            Tables {
+                opened,
+                retry: Some((retried, was_complete)),
+            }
+        }
+        Start::Resume {
+            recovered: Some(recovered),
+            forced,
+        } => Tables {
+            opened: checkpoint::reopen(&job.out, job.format, extra, *recovered, forced, sync)?,
+            retry: None,
+        },
+        _ => Tables {
+            opened: checkpoint::create(&job.out, job.format, extra, job.sync_interval)?,
+            retry: None,
+        },
+    })
+}
+
+/// Runs a scan to the end (or to a stop signal) and writes its summary.
+pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
+    let analysis = job.analysis()?;
+    create_out_dir(&job.out)?;
+    remove_leftovers(&job.out);
+    retry::recover(&job.out).with_context(|| {
+        format!(
+            "cannot finish or remove the retry pass in {}",
+            job.out.join(retry::RETRY_DIR).display()
+        )
+    })?;
+    let started = Instant::now();
+    let (start, input_path) = decide_start(job)?;
+    let mut input = prepare(job, &input_path)?;
+    let prepare_s = started.elapsed().as_secs_f64();
+    let Tables { opened, retry } = open_tables(job, start, &input.list)?;
+
+    let counters = Arc::new(ScanCounters::default());
+    match retry {
+        Some((retried, _)) => counters.total.store(retried, Ordering::Relaxed),
+        None => {
+            counters
+                .total
+                .store(input.list.stats.domains, Ordering::Relaxed);
+            counters
+                .domains_done
+                .store(opened.done_count, Ordering::Relaxed);
+        }
+    }
+    let Opened {
+        tables,
+        checkpoint,
+        done,
+        tally: earlier,
+        run: runs,
+        ..
+    } = opened;
+    let (tx, writer) = writer::spawn(tables, checkpoint, analysis, counters.clone())?;
+
+    let progress = Progress::start(counters.clone());
+    let (sockets, driver_config) = driver::open(&job.engine, job.window, None, job.give_up)?;
+    let mut engine = Engine::new(job.engine.clone());
+    let window = match job.domains_in_flight {
+        0 => job.window,
+        n => n,
+    };
+    let scan_started = Instant::now();
+    let mut workload = workload::ScanWorkload::new(
+        Pipeline::new(window, job.cache),
+        input.list.domains()?,
+        done,
+        std::mem::take(&mut input.senders),
+        tx,
+        counters,
+        LatencyRecorder::new(&job.engine.resolvers),
+    );
+    let result = driver::run_workload(&mut engine, &sockets, &driver_config, &mut workload);
+    let gave_up = matches!(result, Ok(driver::Ended::GaveUp));
+    let (ran, sent) = workload.end(gave_up);
+    let written = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
+    progress.finish();
+    // The output thread's error is the cause when there is one (the I/O thread then only
+    // saw its channel close).
+    let (this_run, mut tables, checkpoint) = written?;
+    result.context("the scan's network I/O failed")?;
+    sent?;
+    if let Some(e) = ran.read_error {
+        return Err(e.into());
+    }
+    // A retry pass changes the scan only as a whole: complete, or not at all.
+    let complete = match retry {
+        Some(_) if !ran.complete => {
+            drop(tables);
+            let _ = std::fs::remove_dir_all(job.out.join(retry::RETRY_DIR));
+            return Err(RetryStopped.into());
+        }
+        Some((_, was_complete)) => {
+            checkpoint.finish(&mut tables, was_complete)?;
+            drop(tables);
+            retry::commit(&job.out)?;
+            was_complete
+        }
+        None => {
+            checkpoint.finish(&mut tables, ran.complete)?;
+            ran.complete
+        }
+    };
+    let mut tally = earlier;
+    tally.merge(&this_run);
+    if complete && input.list.path().ends_with(list::STDIN_SPOOL) {
+        let _ = std::fs::remove_file(input.list.path());
+    }
+    let summary = summarize::Parts {
+        job,
+        input: &input,
+        engine: &engine,
+        ran: &ran,
+        tally: &tally,
+        complete,
+        gave_up,
+        runs,
+        retried: retry.map_or(0, |(n, _)| n),
+        prepare_s,
+        scan_s: scan_started.elapsed().as_secs_f64(),
+    }
+    .summary();
+    summary.write(&job.out)?;
+    Ok(summary)
+}

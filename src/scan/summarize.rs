@@ -1,0 +1,110 @@
+//! `summary.json` from what a run did: the input, the tally of every table row so far, the
+//! engine's and the lookup cache's counters, and the resolvers' figures.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::Route;
+use crate::engine::Engine;
+use crate::output::latency::pct;
+use crate::output::summary::{InputSummary, QuerySummary, Summary, Timing};
+use crate::output::tally::Tally;
+
+use super::workload::Ran;
+use super::{Prepared, ScanJob};
+
+/// Everything the summary is made of.
+pub(super) struct Parts<'a> {
+    pub job: &'a ScanJob,
+    pub input: &'a Prepared,
+    pub engine: &'a Engine,
+    pub ran: &'a Ran,
+    /// Every domain in the tables, earlier runs' included.
+    pub tally: &'a Tally,
+    pub complete: bool,
+    pub gave_up: bool,
+    pub runs: u32,
+    pub retried: u64,
+    pub prepare_s: f64,
+    pub scan_s: f64,
+}
+
+impl Parts<'_> {
+    pub fn summary(self) -> Summary {
+        let Parts {
+            job,
+            input,
+            engine,
+            ran,
+            tally,
+            ..
+        } = self;
+        let done_this_run = ran.pipeline.stats.finished;
+        let per_domain = |n: u64| {
+            if done_this_run == 0 {
+                0.0
+            } else {
+                n as f64 / done_this_run as f64
+            }
+        };
+        let all_done = tally.domains();
+        let s = &engine.stats;
+        let routes: BTreeMap<&'static str, u64> = Route::ALL
+            .iter()
+            .map(|r| (r.as_str(), tally.routes.get(r).copied().unwrap_or(0)))
+            .collect();
+        Summary {
+            version: env!("CARGO_PKG_VERSION"),
+            interrupted: !self.complete,
+            gave_up: self.gave_up,
+            runs: self.runs,
+            retried_this_run: self.retried,
+            input: InputSummary {
+                path: job
+                    .input
+                    .as_ref()
+                    .map_or("-".into(), |p| p.display().to_string()),
+                list: input.list.stats,
+                sender_rows: input.sender_rows,
+                sender_rejects: input.sender_rejects,
+                sender_domains_not_scanned: ran.senders.remaining(),
+            },
+            domains_scanned: all_done,
+            domains_this_run: done_this_run,
+            route_pct: routes
+                .iter()
+                .map(|(r, n)| (*r, pct(*n, all_done)))
+                .collect(),
+            routes,
+            unanswered: tally.unanswered,
+            queries: QuerySummary {
+                lookups: s.completed,
+                attempts: s.attempts,
+                retries: s.retries,
+                tcp_fallbacks: s.tcp_fallbacks,
+                lookups_per_domain: per_domain(s.completed),
+                attempts_per_domain: per_domain(s.attempts),
+                statuses: ran.statuses.clone(),
+                shared: ran.pipeline.lookups.stats,
+                rejected: s.rejected,
+                stale_answers: s.stale_answers,
+                moved: s.moved,
+                probes: engine.resolvers().iter().map(|r| r.stats.probes).sum(),
+                outage_s: engine.outage_total().as_secs_f64(),
+            },
+            timing: Timing {
+                prepare_s: self.prepare_s,
+                scan_s: self.scan_s,
+                domains_per_s: done_this_run as f64 / self.scan_s.max(1e-9),
+                lookups_per_s: s.completed as f64 / self.scan_s.max(1e-9),
+            },
+            providers_pct: tally
+                .providers
+                .iter()
+                .map(|(p, n)| (p.clone(), 100.0 * n / all_done.max(1) as f64))
+                .collect(),
+            findings: tally.findings.clone(),
+            senders: tally.senders.clone(),
+            resolvers: ran.latency.reports(engine, self.scan_s),
+        }
+    }
+}
