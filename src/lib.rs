@@ -17,4 +17,5 @@ pub mod pipeline;
 pub mod resolve;
 pub mod scan;
 pub mod sim;
+pub mod slots;
 pub mod wire;

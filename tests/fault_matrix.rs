@@ -79,7 +79,7 @@ fn case(faults: &[&str], extra: &[&str], bound: Bound) -> serde_json::Value {
         seen[i as usize] = true;
         let mine = found.remove(domain).unwrap_or_default();
         let (_, truth) = world.truth(i);
-        let truth: BTreeSet<&str> = truth.into_iter().collect();
+        let truth: BTreeSet<&str> = truth.into_iter().map(|c| c.name()).collect();
         let measured: BTreeSet<&str> = mine
             .iter()
             .filter(|(_, severity, _)| severity != "INDETERMINATE")

@@ -78,7 +78,7 @@ fn catalogue_codes() -> BTreeSet<String> {
 #[test]
 fn every_code_occurs_in_the_expected_findings() {
     let codes = catalogue_codes();
-    let reported: BTreeSet<String> = mxscan::analysis::findings::CODES
+    let reported: BTreeSet<String> = mxscan::analysis::Code::ALL
         .iter()
         .map(|c| c.to_string())
         .collect();

@@ -294,6 +294,7 @@ fn synthetic_world_findings_match_its_ground_truth() {
     for i in 0..N {
         let domain = SyntheticWorld::domain(i);
         let (scenario, want) = world.truth(i);
+        let want: Vec<&str> = want.iter().map(|c| c.name()).collect();
         let mut have = got.remove(&domain).unwrap_or_default();
         have.sort();
         have.dedup();

@@ -7,61 +7,10 @@ use std::net::IpAddr;
 
 use super::addr::AddrClass;
 use super::generic;
-use super::{Analysis, Finding, Route, Severity};
+use super::{Analysis, Code, Finding, Grade, Route, Severity};
 use crate::engine::Status;
 use crate::pipeline::is_ip_literal;
-use crate::pipeline::result::{Address, DomainResult, Host, Iprev};
-
-/// Every code this module reports, in catalogue order (docs/findings.md lists exactly these;
-/// `tests/sample_world.rs` checks it).
-pub const CODES: [&str; 46] = [
-    "DOMAIN_NXDOMAIN",
-    "DOMAIN_CNAME",
-    "DOMAIN_CNAME_DANGLING",
-    "DOMAIN_CNAME_LOOP",
-    "IMPLICIT_MX",
-    "NO_MAIL_ROUTE",
-    "MX_NULL",
-    "MX_NULL_WITH_OTHERS",
-    "MX_ROOT_TARGET_NONZERO_PREF",
-    "MX_ALL_UNUSABLE",
-    "MX_PRIMARY_UNUSABLE",
-    "MX_SINGLE_HOST",
-    "MX_SINGLE_ADDRESS",
-    "MX_SINGLE_NETWORK",
-    "MX_DUPLICATE_HOST",
-    "MX_SHARED_ADDRESS",
-    "MX_TOO_MANY",
-    "MX_NO_IPV6",
-    "MX_TARGET_IP_LITERAL",
-    "MX_TARGET_SYNTAX",
-    "MX_TARGET_LOCALHOST",
-    "MX_TARGET_SPECIAL_USE",
-    "MX_TARGET_NXDOMAIN",
-    "MX_TARGET_NO_ADDRESS",
-    "MX_TARGET_CNAME",
-    "MX_TARGET_CNAME_DANGLING",
-    "MX_TARGET_IPV6_ONLY",
-    "MX_TARGET_TEMPERROR",
-    "ADDR_PRIVATE",
-    "ADDR_LOOPBACK",
-    "ADDR_BOGON",
-    "PTR_MISSING",
-    "PTR_FCRDNS_FAIL",
-    "PTR_TEMPERROR",
-    "PTR_GENERIC",
-    "PTR_MULTIPLE",
-    "PTR_TARGET_CNAME",
-    "PTR_UNALIGNED",
-    "SENDER_IP_NOT_IN_MX",
-    "EGRESS_IPREV_GAP",
-    "REVERSE_MX_FAIL",
-    "DNS_SERVFAIL",
-    "DNS_TIMEOUT",
-    "DNS_REFUSED",
-    "DNS_TRUNCATED",
-    "DNS_MALFORMED",
-];
+use crate::pipeline::result::{Address, DomainResult, Exchange, Host, Iprev};
 
 /// Longest CNAME chain accepted before it counts as a loop.
 pub const MAX_CHAIN: usize = 8;
@@ -73,10 +22,14 @@ pub enum Role {
     Receive,
 }
 
-fn sev(role: Role, send: Severity, receive: Severity) -> Severity {
-    match role {
-        Role::Send => send,
-        Role::Receive => receive,
+impl Role {
+    /// The severity of `code` for an address in this role.
+    fn grade(self, code: Code) -> Severity {
+        match (code.grade(), self) {
+            (Grade::ByRole { send, .. }, Role::Send) => send,
+            (Grade::ByRole { receive, .. }, Role::Receive) => receive,
+            _ => code.severity(),
+        }
     }
 }
 
@@ -114,7 +67,7 @@ struct HostState<'a> {
     preference: u16,
     host: Option<&'a Host>,
     /// Codes of this host that are E/W (severity decided over all hosts).
-    ew: Vec<&'static str>,
+    ew: Vec<Code>,
     unusable: bool,
     /// A lookup failed and nothing else condemns it: neither usable nor unusable (rule 3).
     unknown: bool,
@@ -137,14 +90,13 @@ fn check_host<'a>(
         unusable: false,
         unknown: false,
     };
-    let mut fixed = |code, severity, evidence: String| {
-        out.push(Finding::new(code, severity, name, evidence));
+    let mut fixed = |code, evidence: String| {
+        out.push(Finding::fixed(code, name, evidence));
     };
     if is_ip_literal(name) {
         // Rule 6: never resolved, reported as such only.
         fixed(
-            "MX_TARGET_IP_LITERAL",
-            Severity::Error,
+            Code::MX_TARGET_IP_LITERAL,
             "the exchange is an IP address, not a host name".into(),
         );
         s.unusable = true;
@@ -152,15 +104,13 @@ fn check_host<'a>(
     }
     if !syntax_ok(name) && name != "localhost" {
         fixed(
-            "MX_TARGET_SYNTAX",
-            Severity::Warn,
+            Code::MX_TARGET_SYNTAX,
             "a label is not letters, digits and inner hyphens of 1-63 octets".into(),
         );
     }
     if name == "localhost" || name.ends_with(".localhost") {
         fixed(
-            "MX_TARGET_LOCALHOST",
-            Severity::Error,
+            Code::MX_TARGET_LOCALHOST,
             "the exchange is localhost".into(),
         );
         s.unusable = true;
@@ -168,8 +118,7 @@ fn check_host<'a>(
         || (!a.allow_special_use && matches!(tld(name), "test" | "example"))
     {
         fixed(
-            "MX_TARGET_SPECIAL_USE",
-            Severity::Error,
+            Code::MX_TARGET_SPECIAL_USE,
             format!("`.{}` is a special-use TLD (RFC 6761)", tld(name)),
         );
         s.unusable = true;
@@ -182,15 +131,10 @@ fn check_host<'a>(
     };
     let (sa, s6) = (status(&h.a), status(&h.aaaa));
     let walk_loop = is_loop(name, &h.walk);
-    let chain = if h.walk.is_empty() {
-        h.chain()
-    } else {
-        &h.walk
-    };
+    let chain = h.cname_chain();
     if !chain.is_empty() {
         fixed(
-            "MX_TARGET_CNAME",
-            Severity::Warn,
+            Code::MX_TARGET_CNAME,
             format!("the exchange is an alias of {}", chain.join(" -> ")),
         );
     }
@@ -204,22 +148,21 @@ fn check_host<'a>(
             && (both(Status::NxDomain) || both(Status::NoData)))
     {
         // Rule 4: the more precise code replaces MX_TARGET_NXDOMAIN.
-        s.ew.push("MX_TARGET_CNAME_DANGLING");
+        s.ew.push(Code::MX_TARGET_CNAME_DANGLING);
         s.unusable = true;
     } else if both(Status::NxDomain) {
-        s.ew.push("MX_TARGET_NXDOMAIN");
+        s.ew.push(Code::MX_TARGET_NXDOMAIN);
         s.unusable = true;
     } else if h.addresses.is_empty() && !temporary(sa) && !temporary(s6) {
-        s.ew.push("MX_TARGET_NO_ADDRESS");
+        s.ew.push(Code::MX_TARGET_NO_ADDRESS);
         s.unusable = true;
     } else if has_v6 && !has_v4 && !temporary(sa) {
-        s.ew.push("MX_TARGET_IPV6_ONLY");
+        s.ew.push(Code::MX_TARGET_IPV6_ONLY);
         s.unusable = true;
     }
     if !walk_loop && (temporary(sa) || temporary(s6)) {
         fixed(
-            "MX_TARGET_TEMPERROR",
-            Severity::Indeterminate,
+            Code::MX_TARGET_TEMPERROR,
             format!("A {}, AAAA {}", sa.as_str(), s6.as_str()),
         );
         if h.addresses.is_empty() && !s.unusable {
@@ -238,12 +181,12 @@ fn check_host<'a>(
 }
 
 /// Address-class codes of one address.
-fn address_class(a: &Analysis, ip: IpAddr) -> Option<(&'static str, &'static str)> {
+fn address_class(a: &Analysis, ip: IpAddr) -> Option<Code> {
     match a.addresses.classify(ip) {
         AddrClass::Public => None,
-        AddrClass::Private => Some(("ADDR_PRIVATE", "a private address (RFC 1918, 6598, 4193)")),
-        AddrClass::Loopback => Some(("ADDR_LOOPBACK", "a loopback address")),
-        AddrClass::Bogon => Some(("ADDR_BOGON", "a special-purpose address (RFC 6890)")),
+        AddrClass::Private => Some(Code::ADDR_PRIVATE),
+        AddrClass::Loopback => Some(Code::ADDR_LOOPBACK),
+        AddrClass::Bogon => Some(Code::ADDR_BOGON),
     }
 }
 
@@ -252,24 +195,18 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
     // Built only when a finding needs them: most addresses have none.
     let ip = || address.ip.to_string();
     let names = || address.ptr_names.join(" ");
-    let mut push = |code, severity, evidence: String| {
-        out.push(Finding::new(code, severity, &ip(), evidence));
+    let mut push = |code, evidence: String| {
+        out.push(Finding::new(code, role.grade(code), &ip(), evidence));
     };
     match address.iprev {
         Iprev::Pass => {}
-        Iprev::PermError => push(
-            "PTR_MISSING",
-            sev(role, Severity::Error, Severity::Info),
-            "no PTR record".into(),
-        ),
+        Iprev::PermError => push(Code::PTR_MISSING, "no PTR record".into()),
         Iprev::Fail => push(
-            "PTR_FCRDNS_FAIL",
-            sev(role, Severity::Error, Severity::Warn),
+            Code::PTR_FCRDNS_FAIL,
             format!("PTR {} does not map back", names()),
         ),
         Iprev::TempError => push(
-            "PTR_TEMPERROR",
-            Severity::Indeterminate,
+            Code::PTR_TEMPERROR,
             "a reverse or forward lookup failed".into(),
         ),
     }
@@ -279,8 +216,8 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
         if g.is_generic() {
             generic_found = true;
             let mut f = Finding::new(
-                "PTR_GENERIC",
-                sev(role, Severity::Warn, Severity::Info),
+                Code::PTR_GENERIC,
+                role.grade(Code::PTR_GENERIC),
                 &ip(),
                 format!("PTR {name} looks like an access-network name"),
             );
@@ -290,9 +227,8 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
         }
     }
     if address.ptr_names.len() > 1 {
-        out.push(Finding::new(
-            "PTR_MULTIPLE",
-            Severity::Info,
+        out.push(Finding::fixed(
+            Code::PTR_MULTIPLE,
             &ip(),
             format!("{} PTR records: {}", address.ptr_names.len(), names()),
         ));
@@ -302,9 +238,8 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
         .iter()
         .any(|(_, f)| f.as_ref().is_some_and(|f| !f.chain.is_empty()))
     {
-        out.push(Finding::new(
-            "PTR_TARGET_CNAME",
-            Severity::Warn,
+        out.push(Finding::fixed(
+            Code::PTR_TARGET_CNAME,
             &ip(),
             "the PTR name is an alias".into(),
         ));
@@ -313,9 +248,8 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
     if role == Role::Send && !address.ptr_names.is_empty() {
         let own = registrable(domain);
         if address.ptr_names.iter().all(|n| registrable(n) != own) {
-            out.push(Finding::new(
-                "PTR_UNALIGNED",
-                Severity::Info,
+            out.push(Finding::fixed(
+                Code::PTR_UNALIGNED,
                 &ip(),
                 format!("PTR {} is outside {own}", names()),
             ));
@@ -324,366 +258,384 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
     generic_found
 }
 
-/// Every finding of a domain, sorted by code then subject, each (code, subject) once.
+/// Every finding of a domain, sorted by code then subject, each (code, subject) once. The
+/// stages run in this order over one [`Domain`] context.
 pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let domain = r.domain.as_str();
-    let d = |code, severity, evidence: String| Finding::new(code, severity, "", evidence);
-    let mx = &r.mx;
-
-    // Measurement (rule 9): the domain's own MX lookup, and the implicit-MX lookups of its
-    // own A/AAAA after a NODATA.
-    let walk_loop = is_loop(domain, &r.walk);
-    if !(walk_loop && mx.status == Status::ServFail) {
-        out.extend(measurement(mx.status, ""));
+    let mut d = Domain::new(a, r, route);
+    d.measurement();
+    if d.domain_level() {
+        d.null_mx();
+        d.targets();
+        d.addresses();
+        d.mx_set();
+        d.senders();
     }
-    if mx.status == Status::NoData
-        && let Some(h) = &r.implicit
-    {
-        for (qtype, answer) in [("A", &h.a), ("AAAA", &h.aaaa)] {
-            if let Some(answer) = answer {
-                let what = format!(" (implicit MX: {qtype} of {domain})");
-                out.extend(measurement(answer.status, &what));
+    finish(d.out)
+}
+
+/// What the stages of one domain's findings share.
+struct Domain<'a> {
+    a: &'a Analysis,
+    r: &'a DomainResult,
+    route: Route,
+    /// The exchanges that are not root targets.
+    others: Vec<&'a Exchange>,
+    /// Each distinct exchange once, at its best preference (after [`Domain::targets`]).
+    hosts: Vec<HostState<'a>>,
+    /// The implicit-MX host, when the domain's own addresses receive its mail.
+    implicit: Option<&'a Host>,
+    /// The receiving addresses: of the exchanges, or implicit MX.
+    receive: Vec<&'a Address>,
+    senders: BTreeSet<IpAddr>,
+    out: Vec<Finding>,
+}
+
+impl<'a> Domain<'a> {
+    fn new(a: &'a Analysis, r: &'a DomainResult, route: Route) -> Self {
+        Domain {
+            a,
+            r,
+            route,
+            others: r.exchanges.iter().filter(|e| e.name != ".").collect(),
+            hosts: Vec::new(),
+            implicit: r.implicit.as_ref().filter(|_| route == Route::ImplicitMx),
+            receive: Vec::new(),
+            senders: r.senders.iter().map(|s| s.ip).collect(),
+            out: Vec::new(),
+        }
+    }
+
+    /// A domain-level finding (empty subject) of a code with a fixed severity.
+    fn push(&mut self, code: Code, evidence: String) {
+        self.out.push(Finding::fixed(code, "", evidence));
+    }
+
+    /// Measurement (rule 9): the domain's own MX lookup, and the implicit-MX lookups of its
+    /// own A/AAAA after a NODATA.
+    fn measurement(&mut self) {
+        let (r, mx) = (self.r, &self.r.mx);
+        if !(is_loop(&r.domain, &r.walk) && mx.status == Status::ServFail) {
+            self.out.extend(measurement(mx.status, ""));
+        }
+        if mx.status == Status::NoData
+            && let Some(h) = &r.implicit
+        {
+            for (qtype, answer) in [("A", &h.a), ("AAAA", &h.aaaa)] {
+                if let Some(answer) = answer {
+                    let what = format!(" (implicit MX: {qtype} of {})", r.domain);
+                    self.out.extend(measurement(answer.status, &what));
+                }
             }
         }
-    }
-    if mx.truncated {
-        out.push(d(
-            "DNS_TRUNCATED",
-            Severity::Info,
-            "the MX answer did not fit UDP; completed over TCP".into(),
-        ));
-    }
-    if mx.malformed {
-        out.push(d(
-            "DNS_MALFORMED",
-            Severity::Warn,
-            "FORMERR, an undecodable reply, or MX records outside the answer section".into(),
-        ));
-    }
-
-    // Domain level.
-    let chain = if r.walk.is_empty() {
-        &mx.chain
-    } else {
-        &r.walk
-    };
-    if !chain.is_empty() {
-        out.push(d(
-            "DOMAIN_CNAME",
-            Severity::Info,
-            format!("the domain is an alias: {}", chain.join(" -> ")),
-        ));
-    }
-    if walk_loop || chain.len() > MAX_CHAIN {
-        // Rule 10: the canonical name is not evaluated.
-        out.push(d(
-            "DOMAIN_CNAME_LOOP",
-            Severity::Error,
-            format!("{} hops: {}", chain.len(), chain.join(" -> ")),
-        ));
-        return finish(out);
-    }
-    if mx.status == Status::NxDomain {
-        if chain.is_empty() {
-            out.push(d(
-                "DOMAIN_NXDOMAIN",
-                Severity::Error,
-                "the domain does not exist".into(),
-            ));
-        } else {
-            out.push(d(
-                "DOMAIN_CNAME_DANGLING",
-                Severity::Error,
-                format!("the alias chain ends in NXDOMAIN at {}", chain.join(" -> ")),
-            ));
+        if mx.truncated {
+            self.push(Code::DNS_TRUNCATED, Code::DNS_TRUNCATED.meaning().into());
+        }
+        if mx.malformed {
+            self.push(Code::DNS_MALFORMED, Code::DNS_MALFORMED.meaning().into());
         }
     }
-    match route {
-        Route::ImplicitMx => out.push(d(
-            "IMPLICIT_MX",
-            Severity::Info,
-            "no MX: mail goes to the domain's own addresses".into(),
-        )),
-        Route::NoMailRoute => out.push(d(
-            "NO_MAIL_ROUTE",
-            Severity::Error,
-            "no MX and no A/AAAA".into(),
-        )),
-        _ => {}
-    }
 
-    // Null MX (rule 2: root targets are never hosts).
-    let roots: Vec<_> = r.exchanges.iter().filter(|e| e.name == ".").collect();
-    let others: Vec<_> = r.exchanges.iter().filter(|e| e.name != ".").collect();
-    if r.exchanges.len() == 1 && roots.len() == 1 && roots[0].preference == 0 {
-        out.push(d(
-            "MX_NULL",
-            Severity::Info,
-            "null MX: the domain accepts no mail (RFC 7505)".into(),
-        ));
-    }
-    if !roots.is_empty() && !others.is_empty() {
-        out.push(d(
-            "MX_NULL_WITH_OTHERS",
-            Severity::Error,
-            "a null MX beside other exchanges".into(),
-        ));
-    }
-    if roots.iter().any(|e| e.preference != 0) {
-        out.push(d(
-            "MX_ROOT_TARGET_NONZERO_PREF",
-            Severity::Warn,
-            "a root target with a preference other than 0".into(),
-        ));
-    }
-
-    let senders: BTreeSet<IpAddr> = r.senders.iter().map(|s| s.ip).collect();
-    // Exchanges (each distinct name once, at its best preference) or the implicit-MX host.
-    let mut hosts: Vec<HostState> = Vec::new();
-    for e in &others {
-        if let Some(h) = hosts.iter_mut().find(|h| h.name == e.name) {
-            h.preference = h.preference.min(e.preference);
-            continue;
+    /// The domain's name and route. False when nothing further is evaluated (rule 10).
+    fn domain_level(&mut self) -> bool {
+        let r = self.r;
+        let chain = r.cname_chain();
+        if !chain.is_empty() {
+            let evidence = format!("the domain is an alias: {}", chain.join(" -> "));
+            self.push(Code::DOMAIN_CNAME, evidence);
         }
-        hosts.push(check_host(
-            a,
-            &e.name,
-            e.preference,
-            e.host.as_ref(),
-            &mut out,
-        ));
-    }
-    let implicit = r.implicit.as_ref().filter(|_| route == Route::ImplicitMx);
-    let mut receive: Vec<&Address> = Vec::new();
-    for h in hosts.iter().filter_map(|h| h.host).chain(implicit) {
-        receive.extend(h.addresses.iter());
+        if is_loop(&r.domain, &r.walk) || chain.len() > MAX_CHAIN {
+            let evidence = format!("{} hops: {}", chain.len(), chain.join(" -> "));
+            self.push(Code::DOMAIN_CNAME_LOOP, evidence);
+            return false;
+        }
+        if r.mx.status == Status::NxDomain {
+            if chain.is_empty() {
+                self.push(
+                    Code::DOMAIN_NXDOMAIN,
+                    Code::DOMAIN_NXDOMAIN.meaning().into(),
+                );
+            } else {
+                let evidence =
+                    format!("the alias chain ends in NXDOMAIN at {}", chain.join(" -> "));
+                self.push(Code::DOMAIN_CNAME_DANGLING, evidence);
+            }
+        }
+        match self.route {
+            Route::ImplicitMx => self.push(Code::IMPLICIT_MX, Code::IMPLICIT_MX.meaning().into()),
+            Route::NoMailRoute => {
+                self.push(Code::NO_MAIL_ROUTE, Code::NO_MAIL_ROUTE.meaning().into())
+            }
+            _ => {}
+        }
+        true
     }
 
-    // E/W severities: ERROR when every host shares the code (rule: "every MX host, or the
-    // only one").
-    let all_hosts = hosts.len().max(usize::from(implicit.is_some()));
-    let ew = |affected: usize| {
-        if affected >= all_hosts {
+    /// Null MX (rule 2: root targets are never hosts).
+    fn null_mx(&mut self) {
+        let exchanges = &self.r.exchanges;
+        let roots: Vec<&Exchange> = exchanges.iter().filter(|e| e.name == ".").collect();
+        if exchanges.len() == 1 && roots.len() == 1 && roots[0].preference == 0 {
+            self.push(
+                Code::MX_NULL,
+                "null MX: the domain accepts no mail (RFC 7505)".into(),
+            );
+        }
+        if !roots.is_empty() && !self.others.is_empty() {
+            self.push(
+                Code::MX_NULL_WITH_OTHERS,
+                Code::MX_NULL_WITH_OTHERS.meaning().into(),
+            );
+        }
+        if roots.iter().any(|e| e.preference != 0) {
+            self.push(
+                Code::MX_ROOT_TARGET_NONZERO_PREF,
+                Code::MX_ROOT_TARGET_NONZERO_PREF.meaning().into(),
+            );
+        }
+    }
+
+    /// ERROR when `affected` hosts are every mail host (or the only one), else WARN.
+    fn every_host(&self, affected: usize) -> Severity {
+        if affected >= self.hosts.len().max(usize::from(self.implicit.is_some())) {
             Severity::Error
         } else {
             Severity::Warn
         }
-    };
-    let mut codes: BTreeSet<&'static str> = BTreeSet::new();
-    for h in &hosts {
-        codes.extend(h.ew.iter().copied());
     }
-    for code in codes {
-        let affected: Vec<&HostState> = hosts.iter().filter(|h| h.ew.contains(&code)).collect();
-        for h in &affected {
-            out.push(Finding::new(
-                code,
-                ew(affected.len()),
-                h.name,
-                code_evidence(code),
-            ));
+
+    /// Each distinct exchange's name and address lookups, then the E/W codes over them all.
+    fn targets(&mut self) {
+        for e in self.others.clone() {
+            if let Some(h) = self.hosts.iter_mut().find(|h| h.name == e.name) {
+                h.preference = h.preference.min(e.preference);
+                continue;
+            }
+            let state = check_host(
+                self.a,
+                &e.name,
+                e.preference,
+                e.host.as_ref(),
+                &mut self.out,
+            );
+            self.hosts.push(state);
+        }
+        let hosts = self.hosts.iter().filter_map(|h| h.host);
+        self.receive = hosts
+            .chain(self.implicit)
+            .flat_map(|h| &h.addresses)
+            .collect();
+        let codes: BTreeSet<Code> = self
+            .hosts
+            .iter()
+            .flat_map(|h| h.ew.iter().copied())
+            .collect();
+        for code in codes {
+            let affected: Vec<&str> = (self.hosts.iter())
+                .filter(|h| h.ew.contains(&code))
+                .map(|h| h.name)
+                .collect();
+            let severity = self.every_host(affected.len());
+            for name in affected {
+                (self.out).push(Finding::new(code, severity, name, code.meaning().into()));
+            }
         }
     }
 
-    // Addresses (MX, implicit-MX and sender IPs).
-    let private_hosts = if implicit.is_some() {
-        1
-    } else {
-        hosts
-            .iter()
-            .filter(|h| {
-                h.host.is_some_and(|x| {
-                    x.addresses
-                        .iter()
-                        .any(|y| a.addresses.classify(y.ip) == AddrClass::Private)
-                })
-            })
-            .count()
-    };
-    let mut class_codes: BTreeSet<(IpAddr, &'static str, &'static str)> = BTreeSet::new();
-    for x in receive.iter().map(|x| x.ip).chain(senders.iter().copied()) {
-        if let Some((code, why)) = address_class(a, x) {
-            class_codes.insert((x, code, why));
-        }
-    }
-    for (ip, code, why) in &class_codes {
-        // ADDR_PRIVATE is E/W over the mail hosts; the others, and sender IPs, are ERROR.
-        let severity = if *code == "ADDR_PRIVATE" && !senders.contains(ip) {
-            ew(private_hosts)
+    /// Address classes of the MX, implicit-MX and sender IPs, and the reverse DNS of the
+    /// receiving ones (a sender IP's is judged in its own role, in [`Domain::senders`]).
+    fn addresses(&mut self) {
+        let private_hosts = if self.implicit.is_some() {
+            1
         } else {
-            Severity::Error
+            let private = |x: &&Host| {
+                (x.addresses.iter()).any(|y| self.a.addresses.classify(y.ip) == AddrClass::Private)
+            };
+            self.hosts
+                .iter()
+                .filter(|h| h.host.as_ref().is_some_and(private))
+                .count()
         };
-        out.push(Finding::new(code, severity, &ip.to_string(), (*why).into()));
-    }
-    let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
-    for x in &receive {
-        if senders.contains(&x.ip) || !seen.insert(x.ip) {
-            continue;
-        }
-        reverse(x, Role::Receive, domain, &mut out);
-    }
-
-    // Whether an address lookup of a mail host failed: then "only one address", "no IPv6" or
-    // "not among the MX addresses" would be claims about data that never arrived.
-    let partial = route == Route::Indeterminate
-        || hosts
+        let mut classes: BTreeSet<(IpAddr, Code)> = BTreeSet::new();
+        for ip in self
+            .receive
             .iter()
-            .filter_map(|h| h.host)
-            .chain(implicit)
-            .any(|h| {
-                [&h.a, &h.aaaa]
-                    .into_iter()
-                    .any(|x| x.as_ref().is_none_or(|x| x.is_temporary_failure()))
-            });
+            .map(|x| x.ip)
+            .chain(self.senders.iter().copied())
+        {
+            if let Some(code) = address_class(self.a, ip) {
+                classes.insert((ip, code));
+            }
+        }
+        for (ip, code) in classes {
+            // ADDR_PRIVATE is E/W over the mail hosts; the others, and sender IPs, are ERROR.
+            let severity = if code == Code::ADDR_PRIVATE && !self.senders.contains(&ip) {
+                self.every_host(private_hosts)
+            } else {
+                Severity::Error
+            };
+            (self.out).push(Finding::new(
+                code,
+                severity,
+                &ip.to_string(),
+                code.meaning().into(),
+            ));
+        }
+        let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
+        for x in self.receive.clone() {
+            if !self.senders.contains(&x.ip) && seen.insert(x.ip) {
+                reverse(x, Role::Receive, &self.r.domain, &mut self.out);
+            }
+        }
+    }
 
-    // The MX set.
-    if !hosts.is_empty() {
+    /// Whether an address lookup of a mail host failed: then "only one address", "no IPv6" or
+    /// "not among the MX addresses" would be claims about data that never arrived.
+    fn partial(&self) -> bool {
+        self.route == Route::Indeterminate
+            || (self.hosts.iter().filter_map(|h| h.host))
+                .chain(self.implicit)
+                .any(|h| {
+                    [&h.a, &h.aaaa]
+                        .into_iter()
+                        .any(|x| x.as_ref().is_none_or(|x| x.is_temporary_failure()))
+                })
+    }
+
+    /// The MX set as a whole: usable exchanges, redundancy, address spread.
+    fn mx_set(&mut self) {
+        if !self.hosts.is_empty() {
+            self.usability();
+            if self.hosts.len() == 1 {
+                let evidence = format!("one exchange: {}", self.hosts[0].name);
+                self.push(Code::MX_SINGLE_HOST, evidence);
+            }
+            if self.others.len() > self.hosts.len() {
+                self.push(
+                    Code::MX_DUPLICATE_HOST,
+                    Code::MX_DUPLICATE_HOST.meaning().into(),
+                );
+            }
+            let ips: BTreeSet<IpAddr> = self.receive.iter().map(|x| x.ip).collect();
+            if !ips.is_empty() && !self.partial() {
+                self.spread(&ips);
+            }
+        }
+        if self.r.exchanges.len() > 10 {
+            let evidence = format!("{} MX records", self.r.exchanges.len());
+            self.push(Code::MX_TOO_MANY, evidence);
+        }
+    }
+
+    /// Whether every exchange, or every most-preferred one, is unusable.
+    fn usability(&mut self) {
         let usable = |h: &HostState| !h.unusable && !h.unknown;
-        if hosts.iter().all(|h| h.unusable) {
-            out.push(d(
-                "MX_ALL_UNUSABLE",
-                Severity::Error,
-                "no exchange can receive mail".into(),
-            ));
-        } else {
-            let best = hosts.iter().map(|h| h.preference).min().unwrap_or(0);
-            let primaries: Vec<&HostState> =
-                hosts.iter().filter(|h| h.preference == best).collect();
-            if primaries.iter().all(|h| h.unusable)
-                && hosts.iter().any(|h| h.preference != best && usable(h))
-            {
-                out.push(d(
-                    "MX_PRIMARY_UNUSABLE",
-                    Severity::Warn,
-                    "every most-preferred exchange is unusable; a backup works".into(),
-                ));
-            }
+        if self.hosts.iter().all(|h| h.unusable) {
+            self.push(
+                Code::MX_ALL_UNUSABLE,
+                Code::MX_ALL_UNUSABLE.meaning().into(),
+            );
+            return;
         }
-        if hosts.len() == 1 {
-            out.push(d(
-                "MX_SINGLE_HOST",
-                Severity::Info,
-                format!("one exchange: {}", hosts[0].name),
-            ));
+        let best = self.hosts.iter().map(|h| h.preference).min().unwrap_or(0);
+        let primaries_unusable = (self.hosts.iter())
+            .filter(|h| h.preference == best)
+            .all(|h| h.unusable);
+        if primaries_unusable && self.hosts.iter().any(|h| h.preference != best && usable(h)) {
+            let code = Code::MX_PRIMARY_UNUSABLE;
+            self.push(code, code.meaning().into());
         }
-        if others.len() > hosts.len() {
-            out.push(d(
-                "MX_DUPLICATE_HOST",
-                Severity::Info,
-                "an exchange is listed more than once".into(),
-            ));
-        }
-        let ips: BTreeSet<IpAddr> = receive.iter().map(|x| x.ip).collect();
-        if !ips.is_empty() && !partial {
-            if ips.len() == 1 {
-                out.push(d(
-                    "MX_SINGLE_ADDRESS",
-                    Severity::Warn,
-                    "every exchange resolves to one address".into(),
-                ));
-            }
-            let v4: BTreeSet<[u8; 3]> = ips
-                .iter()
-                .filter_map(|ip| match ip {
-                    IpAddr::V4(v) => {
-                        let o = v.octets();
-                        Some([o[0], o[1], o[2]])
-                    }
-                    IpAddr::V6(_) => None,
-                })
-                .collect();
-            let v6: BTreeSet<[u16; 3]> = ips
-                .iter()
-                .filter_map(|ip| match ip {
-                    IpAddr::V6(v) => {
-                        let s = v.segments();
-                        Some([s[0], s[1], s[2]])
-                    }
-                    IpAddr::V4(_) => None,
-                })
-                .collect();
-            if v4.len() <= 1 && v6.len() <= 1 {
-                out.push(d(
-                    "MX_SINGLE_NETWORK",
-                    Severity::Info,
-                    "every address in one IPv4 /24 and one IPv6 /48".into(),
-                ));
-            }
-            if v6.is_empty() {
-                out.push(d(
-                    "MX_NO_IPV6",
-                    Severity::Info,
-                    "no exchange has an IPv6 address".into(),
-                ));
-            }
-            let shared = ips.iter().any(|ip| {
-                hosts
-                    .iter()
-                    .filter(|h| {
-                        h.host
-                            .is_some_and(|x| x.addresses.iter().any(|y| y.ip == *ip))
-                    })
-                    .count()
-                    > 1
-            });
-            if shared {
-                out.push(d(
-                    "MX_SHARED_ADDRESS",
-                    Severity::Info,
-                    "different exchanges resolve to the same address".into(),
-                ));
-            }
-        }
-    }
-    if r.exchanges.len() > 10 {
-        out.push(d(
-            "MX_TOO_MANY",
-            Severity::Warn,
-            format!("{} MX records", r.exchanges.len()),
-        ));
     }
 
-    // Sender checks.
-    if !r.senders.is_empty() {
-        let all_unusable = out.iter().any(|f| f.code == "MX_ALL_UNUSABLE");
-        if matches!(route, Route::Nxdomain | Route::NullMx | Route::NoMailRoute) || all_unusable {
-            out.push(d(
-                "REVERSE_MX_FAIL",
-                Severity::Error,
-                format!(
-                    "receivers reject mail from a domain with route {}",
-                    route.as_str()
-                ),
-            ));
+    /// How the receiving addresses `ips` spread over addresses, networks and families.
+    fn spread(&mut self, ips: &BTreeSet<IpAddr>) {
+        if ips.len() == 1 {
+            self.push(
+                Code::MX_SINGLE_ADDRESS,
+                Code::MX_SINGLE_ADDRESS.meaning().into(),
+            );
         }
-        let covered: BTreeSet<IpAddr> = receive.iter().map(|x| x.ip).collect();
+        let v4: BTreeSet<[u8; 3]> = (ips.iter())
+            .filter_map(|ip| match ip {
+                IpAddr::V4(v) => {
+                    let o = v.octets();
+                    Some([o[0], o[1], o[2]])
+                }
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        let v6: BTreeSet<[u16; 3]> = (ips.iter())
+            .filter_map(|ip| match ip {
+                IpAddr::V6(v) => {
+                    let s = v.segments();
+                    Some([s[0], s[1], s[2]])
+                }
+                IpAddr::V4(_) => None,
+            })
+            .collect();
+        if v4.len() <= 1 && v6.len() <= 1 {
+            self.push(
+                Code::MX_SINGLE_NETWORK,
+                Code::MX_SINGLE_NETWORK.meaning().into(),
+            );
+        }
+        if v6.is_empty() {
+            self.push(Code::MX_NO_IPV6, Code::MX_NO_IPV6.meaning().into());
+        }
+        let hosts_with = |ip: &IpAddr| {
+            (self.hosts.iter())
+                .filter(|h| {
+                    h.host
+                        .is_some_and(|x| x.addresses.iter().any(|y| y.ip == *ip))
+                })
+                .count()
+        };
+        if ips.iter().any(|ip| hosts_with(ip) > 1) {
+            self.push(
+                Code::MX_SHARED_ADDRESS,
+                Code::MX_SHARED_ADDRESS.meaning().into(),
+            );
+        }
+    }
+
+    /// The declared sender IPs: the domain's route, MX coverage and each IP's reverse DNS.
+    fn senders(&mut self) {
+        let r = self.r;
+        if r.senders.is_empty() {
+            return;
+        }
+        let all_unusable = self.out.iter().any(|f| f.code == Code::MX_ALL_UNUSABLE);
+        if all_unusable
+            || matches!(
+                self.route,
+                Route::Nxdomain | Route::NullMx | Route::NoMailRoute
+            )
+        {
+            let evidence = format!(
+                "receivers reject mail from a domain with route {}",
+                self.route.as_str()
+            );
+            self.push(Code::REVERSE_MX_FAIL, evidence);
+        }
+        let partial = self.partial();
+        let covered: BTreeSet<IpAddr> = self.receive.iter().map(|x| x.ip).collect();
         for s in &r.senders {
             let ip = s.ip.to_string();
             if !partial && !covered.contains(&s.ip) {
-                out.push(Finding::new(
-                    "SENDER_IP_NOT_IN_MX",
-                    Severity::Warn,
-                    &ip,
-                    "no MX host's A/AAAA is this sender IP".into(),
-                ));
+                let code = Code::SENDER_IP_NOT_IN_MX;
+                self.out
+                    .push(Finding::fixed(code, &ip, code.meaning().into()));
             }
-            let generic = reverse(s, Role::Send, domain, &mut out);
+            let generic = reverse(s, Role::Send, &r.domain, &mut self.out);
             if matches!(s.iprev, Iprev::Fail | Iprev::PermError) || generic {
-                out.push(Finding::new(
-                    "EGRESS_IPREV_GAP",
-                    Severity::Error,
-                    &ip,
-                    format!(
-                        "iprev {}{}",
-                        s.iprev.as_str(),
-                        if generic { ", generic PTR" } else { "" }
-                    ),
-                ));
+                let evidence = format!(
+                    "iprev {}{}",
+                    s.iprev.as_str(),
+                    if generic { ", generic PTR" } else { "" }
+                );
+                (self.out).push(Finding::fixed(Code::EGRESS_IPREV_GAP, &ip, evidence));
             }
         }
     }
-    finish(out)
 }
 
 /// The INDETERMINATE finding of a lookup that ended without an answer, if it did; `what`
@@ -691,37 +643,26 @@ pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
 fn measurement(status: Status, what: &str) -> Option<Finding> {
     let (code, evidence) = match status {
         Status::ServFail => (
-            "DNS_SERVFAIL",
+            Code::DNS_SERVFAIL,
             format!("SERVFAIL from every resolver tried{what}"),
         ),
         // Not the attempt count: it depends on timing, and a row must not.
         Status::Timeout => (
-            "DNS_TIMEOUT",
+            Code::DNS_TIMEOUT,
             format!("no answer from any resolver tried{what}"),
         ),
         Status::Refused => (
-            "DNS_REFUSED",
+            Code::DNS_REFUSED,
             format!("REFUSED from every resolver tried{what}"),
         ),
         Status::Rcode(rcode) => (
-            "DNS_REFUSED",
+            Code::DNS_REFUSED,
             format!("{} from every resolver tried{what}", rcode.name()),
         ),
-        Status::BadName => ("DNS_REFUSED", format!("the name cannot be asked{what}")),
+        Status::BadName => (Code::DNS_REFUSED, format!("the name cannot be asked{what}")),
         Status::NoError | Status::NoData | Status::NxDomain => return None,
     };
-    Some(Finding::new(code, Severity::Indeterminate, "", evidence))
-}
-
-fn code_evidence(code: &str) -> String {
-    match code {
-        "MX_TARGET_CNAME_DANGLING" => "the alias chain ends in NXDOMAIN/NODATA or loops",
-        "MX_TARGET_NXDOMAIN" => "A and AAAA both NXDOMAIN",
-        "MX_TARGET_NO_ADDRESS" => "A and AAAA both NODATA",
-        "MX_TARGET_IPV6_ONLY" => "AAAA but no A",
-        _ => "",
-    }
-    .into()
+    Some(Finding::fixed(code, "", evidence))
 }
 
 fn finish(mut out: Vec<Finding>) -> Vec<Finding> {

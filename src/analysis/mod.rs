@@ -3,6 +3,7 @@
 //! [`Analysis`] settings, so it is tested from hand-built results and runs on any thread.
 
 pub mod addr;
+pub mod code;
 pub mod findings;
 pub mod generic;
 pub mod provider;
@@ -14,6 +15,7 @@ use std::net::IpAddr;
 use crate::engine::Status;
 use crate::pipeline::result::DomainResult;
 use addr::AddrTable;
+pub use code::{Code, Grade};
 use provider::Providers;
 use score::{Score, Weights};
 
@@ -61,11 +63,7 @@ impl Route {
 
 /// The route state of a finished domain.
 pub fn route(r: &DomainResult) -> Route {
-    let chain = if r.walk.is_empty() {
-        &r.mx.chain
-    } else {
-        &r.walk
-    };
+    let chain = r.cname_chain();
     if findings::is_loop(&r.domain, &r.walk) || chain.len() > findings::MAX_CHAIN {
         return Route::NoMailRoute;
     }
@@ -120,7 +118,7 @@ impl Severity {
 /// One finding: a stable code about the domain (empty subject), an exchange, or an IP.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     pub subject: String,
     pub evidence: String,
@@ -130,7 +128,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(code: &'static str, severity: Severity, subject: &str, evidence: String) -> Self {
+    pub fn new(code: Code, severity: Severity, subject: &str, evidence: String) -> Self {
         Finding {
             code,
             severity,
@@ -138,6 +136,11 @@ impl Finding {
             evidence,
             static_hint: false,
         }
+    }
+
+    /// A finding of a code whose severity is fixed.
+    pub fn fixed(code: Code, subject: &str, evidence: String) -> Self {
+        Self::new(code, code.severity(), subject, evidence)
     }
 }
 
@@ -185,7 +188,7 @@ impl Analysis {
         let found = findings::findings(self, &result, route);
         let domain_gates: Vec<&Finding> = found
             .iter()
-            .filter(|f| f.subject.is_empty() && score::GATES.contains(&f.code))
+            .filter(|f| f.subject.is_empty() && f.code.gate())
             .collect();
         let senders = result
             .senders
@@ -197,12 +200,12 @@ impl Analysis {
                     .filter(|f| f.subject == ip)
                     .chain(domain_gates.iter().copied())
                     .collect();
-                let has = |code: &str| mine.iter().any(|f| f.code == code);
-                let verdict = if has("EGRESS_IPREV_GAP") || !domain_gates.is_empty() {
+                let has = |code: Code| mine.iter().any(|f| f.code == code);
+                let verdict = if has(Code::EGRESS_IPREV_GAP) || !domain_gates.is_empty() {
                     "fail"
-                } else if has("PTR_TEMPERROR") || route == Route::Indeterminate {
+                } else if has(Code::PTR_TEMPERROR) || route == Route::Indeterminate {
                     "indeterminate"
-                } else if has("SENDER_IP_NOT_IN_MX") || has("PTR_UNALIGNED") {
+                } else if has(Code::SENDER_IP_NOT_IN_MX) || has(Code::PTR_UNALIGNED) {
                     "at_risk"
                 } else {
                     "ok"
@@ -215,7 +218,7 @@ impl Analysis {
                         .map(|h| h.name.clone()),
                     ptr_names: s.ptr_names.clone(),
                     iprev: s.iprev.as_str(),
-                    generic: mine.iter().any(|f| f.code == "PTR_GENERIC"),
+                    generic: has(Code::PTR_GENERIC),
                     verdict,
                     score: score::unmeasured_if(
                         verdict == "indeterminate",

@@ -2,52 +2,32 @@
 //!
 //! Each finding costs its weight × 10 points (weights in the spirit of rspamd's: RDNS_NONE 2.0,
 //! FCrDNS fail 2.5, generic PTR 0.5–3.0, no MX/A 1.5, null MX 6.0, broken MX 4.0, local-only MX
-//! 3.0). Gates force the lowest score: REVERSE_MX_FAIL, EGRESS_IPREV_GAP, DOMAIN_NXDOMAIN. An
+//! 3.0). Gates force the lowest score ([`Code::gate`]: REVERSE_MX_FAIL, EGRESS_IPREV_GAP,
+//! DOMAIN_NXDOMAIN). An
 //! INDETERMINATE finding costs nothing but marks the score provisional. `--weights FILE`
 //! (`code,weight` rows) overrides any weight.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{Finding, Severity};
+use super::{Code, Finding, Severity};
 
-/// Findings that force the score to 0.
-pub const GATES: [&str; 3] = ["REVERSE_MX_FAIL", "EGRESS_IPREV_GAP", "DOMAIN_NXDOMAIN"];
-
-const DEFAULTS: [(&str, f64); 22] = [
-    ("PTR_MISSING", 2.0),
-    ("PTR_FCRDNS_FAIL", 2.5),
-    ("PTR_GENERIC", 2.0),
-    ("PTR_TARGET_CNAME", 0.5),
-    ("NO_MAIL_ROUTE", 1.5),
-    ("MX_NULL", 6.0),
-    ("MX_NULL_WITH_OTHERS", 4.0),
-    ("MX_ALL_UNUSABLE", 4.0),
-    ("MX_PRIMARY_UNUSABLE", 1.5),
-    ("ADDR_PRIVATE", 3.0),
-    ("ADDR_LOOPBACK", 3.0),
-    ("ADDR_BOGON", 3.0),
-    ("DOMAIN_CNAME_DANGLING", 4.0),
-    ("DOMAIN_CNAME_LOOP", 4.0),
-    ("MX_TARGET_IP_LITERAL", 2.0),
-    ("MX_TARGET_LOCALHOST", 2.0),
-    ("MX_TARGET_SPECIAL_USE", 2.0),
-    ("MX_TARGET_NXDOMAIN", 2.0),
-    ("MX_TARGET_NO_ADDRESS", 2.0),
-    ("MX_TARGET_CNAME_DANGLING", 2.0),
-    ("MX_TARGET_IPV6_ONLY", 1.5),
-    ("SENDER_IP_NOT_IN_MX", 2.0),
-];
 /// A generic PTR with a `static`/`fix` token costs this share of PTR_GENERIC's weight.
 pub const STATIC_FACTOR: f64 = 0.25;
 
-/// Weights by code; codes without one cost 1.0 for WARN, 2.0 for ERROR, nothing for INFO.
+/// Weights by code (defaults: [`Code::weight`]); codes without one cost 1.0 for WARN, 2.0 for
+/// ERROR, nothing for INFO.
 #[derive(Debug, Clone)]
-pub struct Weights(HashMap<String, f64>);
+pub struct Weights(HashMap<Code, f64>);
 
 impl Default for Weights {
     fn default() -> Self {
-        Weights(DEFAULTS.iter().map(|(c, w)| (c.to_string(), *w)).collect())
+        Weights(
+            Code::ALL
+                .iter()
+                .filter_map(|c| Some((*c, c.weight()?)))
+                .collect(),
+        )
     }
 }
 
@@ -79,24 +59,28 @@ impl Weights {
             if !(0.0..=10.0).contains(&weight) {
                 return Err(bad());
             }
-            let code = code.trim().to_ascii_uppercase();
-            if !super::findings::CODES.contains(&code.as_str()) {
-                return Err(WeightsError::UnknownCode(origin.clone(), n + 1, code));
-            }
+            let code = code.trim();
+            let Some(code) = Code::from_name(code) else {
+                return Err(WeightsError::UnknownCode(
+                    origin.clone(),
+                    n + 1,
+                    code.to_ascii_uppercase(),
+                ));
+            };
             w.0.insert(code, weight);
         }
         Ok(w)
     }
 
     pub fn of(&self, f: &Finding) -> f64 {
-        let base = self.0.get(f.code).copied().unwrap_or(match f.severity {
+        let base = self.0.get(&f.code).copied().unwrap_or(match f.severity {
             Severity::Error => 2.0,
             Severity::Warn => 1.0,
             Severity::Info | Severity::Indeterminate => 0.0,
         });
         if f.severity == Severity::Indeterminate {
             0.0
-        } else if f.code == "PTR_GENERIC" && f.static_hint {
+        } else if f.code == Code::PTR_GENERIC && f.static_hint {
             base * STATIC_FACTOR
         } else {
             base
@@ -138,7 +122,7 @@ pub fn score<'a>(findings: impl IntoIterator<Item = &'a Finding>, weights: &Weig
             provisional = true;
             continue;
         }
-        if GATES.contains(&f.code) {
+        if f.code.gate() {
             gated = true;
             reasons.push(format!("{}(gate)", f.code));
             continue;
@@ -165,8 +149,8 @@ pub fn score<'a>(findings: impl IntoIterator<Item = &'a Finding>, weights: &Weig
 mod tests {
     use super::*;
 
-    fn f(code: &'static str, severity: Severity) -> Finding {
-        Finding::new(code, severity, "", String::new())
+    fn f(code: &str, severity: Severity) -> Finding {
+        Finding::new(Code::from_name(code).unwrap(), severity, "", String::new())
     }
 
     #[test]

@@ -9,6 +9,11 @@
 //! 4. [`Engine::handle_datagram`] / [`Engine::handle_tcp`] for what arrived, then
 //!    [`Engine::handle_timeout`] with the current time;
 //! 5. [`Engine::poll_outcome`] until `None`.
+//!
+//! Why one file of ~1000 lines: every event (a datagram, a TCP reply, a timer) changes the
+//! in-flight table, the timer heap, the resolvers and the outage clock together, and the rules
+//! read best beside each other. What stands alone is apart: the retry rules (`policy`), one
+//! resolver's health and latency (`resolver`), the wire view (`crate::wire`).
 
 pub mod policy;
 pub mod resolver;
@@ -425,16 +430,7 @@ impl Engine {
             last_failure: None,
             truncated: false,
         };
-        let slot = match self.free_slots.pop() {
-            Some(s) => {
-                self.queries[s] = Some(query);
-                s
-            }
-            None => {
-                self.queries.push(Some(query));
-                self.queries.len() - 1
-            }
-        };
+        let slot = crate::slots::occupy(&mut self.queries, &mut self.free_slots, query);
         self.live += 1;
         self.ready.push_back(slot);
     }

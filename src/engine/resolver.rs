@@ -16,6 +16,8 @@
 //!   `num-queries-per-thread`), and every drop would cost a retry.
 //! - *Failure outliers* (SERVFAIL, REFUSED, charged timeouts far above the best peer's) are
 //!   [`Health::Benched`] for a period, then probed with one real query.
+//!
+//! (Over 700 lines only with its tests, which drive these rules with a fake clock.)
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

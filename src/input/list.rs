@@ -11,6 +11,8 @@
 //! The second pass ([`DomainList::domains`]) reads the input again and yields each marked
 //! record. Stdin is first copied to a spool file in the output directory so it can be read
 //! twice.
+//!
+//! (Over 700 lines only with its tests, which stay beside the two passes they check.)
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

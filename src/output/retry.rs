@@ -19,6 +19,7 @@ use super::journal::TrackedFile;
 use super::manifest::sync_dir;
 use super::scan::{SCAN_TABLES, ScanTables, table_path};
 use super::tally::Tally;
+use crate::analysis::Code;
 use crate::analysis::Route;
 
 /// Where a pass builds the next tables, inside the scan's directory.
@@ -130,7 +131,7 @@ pub fn unmeasured(dir: &Path, format: Format) -> io::Result<Unmeasured> {
                 let by_severity: &mut BTreeMap<String, u64> =
                     t.findings.entry(row[0].clone()).or_default();
                 *by_severity.entry(row[1].clone()).or_default() += 1;
-                if row[0] == "DNS_TIMEOUT" && row[2].is_empty() {
+                if row[0] == Code::DNS_TIMEOUT.name() && row[2].is_empty() {
                     unanswered.insert(domain.to_string());
                 }
             }

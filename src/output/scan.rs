@@ -108,11 +108,7 @@ impl DomainRow {
             domain: r.domain.clone(),
             line: r.line,
             mx_status: r.mx.status.as_str(),
-            cname_chain: if r.walk.is_empty() {
-                r.mx.chain.clone()
-            } else {
-                r.walk.clone()
-            },
+            cname_chain: r.cname_chain().to_vec(),
             route: report.route.as_str(),
             mx_count: r.exchanges.len(),
             exchanges: r
@@ -126,7 +122,8 @@ impl DomainRow {
             provisional: report.score.provisional,
             score_reasons: report.score.reasons.clone(),
             findings: {
-                let mut codes: Vec<&'static str> = report.findings.iter().map(|f| f.code).collect();
+                let mut codes: Vec<&'static str> =
+                    report.findings.iter().map(|f| f.code.name()).collect();
                 codes.sort_unstable();
                 codes.dedup();
                 codes
@@ -329,7 +326,7 @@ impl<W: Write> ScanTables<W> {
         for f in &report.findings {
             self.findings.write(&FindingRow {
                 domain,
-                code: f.code,
+                code: f.code.name(),
                 severity: f.severity.as_str(),
                 subject: &f.subject,
                 evidence: &f.evidence,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{DomainReport, Route};
+use crate::analysis::{Code, DomainReport, Route};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
@@ -33,13 +33,14 @@ fn is_zero(n: &u64) -> bool {
 impl Tally {
     pub fn add(&mut self, r: &DomainReport) {
         *self.routes.entry(r.route).or_default() += 1;
-        if r.route == Route::Indeterminate && r.findings.iter().any(|f| f.code == "DNS_TIMEOUT") {
+        if r.route == Route::Indeterminate && r.findings.iter().any(|f| f.code == Code::DNS_TIMEOUT)
+        {
             self.unanswered += 1;
         }
         for f in &r.findings {
-            let by_severity = match self.findings.get_mut(f.code) {
+            let by_severity = match self.findings.get_mut(f.code.name()) {
                 Some(m) => m,
-                None => self.findings.entry(f.code.to_string()).or_default(),
+                None => self.findings.entry(f.code.name().to_string()).or_default(),
             };
             match by_severity.get_mut(f.severity.as_str()) {
                 Some(n) => *n += 1,

@@ -81,16 +81,7 @@ impl LookupCache {
             key: key.clone(),
             waiters: vec![waiter],
         };
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slots[s] = Some(pending);
-                s
-            }
-            None => {
-                self.slots.push(Some(pending));
-                self.slots.len() - 1
-            }
-        };
+        let slot = crate::slots::occupy(&mut self.slots, &mut self.free, pending);
         self.in_flight.insert(key.clone(), slot);
         self.stats.sent += 1;
         Ask::Send(slot as u64)

@@ -213,16 +213,7 @@ impl Pipeline {
             answers: Vec::new(),
             outstanding: 0,
         };
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.tasks[s] = Some(task);
-                s
-            }
-            None => {
-                self.tasks.push(Some(task));
-                self.tasks.len() - 1
-            }
-        };
+        let slot = crate::slots::occupy(&mut self.tasks, &mut self.free, task);
         self.active += 1;
         self.stats.started += 1;
         for (key, role) in first {

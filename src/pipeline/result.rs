@@ -62,6 +62,16 @@ pub struct Host {
 }
 
 impl Host {
+    /// The host's CNAME chain: as walked one hop at a time after a SERVFAIL, or else as the
+    /// resolver followed it for the host's A (or else AAAA) lookup.
+    pub fn cname_chain(&self) -> &[String] {
+        if self.walk.is_empty() {
+            self.chain()
+        } else {
+            &self.walk
+        }
+    }
+
     /// The CNAME chain the resolver followed for the host's A (or else AAAA) lookup.
     pub fn chain(&self) -> &[String] {
         [&self.a, &self.aaaa]
@@ -96,6 +106,18 @@ pub struct DomainResult {
     /// The domain's own addresses when it has no MX (RFC 5321 §5.1).
     pub implicit: Option<Host>,
     pub senders: Vec<Address>,
+}
+
+impl DomainResult {
+    /// The domain's CNAME chain: as walked one hop at a time after a SERVFAIL, or else as the
+    /// resolver followed it for MX.
+    pub fn cname_chain(&self) -> &[String] {
+        if self.walk.is_empty() {
+            &self.mx.chain
+        } else {
+            &self.walk
+        }
+    }
 }
 
 fn walk(f: &Finished, start: &str) -> Vec<String> {

@@ -10,6 +10,8 @@
 //! Addresses come from the benchmarking range 198.18.0.0/15 (providers in 198.18/16, hosting in
 //! 198.19/16), the documentation range 2001:db8::/32, and, for the broken cases, RFC 1918 and
 //! loopback space.
+//!
+//! (Over 700 lines only with its tests, which stay beside the scenarios they check.)
 
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -18,6 +20,7 @@ use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::world::{NameData, Zones};
+use crate::analysis::Code;
 
 /// Shared mail providers; provider `p` with `p % 4 == 3` runs a single exchange.
 pub const PROVIDERS: u32 = 12;
@@ -219,74 +222,100 @@ impl SyntheticWorld {
     }
 
     /// The ground truth of domain `i`: its scenario and the finding codes a scan must report
-    /// (sorted, without duplicates). Interpretation notes are in `data/README.md`.
-    pub fn truth(&self, i: u64) -> (Scenario, Vec<&'static str>) {
+    /// (sorted by name, without duplicates). Interpretation notes are in `data/README.md`.
+    pub fn truth(&self, i: u64) -> (Scenario, Vec<Code>) {
         let scenario = self.scenario(i);
-        let hosted_ptr = |codes: &mut Vec<&'static str>| match self.ptr_fault(Self::hosted_ip(i)) {
+        let hosted_ptr = |codes: &mut Vec<Code>| match self.ptr_fault(Self::hosted_ip(i)) {
             PtrFault::Pass => {}
-            PtrFault::Missing => codes.push("PTR_MISSING"),
-            PtrFault::FcrdnsFail => codes.push("PTR_FCRDNS_FAIL"),
-            PtrFault::Generic => codes.push("PTR_GENERIC"),
+            PtrFault::Missing => codes.push(Code::PTR_MISSING),
+            PtrFault::FcrdnsFail => codes.push(Code::PTR_FCRDNS_FAIL),
+            PtrFault::Generic => codes.push(Code::PTR_GENERIC),
         };
-        let one_address = ["MX_SINGLE_HOST", "MX_SINGLE_ADDRESS", "MX_SINGLE_NETWORK"];
+        let one_address = [
+            Code::MX_SINGLE_HOST,
+            Code::MX_SINGLE_ADDRESS,
+            Code::MX_SINGLE_NETWORK,
+        ];
         // Providers `p % 4 == 3` run one exchange (one address per family).
         let single_provider = self.provider(i, false) % 4 == 3;
-        let mut codes: Vec<&'static str> = match scenario {
-            Scenario::Provider if single_provider => vec!["MX_SINGLE_HOST", "MX_SINGLE_NETWORK"],
+        let mut codes: Vec<Code> = match scenario {
+            Scenario::Provider if single_provider => {
+                vec![Code::MX_SINGLE_HOST, Code::MX_SINGLE_NETWORK]
+            }
             Scenario::Provider => vec![],
             Scenario::DomainCname if single_provider => {
-                vec!["DOMAIN_CNAME", "MX_SINGLE_HOST", "MX_SINGLE_NETWORK"]
+                vec![
+                    Code::DOMAIN_CNAME,
+                    Code::MX_SINGLE_HOST,
+                    Code::MX_SINGLE_NETWORK,
+                ]
             }
-            Scenario::DomainCname => vec!["DOMAIN_CNAME"],
+            Scenario::DomainCname => vec![Code::DOMAIN_CNAME],
             Scenario::SelfHosted => {
-                let mut c = [one_address.as_slice(), &["MX_NO_IPV6"]].concat();
+                let mut c = [one_address.as_slice(), &[Code::MX_NO_IPV6]].concat();
                 hosted_ptr(&mut c);
                 c
             }
             Scenario::ImplicitMx => {
-                let mut c = vec!["IMPLICIT_MX"];
+                let mut c = vec![Code::IMPLICIT_MX];
                 hosted_ptr(&mut c);
                 c
             }
-            Scenario::NoMailRoute => vec!["NO_MAIL_ROUTE"],
-            Scenario::NxDomain => vec!["DOMAIN_NXDOMAIN"],
-            Scenario::NullMx => vec!["MX_NULL"],
-            Scenario::TargetCname => vec!["MX_TARGET_CNAME", "MX_SINGLE_HOST", "MX_SINGLE_NETWORK"],
+            Scenario::NoMailRoute => vec![Code::NO_MAIL_ROUTE],
+            Scenario::NxDomain => vec![Code::DOMAIN_NXDOMAIN],
+            Scenario::NullMx => vec![Code::MX_NULL],
+            Scenario::TargetCname => vec![
+                Code::MX_TARGET_CNAME,
+                Code::MX_SINGLE_HOST,
+                Code::MX_SINGLE_NETWORK,
+            ],
             Scenario::TargetIpLiteral => {
-                vec!["MX_TARGET_IP_LITERAL", "MX_ALL_UNUSABLE", "MX_SINGLE_HOST"]
+                vec![
+                    Code::MX_TARGET_IP_LITERAL,
+                    Code::MX_ALL_UNUSABLE,
+                    Code::MX_SINGLE_HOST,
+                ]
             }
             Scenario::TargetNxDomain => {
-                vec!["MX_TARGET_NXDOMAIN", "MX_ALL_UNUSABLE", "MX_SINGLE_HOST"]
+                vec![
+                    Code::MX_TARGET_NXDOMAIN,
+                    Code::MX_ALL_UNUSABLE,
+                    Code::MX_SINGLE_HOST,
+                ]
             }
             Scenario::TargetNoAddress => {
-                vec!["MX_TARGET_NO_ADDRESS", "MX_ALL_UNUSABLE", "MX_SINGLE_HOST"]
+                vec![
+                    Code::MX_TARGET_NO_ADDRESS,
+                    Code::MX_ALL_UNUSABLE,
+                    Code::MX_SINGLE_HOST,
+                ]
             }
             Scenario::TargetPrivate | Scenario::TargetLoopback => {
                 // 127.0.0.1 reverses to `localhost`, which maps back (Unbound's default data).
                 let (addr, ptr) = if scenario == Scenario::TargetPrivate {
-                    ("ADDR_PRIVATE", "PTR_MISSING")
+                    (Code::ADDR_PRIVATE, Code::PTR_MISSING)
                 } else {
-                    ("ADDR_LOOPBACK", "MX_SINGLE_HOST")
+                    (Code::ADDR_LOOPBACK, Code::MX_SINGLE_HOST)
                 };
                 [
-                    &[addr, ptr, "MX_ALL_UNUSABLE", "MX_NO_IPV6"],
+                    &[addr, ptr, Code::MX_ALL_UNUSABLE, Code::MX_NO_IPV6],
                     one_address.as_slice(),
                 ]
                 .concat()
             }
             Scenario::TargetIpv6Only => [
-                &["MX_TARGET_IPV6_ONLY", "MX_ALL_UNUSABLE"],
+                &[Code::MX_TARGET_IPV6_ONLY, Code::MX_ALL_UNUSABLE],
                 one_address.as_slice(),
             ]
             .concat(),
-            Scenario::BackupBroken => vec!["MX_TARGET_NXDOMAIN", "MX_SINGLE_NETWORK"],
+            Scenario::BackupBroken => vec![Code::MX_TARGET_NXDOMAIN, Code::MX_SINGLE_NETWORK],
             Scenario::PrimaryBroken => vec![
-                "MX_TARGET_NXDOMAIN",
-                "MX_PRIMARY_UNUSABLE",
-                "MX_SINGLE_NETWORK",
+                Code::MX_TARGET_NXDOMAIN,
+                Code::MX_PRIMARY_UNUSABLE,
+                Code::MX_SINGLE_NETWORK,
             ],
         };
-        codes.sort_unstable();
+        codes.sort_unstable_by_key(|c| c.name());
         codes.dedup();
         (scenario, codes)
     }
@@ -309,7 +338,7 @@ impl SyntheticWorld {
                 "{},{},{}",
                 Self::domain(i),
                 scenario.name(),
-                codes.join(";")
+                codes.iter().map(|c| c.name()).collect::<Vec<_>>().join(";")
             )?;
         }
         Ok(())
