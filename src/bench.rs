@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use hickory_proto::rr::RecordType;
 
-use crate::engine::{Engine, EngineConfig, Question, Status};
+use crate::engine::{Question, Status};
 use crate::input::names;
 use crate::io::driver;
 use crate::output::latency::{Latency, LatencyRecorder, ResolverReport, pct};
@@ -18,9 +18,7 @@ use crate::output::latency::{Latency, LatencyRecorder, ResolverReport, pct};
 /// A benchmark, resolved from the flags.
 #[derive(Debug, Clone)]
 pub struct BenchJob {
-    pub engine: EngineConfig,
-    pub window: usize,
-    pub give_up: Option<Duration>,
+    pub asking: driver::Settings,
     /// Types asked for each name.
     pub types: Vec<RecordType>,
     /// Cycle through the input this long; `None`: one pass.
@@ -59,8 +57,7 @@ pub fn run(job: &BenchJob) -> anyhow::Result<BenchReport> {
     }
     let deadline = job.duration.map(|d| Instant::now() + d);
     let passes = if deadline.is_some() { usize::MAX } else { 1 };
-    let (sockets, driver_config) = driver::open(&job.engine, job.window, deadline, job.give_up)?;
-    let mut engine = Engine::new(job.engine.clone());
+    let (mut engine, sockets, driver_config) = job.asking.open(deadline)?;
     let mut input = queries
         .iter()
         .cycle()
@@ -68,7 +65,7 @@ pub fn run(job: &BenchJob) -> anyhow::Result<BenchReport> {
         .enumerate()
         .map(|(i, (n, t))| Question::new(n.clone(), *t, i as u64));
 
-    let mut latency = LatencyRecorder::new(&job.engine.resolvers);
+    let mut latency = LatencyRecorder::new(&job.asking.engine.resolvers);
     let mut statuses: BTreeMap<&'static str, u64> = BTreeMap::new();
     let (mut lookups, mut lost) = (0u64, 0u64);
     let started = Instant::now();

@@ -3,12 +3,11 @@
 
 use std::io::BufRead;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
 use hickory_proto::rr::RecordType;
 
-use crate::engine::{Engine, EngineConfig, EngineStats, Outcome, Question};
+use crate::engine::{EngineStats, Outcome, Question};
 use crate::input::names;
 use crate::io::driver::{self, Ended};
 use crate::output::Format;
@@ -21,9 +20,7 @@ const BATCH: usize = 256;
 /// A bulk resolution, resolved from the flags.
 #[derive(Debug, Clone)]
 pub struct ResolveJob {
-    pub engine: EngineConfig,
-    pub window: usize,
-    pub give_up: Option<Duration>,
+    pub asking: driver::Settings,
     /// Types asked for each name, in this order.
     pub types: Vec<RecordType>,
     /// Names, one per line (`None` or `-`: stdin).
@@ -55,8 +52,7 @@ pub fn run(job: &ResolveJob) -> anyhow::Result<Resolved> {
         writer.flush()
     });
 
-    let (sockets, driver_config) = driver::open(&job.engine, job.window, None, job.give_up)?;
-    let mut engine = Engine::new(job.engine.clone());
+    let (mut engine, sockets, driver_config) = job.asking.open(None)?;
     let mut read_error = None;
     // Lines as bytes: a line that is not UTF-8 becomes a BADNAME row, not the end of the run.
     let mut lines = reader.split(b'\n').map(|l| {

@@ -46,9 +46,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         d => d.map(Duration::from_secs_f64),
     };
     let job = BenchJob {
-        engine: args.engine.engine_config(args.engine.resolver_addrs()?)?,
-        window: args.engine.window,
-        give_up: args.engine.give_up(),
+        asking: args.engine.settings()?,
         types: parse_types(&args.types)?,
         duration,
         input: args.input,

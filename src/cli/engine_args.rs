@@ -101,9 +101,13 @@ impl EngineArgs {
         Ok(out)
     }
 
-    /// `--give-up` as a duration; `None`: wait for ever.
-    pub fn give_up(&self) -> Option<Duration> {
-        (self.give_up > 0.0).then(|| Duration::from_secs_f64(self.give_up))
+    /// The engine's and the driver's settings from these flags.
+    pub fn settings(&self) -> anyhow::Result<driver::Settings> {
+        Ok(driver::Settings {
+            engine: self.engine_config(self.resolver_addrs()?)?,
+            window: self.window,
+            give_up: (self.give_up > 0.0).then(|| Duration::from_secs_f64(self.give_up)),
+        })
     }
 
     /// The engine configuration for these flags and resolvers.

@@ -48,9 +48,7 @@ pub fn parse_types(types: &[String]) -> anyhow::Result<Vec<RecordType>> {
 
 pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
     let job = ResolveJob {
-        engine: args.engine.engine_config(args.engine.resolver_addrs()?)?,
-        window: args.engine.window,
-        give_up: args.engine.give_up(),
+        asking: args.engine.settings()?,
         types: parse_types(&args.types)?,
         input: args.input,
         output: args.output,

@@ -113,16 +113,13 @@ impl ScanArgs {
         if !(0.0..=100.0).contains(&a.max_unanswered) {
             anyhow::bail!("--max-unanswered must be a percentage between 0 and 100");
         }
-        let engine = a.engine.engine_config(a.engine.resolver_addrs()?)?;
         Ok(ScanJob {
             out: a.out,
             input: a.input,
             senders: a.senders,
             format: a.format,
-            engine,
+            asking: a.engine.settings()?,
             resolver_spec: a.engine.resolvers.clone().unwrap_or_default(),
-            window: a.engine.window,
-            give_up: a.engine.give_up(),
             cache: a.cache,
             domains_in_flight: a.domains_in_flight,
             allow_special_use: a.allow_special_use,

@@ -5,7 +5,6 @@ use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -152,16 +151,9 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
         addrs.join(",")
     );
 
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone())
-            .context("cannot install signal handler")?;
-    }
     let deadline =
         (args.duration > 0.0).then(|| Instant::now() + Duration::from_secs_f64(args.duration));
-    while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::io::signals::wait_for_stop(deadline).context("cannot install signal handler")?;
 
     let reports = farm.stop()?;
     let mut total = sim::Counters::default();

@@ -128,27 +128,47 @@ fn transmit(
 }
 
 /// Binds `n` UDP sockets for talking to `resolvers` (all IPv4 or all IPv6).
-/// Opens the engine's sockets and builds the driver settings, with SIGINT/SIGTERM stopping the
-/// input (lookups in flight still finish; a second signal abandons them).
-pub fn open(
-    config: &EngineConfig,
-    window: usize,
-    input_deadline: Option<Instant>,
-    give_up: Option<Duration>,
-) -> io::Result<(Vec<Socket>, DriverConfig)> {
-    let with = |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
-    let sockets = bind_sockets(config.sockets, &config.resolvers)
-        .map_err(|e| with("cannot open UDP sockets", e))?;
-    let stop =
-        super::signals::install().map_err(|e| with("cannot handle SIGINT and SIGTERM", e))?;
-    let driver_config = DriverConfig {
-        sockets: config.sockets,
-        window,
-        stop: Some(stop),
-        input_deadline,
-        give_up,
-    };
-    Ok((sockets, driver_config))
+/// How a run asks its questions: the engine's settings and the driver's.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub engine: EngineConfig,
+    /// Lookups in flight at most.
+    pub window: usize,
+    /// Give up when every resolver has been down this long; `None`: wait for ever.
+    pub give_up: Option<Duration>,
+}
+
+impl Settings {
+    /// `engine` with the driver's defaults.
+    pub fn new(engine: EngineConfig) -> Settings {
+        Settings {
+            engine,
+            window: DEFAULT_WINDOW,
+            give_up: Some(DEFAULT_GIVE_UP),
+        }
+    }
+
+    /// The engine, its sockets and the driver settings, with SIGINT/SIGTERM stopping the input
+    /// (lookups in flight still finish; a second signal abandons them); the input also stops
+    /// at `input_deadline`.
+    pub fn open(
+        &self,
+        input_deadline: Option<Instant>,
+    ) -> io::Result<(Engine, Vec<Socket>, DriverConfig)> {
+        let with = |what: &str, e: io::Error| io::Error::new(e.kind(), format!("{what}: {e}"));
+        let sockets = bind_sockets(self.engine.sockets, &self.engine.resolvers)
+            .map_err(|e| with("cannot open UDP sockets", e))?;
+        let stop =
+            super::signals::install().map_err(|e| with("cannot handle SIGINT and SIGTERM", e))?;
+        let driver_config = DriverConfig {
+            sockets: self.engine.sockets,
+            window: self.window,
+            stop: Some(stop),
+            input_deadline,
+            give_up: self.give_up,
+        };
+        Ok((Engine::new(self.engine.clone()), sockets, driver_config))
+    }
 }
 
 pub fn bind_sockets(n: usize, resolvers: &[SocketAddr]) -> io::Result<Vec<Socket>> {

@@ -59,3 +59,15 @@ pub fn install() -> std::io::Result<StopFlags> {
         })?;
     Ok(flags)
 }
+
+/// Blocks until SIGINT or SIGTERM arrives or `deadline` passes (what `mxscan sim` serves for).
+pub fn wait_for_stop(deadline: Option<std::time::Instant>) -> std::io::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| std::time::Instant::now() < d) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
+}

@@ -24,7 +24,7 @@ use crate::analysis::Analysis;
 use crate::analysis::addr::AddrTable;
 use crate::analysis::provider::Providers;
 use crate::analysis::score::Weights;
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::EngineConfig;
 use crate::input::list::{self, Bitset, DomainList, RejectRow};
 use crate::input::senders::Senders;
 use crate::io::driver;
@@ -65,13 +65,10 @@ pub struct ScanJob {
     /// CSV rows `domain,ip` of sender IPs to check.
     pub senders: Option<PathBuf>,
     pub format: Format,
-    pub engine: EngineConfig,
+    /// The engine's and the driver's settings.
+    pub asking: driver::Settings,
     /// The resolvers as given (`-r`), for the manifest.
     pub resolver_spec: String,
-    /// Lookups in flight at most.
-    pub window: usize,
-    /// Stop when every resolver has been down this long; `None`: wait for ever.
-    pub give_up: Option<Duration>,
     /// Answers kept for sharing between domains.
     pub cache: usize,
     /// Domains in progress at most (0: the window).
@@ -97,8 +94,7 @@ pub struct ScanJob {
 impl ScanJob {
     /// A new scan of `input` into `out` with every other setting at its default.
     pub fn new(out: PathBuf, input: Option<PathBuf>, engine: EngineConfig) -> ScanJob {
-        let resolver_spec = engine
-            .resolvers
+        let resolver_spec = (engine.resolvers)
             .iter()
             .map(|r| r.to_string())
             .collect::<Vec<_>>()
@@ -108,10 +104,8 @@ impl ScanJob {
             input,
             senders: None,
             format: Format::Csv,
-            engine,
+            asking: driver::Settings::new(engine),
             resolver_spec,
-            window: driver::DEFAULT_WINDOW,
-            give_up: Some(driver::DEFAULT_GIVE_UP),
             cache: DEFAULT_CACHE,
             domains_in_flight: 0,
             allow_special_use: false,
@@ -163,11 +157,11 @@ impl ScanJob {
             ("--public-range", ranges.join(",")),
             ("--allow-special-use", self.allow_special_use.to_string()),
         ];
-        let e = &self.engine;
+        let e = &self.asking.engine;
         let tuning = [
             ("--resolvers", self.resolver_spec.clone()),
             ("--sockets", e.sockets.to_string()),
-            ("--window", self.window.to_string()),
+            ("--window", self.asking.window.to_string()),
             ("--per-resolver", e.limits.max_in_flight.to_string()),
             ("--qps", e.limits.qps.map_or(0, |q| q as u32).to_string()),
             ("--attempts", e.retry.max_attempts.to_string()),
@@ -338,10 +332,9 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
     let (tx, writer) = writer::spawn(tables, checkpoint, analysis, counters.clone())?;
 
     let progress = Progress::start(counters.clone());
-    let (sockets, driver_config) = driver::open(&job.engine, job.window, None, job.give_up)?;
-    let mut engine = Engine::new(job.engine.clone());
+    let (mut engine, sockets, driver_config) = job.asking.open(None)?;
     let window = match job.domains_in_flight {
-        0 => job.window,
+        0 => job.asking.window,
         n => n,
     };
     let scan_started = Instant::now();
@@ -352,7 +345,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
         std::mem::take(&mut input.senders),
         tx,
         counters,
-        LatencyRecorder::new(&job.engine.resolvers),
+        LatencyRecorder::new(&job.asking.engine.resolvers),
     );
     let result = driver::run_workload(&mut engine, &sockets, &driver_config, &mut workload);
     let gave_up = matches!(result, Ok(driver::Ended::GaveUp));
