@@ -1,8 +1,9 @@
 //! mxscan: a high-throughput bulk DNS scanner for mail configuration.
 //!
-//! The modules follow the data flow:
-//! input → pipeline → engine ⇄ io, then analysis → output; `sim` is the simulated resolver
-//! farm that tests, demos and benchmarks run against, and `cli` the command line.
+//! The modules follow the data flow (docs/design.md draws it):
+//! input → pipeline → engine ⇄ io, then analysis → output. `scan`, `resolve` and `bench` are
+//! the runs that wire those stages together; `cli` only turns flags into their jobs. `sim` is
+//! the simulated resolver farm that tests, demos and benchmarks run against.
 
 pub mod analysis;
 pub mod bench;

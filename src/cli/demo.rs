@@ -122,5 +122,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
         summary.findings.len(),
         severities.join(", ")
     );
-    Ok(if summary.interrupted { 130 } else { 0 })
+    Ok(if summary.interrupted {
+        super::exit::INTERRUPTED
+    } else {
+        super::exit::OK
+    })
 }

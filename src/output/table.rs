@@ -266,6 +266,17 @@ mod cells {
     /// Serializes one value into one cell; a list's items go in joined by `;`.
     struct Cell<'a>(&'a mut String);
 
+    /// Serializer methods that refuse their value, as `fn name(argument types) -> Ok type;`.
+    macro_rules! refuse {
+        ($what:expr; $( fn $name:ident $(<$g:ident>)? ( $($arg:ty),* ) -> $ret:ty; )*) => {
+            $(
+                fn $name $(<$g: ?Sized + Serialize>)? (self, $(_: $arg),*) -> Result<$ret, Error> {
+                    unsupported($what)
+                }
+            )*
+        };
+    }
+
     impl<'a> ser::Serializer for Cells<'a> {
         type Ok = ();
         type Error = Error;
@@ -280,117 +291,35 @@ mod cells {
         fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, Error> {
             Ok(self)
         }
-        fn serialize_bool(self, _: bool) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_i8(self, _: i8) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_i16(self, _: i16) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_i32(self, _: i32) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_i64(self, _: i64) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_u8(self, _: u8) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_u16(self, _: u16) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_u32(self, _: u32) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_u64(self, _: u64) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_f32(self, _: f32) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_f64(self, _: f64) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_char(self, _: char) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_str(self, _: &str) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_none(self) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_unit(self) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_unit_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-        ) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_newtype_struct<T: ?Sized + Serialize>(
-            self,
-            _: &'static str,
-            _: &T,
-        ) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_newtype_variant<T: ?Sized + Serialize>(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: &T,
-        ) -> Result<(), Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_tuple_struct(
-            self,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleStruct, Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_tuple_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleVariant, Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-            unsupported("a row that is not a struct")
-        }
-        fn serialize_struct_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeStructVariant, Error> {
-            unsupported("a row that is not a struct")
+
+        refuse! { "a row that is not a struct";
+            fn serialize_bool(bool) -> ();
+            fn serialize_i8(i8) -> ();
+            fn serialize_i16(i16) -> ();
+            fn serialize_i32(i32) -> ();
+            fn serialize_i64(i64) -> ();
+            fn serialize_u8(u8) -> ();
+            fn serialize_u16(u16) -> ();
+            fn serialize_u32(u32) -> ();
+            fn serialize_u64(u64) -> ();
+            fn serialize_f32(f32) -> ();
+            fn serialize_f64(f64) -> ();
+            fn serialize_char(char) -> ();
+            fn serialize_str(&str) -> ();
+            fn serialize_bytes(&[u8]) -> ();
+            fn serialize_none() -> ();
+            fn serialize_some<T>(&T) -> ();
+            fn serialize_unit() -> ();
+            fn serialize_unit_struct(&'static str) -> ();
+            fn serialize_unit_variant(&'static str, u32, &'static str) -> ();
+            fn serialize_newtype_struct<T>(&'static str, &T) -> ();
+            fn serialize_newtype_variant<T>(&'static str, u32, &'static str, &T) -> ();
+            fn serialize_seq(Option<usize>) -> Self::SerializeSeq;
+            fn serialize_tuple(usize) -> Self::SerializeTuple;
+            fn serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+            fn serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+            fn serialize_map(Option<usize>) -> Self::SerializeMap;
+            fn serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
         }
     }
 
@@ -470,9 +399,6 @@ mod cells {
             self.0.push_str(v);
             Ok(())
         }
-        fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
-            unsupported("bytes")
-        }
         fn serialize_none(self) -> Result<(), Error> {
             Ok(())
         }
@@ -500,55 +426,19 @@ mod cells {
         ) -> Result<(), Error> {
             v.serialize(self)
         }
-        fn serialize_newtype_variant<T: ?Sized + Serialize>(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: &T,
-        ) -> Result<(), Error> {
-            unsupported("an enum with data")
-        }
         fn serialize_seq(self, _: Option<usize>) -> Result<Self, Error> {
             Ok(self)
         }
-        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-            unsupported("a tuple")
-        }
-        fn serialize_tuple_struct(
-            self,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleStruct, Error> {
-            unsupported("a tuple")
-        }
-        fn serialize_tuple_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleVariant, Error> {
-            unsupported("an enum with data")
-        }
-        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-            unsupported("a map")
-        }
-        fn serialize_struct(
-            self,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeStruct, Error> {
-            unsupported("a struct")
-        }
-        fn serialize_struct_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeStructVariant, Error> {
-            unsupported("an enum with data")
+
+        refuse! { "a nested value";
+            fn serialize_bytes(&[u8]) -> ();
+            fn serialize_newtype_variant<T>(&'static str, u32, &'static str, &T) -> ();
+            fn serialize_tuple(usize) -> Self::SerializeTuple;
+            fn serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+            fn serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+            fn serialize_map(Option<usize>) -> Self::SerializeMap;
+            fn serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+            fn serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
         }
     }
 

@@ -231,11 +231,20 @@ fn prepare(job: &ScanJob, input_path: &Path) -> anyhow::Result<Prepared> {
     })
 }
 
-/// The tables opened for this run, and which input positions it skips.
+/// The tables opened for this run (with the input positions it skips), and whether it is a
+/// retry pass.
 struct Tables {
     opened: Opened,
-    /// A retry pass: how many domains it asks again, and whether the scan was complete.
-    retry: Option<(u64, bool)>,
+    retry: Option<RetryPass>,
+}
+
+/// A second pass over the unmeasured domains.
+#[derive(Clone, Copy)]
+struct RetryPass {
+    /// Domains asked again.
+    retried: u64,
+    /// The scan was complete before the pass (and is after it).
+    was_complete: bool,
 }
 
 /// Opens the tables: new, reopened after what the journal vouches for, or (a retry pass) the
@@ -268,14 +277,17 @@ fn open_tables(job: &ScanJob, start: Start, list: &DomainList) -> anyhow::Result
                 "mxscan: asking {retried} domains again (INDETERMINATE, or with a lookup that \
                  failed further down)"
             );
-            let was_complete = recovered.complete;
+            let pass = RetryPass {
+                retried,
+                was_complete: recovered.complete,
+            };
             let mut opened = checkpoint::open_retry(
                 &job.out, job.format, extra, *recovered, &found, kept, sync,
             )?;
             opened.done = skip;
             Tables {
                 opened,
-                retry: Some((retried, was_complete)),
+                retry: Some(pass),
             }
         }
         Start::Resume {
@@ -311,7 +323,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
 
     let counters = Arc::new(ScanCounters::default());
     match retry {
-        Some((retried, _)) => counters.total.store(retried, Ordering::Relaxed),
+        Some(pass) => counters.total.store(pass.retried, Ordering::Relaxed),
         None => {
             counters
                 .total
@@ -369,11 +381,11 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
             let _ = std::fs::remove_dir_all(job.out.join(retry::RETRY_DIR));
             return Err(RetryStopped.into());
         }
-        Some((_, was_complete)) => {
-            checkpoint.finish(&mut tables, was_complete)?;
+        Some(pass) => {
+            checkpoint.finish(&mut tables, pass.was_complete)?;
             drop(tables);
             retry::commit(&job.out)?;
-            was_complete
+            pass.was_complete
         }
         None => {
             checkpoint.finish(&mut tables, ran.complete)?;
@@ -394,7 +406,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
         complete,
         gave_up,
         runs,
-        retried: retry.map_or(0, |(n, _)| n),
+        retried: retry.map_or(0, |pass| pass.retried),
         prepare_s,
         scan_s: scan_started.elapsed().as_secs_f64(),
     }
