@@ -666,7 +666,8 @@ fn measurement(status: Status, what: &str) -> Option<Finding> {
 }
 
 fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
-    out.sort_by(|x, y| (x.code, &x.subject).cmp(&(y.code, &y.subject)));
+    // By name, as the tables list them (a `Code` orders by catalogue position).
+    out.sort_by(|x, y| (x.code.name(), &x.subject).cmp(&(y.code.name(), &y.subject)));
     out.dedup_by(|x, y| x.code == y.code && x.subject == y.subject);
     out
 }

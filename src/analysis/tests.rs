@@ -447,6 +447,11 @@ fn address_codes() {
     assert!(has(&one(&["127.0.0.2"]), "ADDR_LOOPBACK").is_some());
     assert!(has(&one(&["192.0.2.25"]), "ADDR_BOGON").is_some());
     assert!(has(&one(&["8.8.8.8"]), "ADDR_BOGON").is_none());
+    // Findings (and so score_reasons) are in name order, not catalogue order.
+    let names: Vec<&str> = codes(&one(&["192.0.2.25"])).iter().map(|c| c.0).collect();
+    assert!(names.is_sorted() && names[0] == "ADDR_BOGON", "{names:?}");
+    let reasons = analysis().analyze(one(&["192.0.2.25"])).score.reasons;
+    assert!(reasons[0].starts_with("ADDR_BOGON"), "{reasons:?}");
     let mut half = healthy();
     half.exchanges.push(Exchange {
         preference: 30,

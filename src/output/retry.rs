@@ -19,8 +19,7 @@ use super::journal::TrackedFile;
 use super::manifest::sync_dir;
 use super::scan::{SCAN_TABLES, ScanTables, table_path};
 use super::tally::Tally;
-use crate::analysis::Code;
-use crate::analysis::Route;
+use crate::analysis::{Code, Route};
 
 /// Where a pass builds the next tables, inside the scan's directory.
 pub const RETRY_DIR: &str = ".retry";
