@@ -31,7 +31,8 @@ impl Grade {
 
 macro_rules! codes {
     ($( $code:ident: $grade:expr, weight $weight:expr, gate $gate:literal, $meaning:literal; )*) => {
-        /// A finding code. Variants are spelled as the tables write them.
+        /// A finding code. Variants are spelled as the tables write them, and order by their
+        /// place in the catalogue (tables list codes by name).
         #[allow(non_camel_case_types)]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Code {
