@@ -13,6 +13,7 @@ pub mod engine;
 pub mod fuzzing;
 pub mod input;
 pub mod io;
+pub mod mailauth;
 pub mod output;
 pub mod pipeline;
 pub mod resolve;
