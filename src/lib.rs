@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod bench;
 pub mod cli;
 pub mod engine;
+pub mod evaluate;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod input;

@@ -8,6 +8,7 @@ pub mod exit;
 pub mod resolve;
 pub mod scan;
 pub mod sim;
+pub mod spf;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +34,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Run a simulated resolver farm on loopback (zone files or a synthetic world, with faults).
     Sim(sim::SimArgs),
+    /// Evaluate SPF (RFC 7208 check_host) for one client IP and sender through the resolvers.
+    Spf(spf::SpfArgs),
 }
 
 /// Runs the parsed command line; the returned code is the process exit status.
@@ -43,5 +46,6 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Resolve(args) => resolve::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Spf(args) => spf::run(args),
     }
 }

@@ -1,0 +1,80 @@
+//! `mxscan spf`: its flags; one `check_host()` through the resolvers (the run is
+//! [`crate::evaluate`], the evaluator `mailauth::spf`).
+
+use std::net::IpAddr;
+
+use clap::{Args, ValueEnum};
+
+use super::engine_args::EngineArgs;
+use crate::mailauth::spf::{Evaluation, Request};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpfFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SpfArgs {
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    /// The connecting client's IP address.
+    #[arg(long)]
+    pub ip: IpAddr,
+
+    /// The MAIL FROM address; empty (`--sender ''`) checks the HELO identity (RFC 7208 §2.3).
+    #[arg(long, value_name = "ADDRESS")]
+    pub sender: String,
+
+    /// The HELO/EHLO name (for `%{h}`, and the identity checked when --sender is empty).
+    #[arg(long, value_name = "NAME", default_value = "unknown")]
+    pub helo: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SpfFormat::Text)]
+    pub format: SpfFormat,
+}
+
+pub fn run(args: SpfArgs) -> anyhow::Result<i32> {
+    let domain = match args.sender.rsplit_once('@') {
+        Some((_, domain)) => domain,
+        None if args.sender.is_empty() => args.helo.as_str(),
+        None => args.sender.as_str(),
+    };
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let request = Request {
+        ip: args.ip,
+        sender: &args.sender,
+        helo: &args.helo,
+        domain,
+        receiver: "unknown",
+        timestamp,
+    };
+    let evaluation = crate::evaluate::spf(&args.engine.settings()?, &request)?;
+    match args.format {
+        SpfFormat::Json => println!("{}", serde_json::to_string_pretty(&evaluation)?),
+        SpfFormat::Text => print!("{}", text(&evaluation, domain)),
+    }
+    Ok(super::exit::OK)
+}
+
+fn text(e: &Evaluation, domain: &str) -> String {
+    let mut s = format!("{}: {}\n", domain, e.result.as_str());
+    let mut line = |key: &str, value: Option<&str>| {
+        if let Some(v) = value {
+            s += &format!("  {key:<12} {v}\n");
+        }
+    };
+    line("record", e.record.as_deref());
+    line("mechanism", e.mechanism.as_deref());
+    line("explanation", e.explanation.as_deref());
+    line("problem", e.problem.as_deref());
+    s += &format!(
+        "  {:<12} {} (void {})\n",
+        "lookups", e.lookups, e.void_lookups
+    );
+    s
+}
