@@ -1,4 +1,55 @@
-//! Mail-authentication records (issue #13, in progress): SPF (RFC 7208) so far, as sans-IO
-//! code that the pipeline will drive through its shared lookups. Not yet wired into the scan.
+//! Mail-authentication records (issue #13, in progress): SPF (RFC 7208) and DMARC discovery,
+//! as sans-IO code run by replay over the DNS answers known so far (docs/design.md). The scan
+//! does not use them yet; `mxscan spf` does.
 
+pub mod dmarc;
 pub mod spf;
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use hickory_proto::rr::RecordType;
+
+/// One record of an answer, as the evaluator needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rdata {
+    /// A TXT record's character-strings, as received (bytes: they may not be UTF-8).
+    Txt(Vec<Vec<u8>>),
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    /// An MX record's exchange (lower case, no trailing dot).
+    Mx(String),
+    /// A PTR record's name (lower case, no trailing dot).
+    Ptr(String),
+}
+
+/// What a question got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// NOERROR with records of the asked type.
+    Records(Vec<Rdata>),
+    /// NOERROR without records of the asked type.
+    NoData,
+    NxDomain,
+    /// SERVFAIL, a timeout or any other failure: a temporary error (§2.6.6).
+    Failed,
+}
+
+/// The answers known so far.
+pub trait Dns {
+    /// The answer to `name` (lower case, no trailing dot) of type `qtype`; `None` when it has
+    /// not been asked yet.
+    fn answer(&self, name: &str, qtype: RecordType) -> Option<&Answer>;
+}
+
+/// A question the evaluation needs answered before it can go on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Need {
+    pub name: String,
+    pub qtype: RecordType,
+}
+
+impl<S: std::hash::BuildHasher> Dns for std::collections::HashMap<(String, RecordType), Answer, S> {
+    fn answer(&self, name: &str, qtype: RecordType) -> Option<&Answer> {
+        self.get(&(name.to_string(), qtype))
+    }
+}
