@@ -1,9 +1,10 @@
-//! Mail-authentication records (issue #13, in progress): SPF (RFC 7208) and DMARC discovery,
-//! as sans-IO code run by replay over the DNS answers known so far (docs/design.md). The scan
-//! does not use them yet; `mxscan spf` does.
+//! Mail-authentication records (issue #13, in progress): SPF (RFC 7208), DMARC discovery and
+//! the transport-security records (MTA-STS, TLS-RPT, TLSA), as sans-IO code over the DNS
+//! answers known so far (docs/design.md). The scan does not use them yet; `mxscan spf` does.
 
 pub mod dmarc;
 pub mod spf;
+pub mod transport;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
