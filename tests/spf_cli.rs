@@ -21,6 +21,13 @@ two IN TXT "v=spf1 -all"
 two IN TXT "v=spf1 +all"
 helo IN TXT "v=spf1 a -all"
 helo IN A 192.0.2.200
+slow IN TXT "v=spf1 a:x.down.spf.test -all"
+refusing IN TXT "v=spf1 include:x.refused.spf.test -all"
+"#;
+
+/// Names the sim never answers, and names it refuses (Unbound's syntax).
+const POLICY: &str = r#"local-zone: "down.spf.test." deny
+local-zone: "refused.spf.test." refuse
 "#;
 
 fn spf(resolvers: &str, ip: &str, sender: &str, extra: &[&str]) -> serde_json::Value {
@@ -36,6 +43,7 @@ fn spf(resolvers: &str, ip: &str, sender: &str, extra: &[&str]) -> serde_json::V
 fn check_host_through_the_sim() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("spf.test.zone"), ZONE).unwrap();
+    std::fs::write(dir.path().join("resolver-policy.conf"), POLICY).unwrap();
     let world = mxscan::sim::ZoneFiles::load_dir(dir.path()).unwrap();
     let (sim, list) = start_sim(Arc::new(world), &[""]);
 
@@ -89,6 +97,14 @@ fn check_host_through_the_sim() {
         (v["result"].as_str(), v["mechanism"].as_str()),
         (Some("pass"), Some("a"))
     );
+
+    // A lookup that times out or is refused is a temperror (§2.6.6), with the reason.
+    let quick = ["--deadline", "1", "--attempts", "2"];
+    for sender in ["a@slow.spf.test", "a@refusing.spf.test"] {
+        let v = spf(&list, "192.0.2.5", sender, &quick);
+        assert_eq!(v["result"], "temperror", "{sender}: {v}");
+        assert!(v["problem"].as_str().unwrap().contains("failed"), "{v}");
+    }
 
     // The text form names the result and the deciding mechanism.
     let (code, out, err) = mxscan(
