@@ -52,7 +52,13 @@ fn exit_statuses_say_how_the_scan_ended() {
 
     // Too many domains without any answer: 3, with the count and the command that asks again.
     let lossy = dir.path().join("lossy");
-    let (code, err) = scan(addrs[1], &lossy, &["--attempts", "1"], &input);
+    // One attempt and a short deadline: an unanswered lookup waits 3 s, not the default 15.
+    let (code, err) = scan(
+        addrs[1],
+        &lossy,
+        &["--attempts", "1", "--deadline", "3"],
+        &input,
+    );
     assert_eq!(code, 3, "{err}");
     let unanswered = summary(&lossy)["unanswered"].as_u64().unwrap();
     assert!(unanswered > 10, "{unanswered}");
@@ -65,7 +71,14 @@ fn exit_statuses_say_how_the_scan_ended() {
     let (code, err) = scan(
         addrs[1],
         &dir.path().join("lossy2"),
-        &["--attempts", "1", "--max-unanswered", "100"],
+        &[
+            "--attempts",
+            "1",
+            "--deadline",
+            "3",
+            "--max-unanswered",
+            "100",
+        ],
         &input,
     );
     assert_eq!(code, 0, "{err}");
@@ -251,7 +264,14 @@ fn a_retry_pass_turns_a_damaged_scan_into_a_clean_one_even_when_killed() {
     let (code, err) = scan(
         lossy,
         &out,
-        &["--attempts", "1", "--max-unanswered", "100"],
+        &[
+            "--attempts",
+            "1",
+            "--deadline",
+            "3",
+            "--max-unanswered",
+            "100",
+        ],
         &input,
     );
     assert_eq!(code, 0, "{err}");
