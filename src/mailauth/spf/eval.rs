@@ -177,8 +177,8 @@ impl Evaluator<'_> {
     }
 
     /// A domain-spec expanded for `current`, lower case, shortened on the left to 253.
-    fn target(&mut self, spec: &MacroString, current: &str) -> String {
-        self.cx.domain = current.to_string();
+    fn target(&mut self, spec: &MacroString, current: &str) -> Result<String, Stop> {
+        self.prepare(spec, current)?;
         let mut name = normalise(&spec.expand(&self.cx));
         while name.len() > MAX_DOMAIN {
             match name.split_once('.') {
@@ -186,7 +186,27 @@ impl Evaluator<'_> {
                 None => break,
             }
         }
-        name
+        Ok(name)
+    }
+
+    /// Sets what the macros of `spec` stand for when evaluating `current`: `%{p}` needs the
+    /// client's validated name (§7.3: `current` itself if validated, else one of its
+    /// subdomains, else any; "unknown" when none or on a DNS error). Its lookups are not terms
+    /// and count towards no limit.
+    fn prepare(&mut self, spec: &MacroString, current: &str) -> Result<(), Stop> {
+        self.cx.domain = current.to_string();
+        if !spec.uses('p') {
+            return Ok(());
+        }
+        let names = self.validated_names(false)?;
+        let below = format!(".{current}");
+        self.cx.validated = names
+            .iter()
+            .find(|n| *n == current)
+            .or_else(|| names.iter().find(|n| n.ends_with(&below)))
+            .or(names.first())
+            .cloned();
+        Ok(())
     }
 
     /// `check_host()` for `domain`; `top` for the first call and redirects (whose `exp`
@@ -252,7 +272,7 @@ impl Evaluator<'_> {
         }
         if let Some(redirect) = &rec.redirect {
             self.count()?;
-            let target = self.target(redirect, domain);
+            let target = self.target(redirect, domain)?;
             let decided = self.check(&target, top)?;
             if decided.result == SpfResult::None {
                 return Err(Stop::Perm(format!(
@@ -270,7 +290,7 @@ impl Evaluator<'_> {
 
     /// The `exp=` explanation (§6.2): any problem means none, never an error.
     fn explain(&mut self, exp: &MacroString, domain: &str) -> Result<Option<String>, Stop> {
-        let target = self.target(exp, domain);
+        let target = self.target(exp, domain)?;
         if !askable(&target) {
             return Ok(None);
         }
@@ -290,10 +310,11 @@ impl Evaluator<'_> {
         let Ok(text) = std::str::from_utf8(text) else {
             return Ok(None);
         };
-        self.cx.domain = domain.to_string();
-        Ok(MacroString::parse(text, true)
-            .ok()
-            .map(|m| m.expand(&self.cx)))
+        let Ok(text) = MacroString::parse(text, true) else {
+            return Ok(None);
+        };
+        self.prepare(&text, domain)?;
+        Ok(Some(text.expand(&self.cx)))
     }
 
     /// The addresses of `name` in the client's family: `Ok(None)` when it has none.
@@ -338,7 +359,7 @@ impl Evaluator<'_> {
             Mechanism::Ip4(net) => matches!(self.ip, IpAddr::V4(ip) if net.contains(&ip)),
             Mechanism::Ip6(net) => matches!(self.ip, IpAddr::V6(ip) if net.contains(&ip)),
             Mechanism::Include(spec) => {
-                let target = self.target(spec, domain);
+                let target = self.target(spec, domain)?;
                 match self.check(&target, false)?.result {
                     SpfResult::Pass => true,
                     SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => false,
@@ -357,9 +378,10 @@ impl Evaluator<'_> {
                 v4,
                 v6,
             } => {
-                let target = spec
-                    .as_ref()
-                    .map_or(domain.to_string(), |s| self.target(s, domain));
+                let target = match spec {
+                    Some(s) => self.target(s, domain)?,
+                    None => domain.to_string(),
+                };
                 if !askable(&target) {
                     self.void()?;
                     return Ok(false);
@@ -377,9 +399,10 @@ impl Evaluator<'_> {
                 v4,
                 v6,
             } => {
-                let target = spec
-                    .as_ref()
-                    .map_or(domain.to_string(), |s| self.target(s, domain));
+                let target = match spec {
+                    Some(s) => self.target(s, domain)?,
+                    None => domain.to_string(),
+                };
                 if !askable(&target) {
                     self.void()?;
                     return Ok(false);
@@ -416,15 +439,16 @@ impl Evaluator<'_> {
                 false
             }
             Mechanism::Ptr(spec) => {
-                let target = spec
-                    .as_ref()
-                    .map_or(domain.to_string(), |s| self.target(s, domain));
-                self.validated_names()?
+                let target = match spec {
+                    Some(s) => self.target(s, domain)?,
+                    None => domain.to_string(),
+                };
+                self.validated_names(true)?
                     .iter()
                     .any(|n| n == &target || n.ends_with(&format!(".{target}")))
             }
             Mechanism::Exists(spec) => {
-                let target = self.target(spec, domain);
+                let target = self.target(spec, domain)?;
                 if !askable(&target) {
                     self.void()?;
                     return Ok(false);
@@ -445,13 +469,16 @@ impl Evaluator<'_> {
     }
 
     /// The client's PTR names whose addresses include it (§5.5): at most ten names are
-    /// tried; a failed lookup just drops its name.
-    fn validated_names(&mut self) -> Result<Vec<String>, Stop> {
+    /// tried; a failed lookup just drops its name. `term`: for the `ptr` mechanism, whose
+    /// empty PTR answer is a void lookup.
+    fn validated_names(&mut self, term: bool) -> Result<Vec<String>, Stop> {
         let reverse = normalise(&Name::from(self.ip).to_ascii());
         let names: Vec<String> = match self.ask(&reverse, RecordType::PTR)? {
             Answer::Failed => return Ok(Vec::new()),
             Answer::NxDomain | Answer::NoData => {
-                self.void()?;
+                if term {
+                    self.void()?;
+                }
                 return Ok(Vec::new());
             }
             Answer::Records(records) => records
@@ -858,6 +885,22 @@ mod tests {
             }
         };
         assert_eq!(ev.result, SpfResult::Pass);
+        // %{p}: the validated name, preferring the domain itself, then a subdomain (§7.3).
+        let w = World::default()
+            .txt("example.com", "v=spf1 exists:%{p}.p.example.com -all")
+            .ptr("192.0.2.9", "other.example.net")
+            .ptr("192.0.2.9", "host.example.com")
+            .a("other.example.net", "192.0.2.9")
+            .a("host.example.com", "192.0.2.9")
+            .a("host.example.com.p.example.com", "127.0.0.2");
+        let (ev, _) = w.check("192.0.2.9", "a@example.com", "example.com");
+        assert_eq!(
+            (ev.result, ev.lookups),
+            (SpfResult::Pass, 1),
+            "%{{p}} lookups count nothing"
+        );
+        let (_, asked) = w.check("192.0.2.10", "a@example.com", "example.com");
+        assert_eq!(asked.last().unwrap().name, "unknown.p.example.com");
         // A macro expanding past 253 octets loses labels on the left (§4.8).
         let long = "a".repeat(60);
         let w = one(&format!(

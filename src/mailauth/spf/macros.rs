@@ -85,6 +85,13 @@ impl MacroString {
         Ok(MacroString(pieces))
     }
 
+    /// Whether a macro of `letter` occurs.
+    pub fn uses(&self, letter: char) -> bool {
+        self.0
+            .iter()
+            .any(|p| matches!(p, Piece::Macro(m) if m.letter == letter))
+    }
+
     /// Whether the string ends in a macro (a `domain-end` may be one, §4.8).
     pub fn ends_in_macro(&self) -> bool {
         matches!(self.0.last(), Some(Piece::Macro(_)))
