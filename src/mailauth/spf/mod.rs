@@ -9,6 +9,7 @@
 //! over known answers costs microseconds, so the replays cost less than keeping a suspended
 //! recursion of includes and redirects.
 
+pub mod audit;
 pub mod eval;
 pub mod macros;
 pub mod record;

@@ -1,0 +1,325 @@
+//! The per-domain view of an SPF record, independent of any client: its lookups (every
+//! DNS-querying term through includes and redirects), void lookups among the targets that need
+//! no client data, its final `all`, and its problems. What a survey counts, and what the
+//! SPF_* findings of a domain come from.
+
+use hickory_proto::rr::RecordType;
+
+use super::eval::{MAX_LOOKUPS, MAX_VOID_LOOKUPS};
+use super::macros::{Context, MacroString};
+use super::record::{self, Mechanism, Qualifier};
+use super::{Answer, Dns, Need, Rdata};
+
+/// What is wrong with a domain's SPF, as far as DNS shows without a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// More than one SPF record at this name.
+    Multiple(String, usize),
+    /// A record that does not parse: the name and why.
+    Syntax(String, String),
+    /// An include or redirect target without an SPF record.
+    Missing(String),
+    /// An include or redirect that comes back to a record being walked.
+    Loop(String),
+    /// A lookup failed: the audit is incomplete.
+    Failed(String),
+}
+
+/// A domain's SPF, audited.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Audit {
+    /// The domain's own record.
+    pub record: Option<String>,
+    /// DNS-querying terms over the whole tree (check_host() stops at 10: a permerror).
+    pub lookups: u32,
+    /// Terms whose lookup (of a target without macros) found nothing (the limit is 2).
+    pub void_lookups: u32,
+    /// The qualifier of the `all` that ends the record (through redirects), if any.
+    pub all: Option<Qualifier>,
+    /// The deprecated `ptr` mechanism occurs (RFC 7208 §5.5).
+    pub uses_ptr: bool,
+    pub problems: Vec<Problem>,
+}
+
+impl Audit {
+    pub fn too_many_lookups(&self) -> bool {
+        self.lookups > MAX_LOOKUPS
+    }
+
+    pub fn too_many_voids(&self) -> bool {
+        self.void_lookups > MAX_VOID_LOOKUPS
+    }
+}
+
+/// Audits `domain`'s SPF; `Err` names the next question.
+pub fn audit(domain: &str, dns: &dyn Dns) -> Result<Audit, Need> {
+    let mut a = Audit::default();
+    let mut stack = Vec::new();
+    walk(&domain.to_ascii_lowercase(), dns, &mut a, &mut stack, true)?;
+    Ok(a)
+}
+
+fn ask<'d>(dns: &'d dyn Dns, name: &str, qtype: RecordType) -> Result<&'d Answer, Need> {
+    dns.answer(name, qtype).ok_or_else(|| Need {
+        name: name.to_string(),
+        qtype,
+    })
+}
+
+/// A target with no macros, lower case; `None` when it depends on the client.
+fn fixed(spec: &MacroString) -> Option<String> {
+    (!spec
+        .0
+        .iter()
+        .any(|p| matches!(p, super::macros::Piece::Macro(_))))
+    .then(|| {
+        let cx = Context {
+            sender: String::new(),
+            domain: String::new(),
+            ip: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            helo: String::new(),
+            validated: None,
+            receiver: String::new(),
+            timestamp: 0,
+        };
+        spec.expand(&cx).trim_end_matches('.').to_ascii_lowercase()
+    })
+}
+
+/// Walks the record at `name`; returns whether it has one. `top`: the domain's own record or a
+/// redirect from it (whose `all` is the domain's).
+fn walk(
+    name: &str,
+    dns: &dyn Dns,
+    a: &mut Audit,
+    stack: &mut Vec<String>,
+    top: bool,
+) -> Result<bool, Need> {
+    if stack.iter().any(|n| n == name) {
+        a.problems.push(Problem::Loop(name.to_string()));
+        return Ok(true);
+    }
+    let txt: Vec<Vec<Vec<u8>>> = match ask(dns, name, RecordType::TXT)? {
+        Answer::Failed => {
+            a.problems.push(Problem::Failed(name.to_string()));
+            return Ok(true);
+        }
+        Answer::NxDomain | Answer::NoData => return Ok(false),
+        Answer::Records(records) => records
+            .iter()
+            .filter_map(|r| match r {
+                Rdata::Txt(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+    };
+    let text = match record::select(&txt) {
+        Ok(None) => return Ok(false),
+        Ok(Some(text)) => text,
+        Err(n) => {
+            a.problems.push(Problem::Multiple(name.to_string(), n));
+            return Ok(true);
+        }
+    };
+    if a.record.is_none() {
+        a.record = Some(text.clone());
+    }
+    let parsed = match record::parse(&text) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            a.problems.push(Problem::Syntax(name.to_string(), e.0));
+            return Ok(true);
+        }
+    };
+    stack.push(name.to_string());
+    let mut has_all = false;
+    for d in &parsed.directives {
+        if d.mechanism.counts() {
+            a.lookups += 1;
+        }
+        let (target, qtype) = match &d.mechanism {
+            Mechanism::All => {
+                has_all = true;
+                if top {
+                    a.all = Some(d.qualifier);
+                }
+                continue;
+            }
+            Mechanism::Include(spec) => {
+                if let Some(target) = fixed(spec)
+                    && !walk(&target, dns, a, stack, false)?
+                {
+                    a.problems.push(Problem::Missing(target));
+                }
+                continue;
+            }
+            Mechanism::Ptr(_) => {
+                a.uses_ptr = true;
+                continue;
+            }
+            Mechanism::A { domain, .. } => (
+                domain.as_ref().map_or(Some(name.to_string()), fixed),
+                RecordType::A,
+            ),
+            Mechanism::Mx { domain, .. } => (
+                domain.as_ref().map_or(Some(name.to_string()), fixed),
+                RecordType::MX,
+            ),
+            Mechanism::Exists(spec) => (fixed(spec), RecordType::A),
+            Mechanism::Ip4(_) | Mechanism::Ip6(_) => continue,
+        };
+        // A void lookup is one that finds nothing; for `a`, neither A nor AAAA.
+        if let Some(target) = target {
+            let empty = |answer: &Answer| matches!(answer, Answer::NxDomain | Answer::NoData);
+            let void = empty(ask(dns, &target, qtype)?)
+                && (qtype != RecordType::A
+                    || matches!(d.mechanism, Mechanism::Exists(_))
+                    || empty(ask(dns, &target, RecordType::AAAA)?));
+            if void {
+                a.void_lookups += 1;
+            }
+        }
+    }
+    // A redirect counts, and applies only without an `all` (RFC 7208 §6.1).
+    if let Some(redirect) = &parsed.redirect
+        && !has_all
+    {
+        a.lookups += 1;
+        if let Some(target) = fixed(redirect)
+            && !walk(&target, dns, a, stack, top)?
+        {
+            a.problems.push(Problem::Missing(target));
+        }
+    }
+    stack.pop();
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn audited(domain: &str, txt: &[(&str, &str)], other: &[(&str, RecordType, Answer)]) -> Audit {
+        let mut known: HashMap<(String, RecordType), Answer> = HashMap::new();
+        loop {
+            match audit(domain, &known) {
+                Ok(a) => return a,
+                Err(need) => {
+                    let answer = txt
+                        .iter()
+                        .filter(|(n, _)| *n == need.name && need.qtype == RecordType::TXT)
+                        .map(|(_, t)| Rdata::Txt(vec![t.as_bytes().to_vec()]))
+                        .collect::<Vec<_>>();
+                    let answer = if !answer.is_empty() {
+                        Answer::Records(answer)
+                    } else {
+                        other
+                            .iter()
+                            .find(|(n, q, _)| *n == need.name && *q == need.qtype)
+                            .map_or(Answer::NxDomain, |(_, _, a)| a.clone())
+                    };
+                    known.insert((need.name, need.qtype), answer);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lookups_are_counted_through_includes_and_redirects() {
+        let a = audited(
+            "example.com",
+            &[
+                (
+                    "example.com",
+                    "v=spf1 include:_spf.a.example ip4:192.0.2.0/24 redirect=_spf.example.com",
+                ),
+                (
+                    "_spf.a.example",
+                    "v=spf1 include:_spf.b.example a:mail.a.example ~all",
+                ),
+                ("_spf.b.example", "v=spf1 ip4:198.51.100.0/24 -all"),
+                ("_spf.example.com", "v=spf1 mx ptr -all"),
+            ],
+            &[
+                (
+                    "mail.a.example",
+                    RecordType::A,
+                    Answer::Records(vec![Rdata::A("192.0.2.1".parse().unwrap())]),
+                ),
+                (
+                    "_spf.example.com",
+                    RecordType::MX,
+                    Answer::Records(vec![Rdata::Mx("mx.example.com".into())]),
+                ),
+            ],
+        );
+        // include, include, a, redirect, mx, ptr.
+        assert_eq!(a.lookups, 6);
+        assert_eq!(
+            a.all,
+            Some(Qualifier::Fail),
+            "the all reached through the redirect"
+        );
+        assert!(
+            a.uses_ptr && a.problems.is_empty() && a.void_lookups == 0,
+            "{a:?}"
+        );
+        assert!(
+            a.record
+                .unwrap()
+                .starts_with("v=spf1 include:_spf.a.example")
+        );
+    }
+
+    #[test]
+    fn problems_and_limits() {
+        let many: String = (0..11).map(|i| format!(" a:h{i}.example.com")).collect();
+        let a = audited(
+            "example.com",
+            &[("example.com", &format!("v=spf1{many} +all"))],
+            &[],
+        );
+        assert!(a.too_many_lookups() && a.too_many_voids(), "{a:?}");
+        assert_eq!((a.void_lookups, a.all), (11, Some(Qualifier::Pass)));
+        let a = audited(
+            "example.com",
+            &[
+                ("example.com", "v=spf1 include:b.example.com -all"),
+                ("b.example.com", "v=spf1 include:example.com"),
+            ],
+            &[],
+        );
+        assert_eq!(a.problems, [Problem::Loop("example.com".into())]);
+        let a = audited(
+            "example.com",
+            &[("example.com", "v=spf1 include:gone.example.com -all")],
+            &[],
+        );
+        assert_eq!(a.problems, [Problem::Missing("gone.example.com".into())]);
+        let a = audited(
+            "example.com",
+            &[
+                ("example.com", "v=spf1 -all"),
+                ("example.com", "v=spf1 +all"),
+            ],
+            &[],
+        );
+        assert_eq!(a.problems, [Problem::Multiple("example.com".into(), 2)]);
+        let a = audited(
+            "example.com",
+            &[("example.com", "v=spf1 ip4:1.2.3.4/40")],
+            &[],
+        );
+        assert!(matches!(a.problems[..], [Problem::Syntax(..)]));
+        // Macro targets depend on the client: counted, never void.
+        let a = audited(
+            "example.com",
+            &[("example.com", "v=spf1 exists:%{i}.x.example.com -all")],
+            &[],
+        );
+        assert_eq!((a.lookups, a.void_lookups), (1, 0));
+        assert_eq!(audited("example.com", &[], &[]), Audit::default());
+    }
+}
