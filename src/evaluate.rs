@@ -10,6 +10,7 @@ use hickory_proto::rr::{RData, RecordType};
 use crate::engine::{Engine, Outcome, Question, Status};
 use crate::io::driver::{self, Workload};
 use crate::mailauth::spf::{self, Answer, Evaluation, Need, Rdata, Request};
+use crate::mailauth::transport::Tlsa;
 use crate::pipeline::lookup::name_text;
 
 /// What an outcome says, as the SPF evaluator reads it: the records of the asked type (the
@@ -38,6 +39,12 @@ pub fn answer_of(outcome: &Outcome) -> Answer {
             RData::AAAA(a) => Some(Rdata::Aaaa(a.0)),
             RData::MX(mx) => Some(Rdata::Mx(name_text(&mx.exchange))),
             RData::PTR(p) => Some(Rdata::Ptr(name_text(&p.0))),
+            RData::TLSA(t) => Some(Rdata::Tlsa(Tlsa {
+                usage: t.cert_usage.into(),
+                selector: t.selector.into(),
+                matching: t.matching.into(),
+                data: t.cert_data.clone(),
+            })),
             _ => None,
         })
         .collect();
@@ -113,4 +120,72 @@ pub fn spf(asking: &driver::Settings, request: &Request) -> anyhow::Result<Evalu
             "stopped before the evaluation ended (a signal, or every resolver down for --give-up)"
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::{Message, MessageType, OpCode, Query};
+    use hickory_proto::rr::rdata::{TLSA, TXT};
+    use hickory_proto::rr::{Name, Record};
+
+    use super::*;
+
+    fn outcome(qtype: RecordType, status: Status, data: Vec<RData>) -> Outcome {
+        let name = Name::from_ascii("x.example.com.").unwrap();
+        let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+        m.add_query(Query::query(name.clone(), qtype));
+        for d in data {
+            m.add_answer(Record::from_rdata(name.clone(), 300, d));
+        }
+        Outcome {
+            tag: 0,
+            name: "x.example.com.".into(),
+            qtype,
+            status,
+            reply: m.to_vec().ok(),
+            resolver: None,
+            attempts: 1,
+            rtt: None,
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn outcomes_become_answers() {
+        let txt = RData::TXT(TXT::from_bytes(vec![b"v=spf1 ", b"-all\xff"]));
+        let got = answer_of(&outcome(RecordType::TXT, Status::NoError, vec![txt]));
+        assert_eq!(
+            got,
+            Answer::Records(vec![Rdata::Txt(vec![
+                b"v=spf1 ".to_vec(),
+                b"-all\xff".to_vec()
+            ])])
+        );
+        let tlsa = RData::TLSA(TLSA::new(3.into(), 1.into(), 1.into(), vec![7; 32]));
+        let Answer::Records(records) =
+            answer_of(&outcome(RecordType::TLSA, Status::NoError, vec![tlsa]))
+        else {
+            panic!("records");
+        };
+        let [Rdata::Tlsa(t)] = records.as_slice() else {
+            panic!("{records:?}");
+        };
+        assert!(t.check().is_ok() && t.usable_for_smtp());
+        assert_eq!(
+            answer_of(&outcome(RecordType::A, Status::NoData, vec![])),
+            Answer::NoData
+        );
+        assert_eq!(
+            answer_of(&outcome(RecordType::A, Status::NxDomain, vec![])),
+            Answer::NxDomain
+        );
+        assert_eq!(
+            answer_of(&outcome(RecordType::A, Status::Timeout, vec![])),
+            Answer::Failed
+        );
+        assert_eq!(
+            answer_of(&outcome(RecordType::A, Status::ServFail, vec![])),
+            Answer::Failed
+        );
+    }
 }

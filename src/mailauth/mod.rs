@@ -21,6 +21,8 @@ pub enum Rdata {
     Mx(String),
     /// A PTR record's name (lower case, no trailing dot).
     Ptr(String),
+    /// A TLSA record's fields.
+    Tlsa(transport::Tlsa),
 }
 
 /// What a question got.
