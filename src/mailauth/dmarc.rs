@@ -4,7 +4,7 @@
 
 use hickory_proto::rr::RecordType;
 
-use super::{Answer, Dns, Need, Rdata};
+use super::{Answer, Dns, Need};
 
 /// A requested handling of failing mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -153,15 +153,10 @@ pub fn walk(domain: &str) -> Vec<String> {
 
 /// DMARC records among a name's TXT records.
 fn records(answer: &Answer) -> Vec<String> {
-    let Answer::Records(records) = answer else {
-        return Vec::new();
-    };
-    records
+    answer
+        .texts()
         .iter()
-        .filter_map(|r| match r {
-            Rdata::Txt(strings) => Some(String::from_utf8_lossy(&strings.concat()).into_owned()),
-            _ => None,
-        })
+        .map(|t| String::from_utf8_lossy(t).into_owned())
         .filter(|t| t.trim_start().starts_with("v=DMARC1"))
         .collect()
 }
@@ -221,15 +216,6 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-
-    fn txt(records: &[&str]) -> Answer {
-        Answer::Records(
-            records
-                .iter()
-                .map(|r| Rdata::Txt(vec![r.as_bytes().to_vec()]))
-                .collect(),
-        )
-    }
 
     /// Runs `discover` with the given TXT answers; every other name is NXDOMAIN.
     fn discovered(domain: &str, world: &[(&str, Answer)]) -> (Discovery, Vec<String>) {
@@ -296,7 +282,10 @@ mod tests {
 
     #[test]
     fn discovery_finds_the_nearest_record() {
-        let world = [("_dmarc.example.com", txt(&["v=DMARC1; p=quarantine"]))];
+        let world = [(
+            "_dmarc.example.com",
+            Answer::txt(&["v=DMARC1; p=quarantine"]),
+        )];
         let (d, asked) = discovered("shop.example.com", &world);
         assert_eq!(d.at.as_deref(), Some("_dmarc.example.com"));
         assert_eq!(d.policy.unwrap().unwrap().p, Disposition::Quarantine);
@@ -304,7 +293,7 @@ mod tests {
         // Other TXT records are not DMARC; two DMARC records are no policy.
         let world = [(
             "_dmarc.example.com",
-            txt(&["v=spf1 -all", "v=DMARC1; p=none", "v=DMARC1; p=reject"]),
+            Answer::txt(&["v=spf1 -all", "v=DMARC1; p=none", "v=DMARC1; p=reject"]),
         )];
         let (d, _) = discovered("example.com", &world);
         assert!(d.multiple && d.policy.is_none());
@@ -314,7 +303,7 @@ mod tests {
         assert!(d.failed);
         let (d, _) = discovered(
             "example.com",
-            &[("_dmarc.example.com", txt(&["v=DMARC1; p=maybe"]))],
+            &[("_dmarc.example.com", Answer::txt(&["v=DMARC1; p=maybe"]))],
         );
         assert!(d.policy.unwrap().is_err());
     }
@@ -328,7 +317,10 @@ mod tests {
         );
         let need = authorised("example.com", "rua.example.net", &known).unwrap_err();
         assert_eq!(need.name, "example.com._report._dmarc.rua.example.net");
-        known.insert((need.name.clone(), RecordType::TXT), txt(&["v=DMARC1"]));
+        known.insert(
+            (need.name.clone(), RecordType::TXT),
+            Answer::txt(&["v=DMARC1"]),
+        );
         assert_eq!(
             authorised("example.com", "rua.example.net", &known),
             Ok(true)

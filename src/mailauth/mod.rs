@@ -37,6 +37,34 @@ pub enum Answer {
     Failed,
 }
 
+impl Answer {
+    /// Each TXT record's character-strings joined without spaces (RFC 7208 §3.3; DMARC,
+    /// MTA-STS and TLS-RPT read them the same way); none unless records came back.
+    pub fn texts(&self) -> Vec<Vec<u8>> {
+        let Answer::Records(records) = self else {
+            return Vec::new();
+        };
+        records
+            .iter()
+            .filter_map(|r| match r {
+                Rdata::Txt(strings) => Some(strings.concat()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A TXT answer of one single-string record per text (for tests).
+    #[cfg(test)]
+    pub fn txt(records: &[&str]) -> Answer {
+        Answer::Records(
+            records
+                .iter()
+                .map(|r| Rdata::Txt(vec![r.as_bytes().to_vec()]))
+                .collect(),
+        )
+    }
+}
+
 /// The answers known so far.
 pub trait Dns {
     /// The answer to `name` (lower case, no trailing dot) of type `qtype`; `None` when it has

@@ -3,7 +3,7 @@
 //! Presence and syntax only: the MTA-STS policy file is fetched over HTTPS, which mxscan does
 //! not do (it only speaks DNS).
 
-use super::{Answer, Rdata};
+use super::Answer;
 
 /// Why a record is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,15 +27,10 @@ fn select<T>(
     version: &str,
     parse: fn(&str) -> Result<T, SyntaxError>,
 ) -> Found<T> {
-    let Answer::Records(records) = answer else {
-        return Found::None;
-    };
-    let texts: Vec<String> = records
+    let texts: Vec<String> = answer
+        .texts()
         .iter()
-        .filter_map(|r| match r {
-            Rdata::Txt(strings) => Some(String::from_utf8_lossy(&strings.concat()).into_owned()),
-            _ => None,
-        })
+        .map(|t| String::from_utf8_lossy(t).into_owned())
         .filter(|t| t.split(';').next().is_some_and(|v| v.trim() == version))
         .collect();
     match texts.as_slice() {
@@ -182,31 +177,22 @@ impl Tlsa {
 mod tests {
     use super::*;
 
-    fn txt(records: &[&str]) -> Answer {
-        Answer::Records(
-            records
-                .iter()
-                .map(|r| Rdata::Txt(vec![r.as_bytes().to_vec()]))
-                .collect(),
-        )
-    }
-
     #[test]
     fn mta_sts_records() {
         assert_eq!(
-            mta_sts(&txt(&["v=STSv1; id=20260101T000000;"])),
+            mta_sts(&Answer::txt(&["v=STSv1; id=20260101T000000;"])),
             Found::One(Ok(MtaSts {
                 id: "20260101T000000".into()
             }))
         );
         assert_eq!(
-            mta_sts(&txt(&["v=STSv1;id=a1;ext_x=1"])),
+            mta_sts(&Answer::txt(&["v=STSv1;id=a1;ext_x=1"])),
             Found::One(Ok(MtaSts { id: "a1".into() }))
         );
-        assert_eq!(mta_sts(&txt(&["v=spf1 -all"])), Found::None);
+        assert_eq!(mta_sts(&Answer::txt(&["v=spf1 -all"])), Found::None);
         assert_eq!(mta_sts(&Answer::NxDomain), Found::None);
         assert_eq!(
-            mta_sts(&txt(&["v=STSv1; id=1", "v=STSv1; id=2"])),
+            mta_sts(&Answer::txt(&["v=STSv1; id=1", "v=STSv1; id=2"])),
             Found::Multiple(2)
         );
         for bad in [
@@ -216,14 +202,17 @@ mod tests {
             &format!("v=STSv1; id={}", "a".repeat(33)),
             "v=STSv1; id",
         ] {
-            assert!(matches!(mta_sts(&txt(&[bad])), Found::One(Err(_))), "{bad}");
+            assert!(
+                matches!(mta_sts(&Answer::txt(&[bad])), Found::One(Err(_))),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn tls_rpt_records() {
         assert_eq!(
-            tls_rpt(&txt(&[
+            tls_rpt(&Answer::txt(&[
                 "v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example.com/v1"
             ])),
             Found::One(Ok(TlsRpt {
@@ -234,15 +223,15 @@ mod tests {
             }))
         );
         assert!(matches!(
-            tls_rpt(&txt(&["v=TLSRPTv1;"])),
+            tls_rpt(&Answer::txt(&["v=TLSRPTv1;"])),
             Found::One(Err(_))
         ));
         assert!(matches!(
-            tls_rpt(&txt(&["v=TLSRPTv1; rua=ftp://x"])),
+            tls_rpt(&Answer::txt(&["v=TLSRPTv1; rua=ftp://x"])),
             Found::One(Err(_))
         ));
         assert_eq!(
-            tls_rpt(&txt(&[
+            tls_rpt(&Answer::txt(&[
                 "v=TLSRPTv1; rua=mailto:a@b.c",
                 "v=TLSRPTv1; rua=mailto:d@e.f"
             ])),

@@ -8,7 +8,7 @@ use hickory_proto::rr::RecordType;
 use super::eval::{MAX_LOOKUPS, MAX_VOID_LOOKUPS};
 use super::macros::{Context, MacroString};
 use super::record::{self, Mechanism, Qualifier};
-use super::{Answer, Dns, Need, Rdata};
+use super::{Answer, Dns, Need};
 
 /// What is wrong with a domain's SPF, as far as DNS shows without a client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,19 +99,12 @@ fn walk(
         a.problems.push(Problem::Loop(name.to_string()));
         return Ok(true);
     }
-    let txt: Vec<Vec<Vec<u8>>> = match ask(dns, name, RecordType::TXT)? {
+    let txt = match ask(dns, name, RecordType::TXT)? {
         Answer::Failed => {
             a.problems.push(Problem::Failed(name.to_string()));
             return Ok(true);
         }
-        Answer::NxDomain | Answer::NoData => return Ok(false),
-        Answer::Records(records) => records
-            .iter()
-            .filter_map(|r| match r {
-                Rdata::Txt(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect(),
+        answer => answer.texts(),
     };
     let text = match record::select(&txt) {
         Ok(None) => return Ok(false),
@@ -200,6 +193,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::mailauth::Rdata;
 
     fn audited(domain: &str, txt: &[(&str, &str)], other: &[(&str, RecordType, Answer)]) -> Audit {
         let mut known: HashMap<(String, RecordType), Answer> = HashMap::new();

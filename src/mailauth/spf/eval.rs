@@ -209,6 +209,24 @@ impl Evaluator<'_> {
         Ok(())
     }
 
+    /// The target of `a`, `mx` or `ptr` (the current domain when none is given), or of
+    /// `exists`; `None`, counted as a void lookup, when it cannot be asked.
+    fn term_target(
+        &mut self,
+        spec: Option<&MacroString>,
+        domain: &str,
+    ) -> Result<Option<String>, Stop> {
+        let target = match spec {
+            Some(s) => self.target(s, domain)?,
+            None => domain.to_string(),
+        };
+        if askable(&target) {
+            return Ok(Some(target));
+        }
+        self.void()?;
+        Ok(None)
+    }
+
     /// `check_host()` for `domain`; `top` for the first call and redirects (whose `exp`
     /// applies), not for includes.
     fn check(&mut self, domain: &str, top: bool) -> Result<Decided, Stop> {
@@ -224,14 +242,7 @@ impl Evaluator<'_> {
             Answer::Failed => {
                 return Err(Stop::Temp(format!("the TXT lookup of {domain} failed")));
             }
-            Answer::NxDomain | Answer::NoData => return Ok(none),
-            Answer::Records(records) => records
-                .iter()
-                .filter_map(|r| match r {
-                    Rdata::Txt(strings) => Some(strings.clone()),
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
+            answer => answer.texts(),
         };
         let text = match record::select(&txt) {
             Ok(None) => return Ok(none),
@@ -294,16 +305,7 @@ impl Evaluator<'_> {
         if !askable(&target) {
             return Ok(None);
         }
-        let Answer::Records(records) = self.ask(&target, RecordType::TXT)? else {
-            return Ok(None);
-        };
-        let texts: Vec<Vec<u8>> = records
-            .iter()
-            .filter_map(|r| match r {
-                Rdata::Txt(strings) => Some(strings.concat()),
-                _ => None,
-            })
-            .collect();
+        let texts = self.ask(&target, RecordType::TXT)?.texts();
         let [text] = texts.as_slice() else {
             return Ok(None);
         };
@@ -378,14 +380,9 @@ impl Evaluator<'_> {
                 v4,
                 v6,
             } => {
-                let target = match spec {
-                    Some(s) => self.target(s, domain)?,
-                    None => domain.to_string(),
-                };
-                if !askable(&target) {
-                    self.void()?;
+                let Some(target) = self.term_target(spec.as_ref(), domain)? else {
                     return Ok(false);
-                }
+                };
                 match self.addresses(&target)? {
                     None => {
                         self.void()?;
@@ -399,14 +396,9 @@ impl Evaluator<'_> {
                 v4,
                 v6,
             } => {
-                let target = match spec {
-                    Some(s) => self.target(s, domain)?,
-                    None => domain.to_string(),
-                };
-                if !askable(&target) {
-                    self.void()?;
+                let Some(target) = self.term_target(spec.as_ref(), domain)? else {
                     return Ok(false);
-                }
+                };
                 let exchanges: Vec<String> = match self.ask(&target, RecordType::MX)? {
                     Answer::Failed => {
                         return Err(Stop::Temp(format!("the MX lookup of {target} failed")));
@@ -448,11 +440,9 @@ impl Evaluator<'_> {
                     .any(|n| n == &target || n.ends_with(&format!(".{target}")))
             }
             Mechanism::Exists(spec) => {
-                let target = self.target(spec, domain)?;
-                if !askable(&target) {
-                    self.void()?;
+                let Some(target) = self.term_target(Some(spec), domain)? else {
                     return Ok(false);
-                }
+                };
                 // Always A, whatever the client's family (§5.7).
                 match self.ask(&target, RecordType::A)? {
                     Answer::Failed => {

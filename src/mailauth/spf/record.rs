@@ -90,13 +90,12 @@ impl From<MacroError> for SyntaxError {
     }
 }
 
-/// The record among a name's TXT records (§4.5): the strings of each record joined without
-/// spaces; a record is SPF when it is `v=spf1` alone or followed by a space. `Ok(None)`: no SPF
-/// record; `Err(n)`: `n` of them (a permerror).
-pub fn select(txt: &[Vec<Vec<u8>>]) -> Result<Option<String>, usize> {
-    let records: Vec<Vec<u8>> = txt
+/// The record among a name's TXT records (§4.5), each given with its strings joined
+/// ([`Answer::texts`](super::Answer::texts)); a record is SPF when it is `v=spf1` alone or
+/// followed by a space. `Ok(None)`: no SPF record; `Err(n)`: `n` of them (a permerror).
+pub fn select(texts: &[Vec<u8>]) -> Result<Option<String>, usize> {
+    let records: Vec<&Vec<u8>> = texts
         .iter()
-        .map(|strings| strings.concat())
         .filter(|r| {
             r.len() >= 6 && r[..6].eq_ignore_ascii_case(b"v=spf1") && (r.len() == 6 || r[6] == b' ')
         })
@@ -278,11 +277,9 @@ pub fn domain_spec(text: &str) -> Result<MacroString, SyntaxError> {
 mod tests {
     use super::*;
 
-    fn txt(records: &[&[&str]]) -> Vec<Vec<Vec<u8>>> {
-        records
-            .iter()
-            .map(|r| r.iter().map(|s| s.as_bytes().to_vec()).collect())
-            .collect()
+    /// Records given as their strings, joined as `Answer::texts` joins them.
+    fn txt(records: &[&[&str]]) -> Vec<Vec<u8>> {
+        records.iter().map(|r| r.concat().into_bytes()).collect()
     }
 
     /// §4.5: strings concatenated without spaces; `v=spf1` alone or before a space; case
