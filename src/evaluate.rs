@@ -4,54 +4,20 @@
 use std::collections::HashMap;
 use std::io;
 
-use hickory_proto::op::Message;
-use hickory_proto::rr::{RData, RecordType};
+use hickory_proto::rr::RecordType;
 
-use crate::engine::{Engine, Outcome, Question, Status};
+use crate::engine::{Engine, Outcome, Question};
 use crate::io::driver::{self, Workload};
-use crate::mailauth::spf::{self, Answer, Evaluation, Need, Rdata, Request};
-use crate::mailauth::transport::Tlsa;
-use crate::pipeline::lookup::name_text;
+use crate::mailauth::spf::{self, Answer, Evaluation, Need, Request};
+use crate::pipeline::lookup::{self, Key};
 
-/// What an outcome says, as the SPF evaluator reads it: the records of the asked type (the
-/// resolver followed any CNAME), NODATA, NXDOMAIN, or a failure.
+/// What an outcome says to the evaluators, decoded as the scan's pipeline decodes it (records
+/// of the asked type at the end of any CNAME chain); a failure for a question the pipeline
+/// cannot ask.
 pub fn answer_of(outcome: &Outcome) -> Answer {
-    match outcome.status {
-        Status::NoError => {}
-        Status::NoData => return Answer::NoData,
-        Status::NxDomain => return Answer::NxDomain,
-        _ => return Answer::Failed,
-    }
-    let Some(message) = outcome
-        .reply
-        .as_deref()
-        .and_then(|b| Message::from_vec(b).ok())
-    else {
-        return Answer::Failed;
-    };
-    let records: Vec<Rdata> = message
-        .answers
-        .iter()
-        .filter(|r| r.record_type() == outcome.qtype)
-        .filter_map(|r| match &r.data {
-            RData::TXT(t) => Some(Rdata::Txt(t.txt_data.iter().map(|s| s.to_vec()).collect())),
-            RData::A(a) => Some(Rdata::A(a.0)),
-            RData::AAAA(a) => Some(Rdata::Aaaa(a.0)),
-            RData::MX(mx) => Some(Rdata::Mx(name_text(&mx.exchange))),
-            RData::PTR(p) => Some(Rdata::Ptr(name_text(&p.0))),
-            RData::TLSA(t) => Some(Rdata::Tlsa(Tlsa {
-                usage: t.cert_usage.into(),
-                selector: t.selector.into(),
-                matching: t.matching.into(),
-                data: t.cert_data.clone(),
-            })),
-            _ => None,
-        })
-        .collect();
-    if records.is_empty() {
-        Answer::NoData
-    } else {
-        Answer::Records(records)
+    match Key::of(outcome.name.trim_end_matches('.'), outcome.qtype) {
+        Some(key) => lookup::Answer::from_outcome(&key, outcome).to_mailauth(),
+        None => Answer::Failed,
     }
 }
 
@@ -126,9 +92,11 @@ pub fn spf(asking: &driver::Settings, request: &Request) -> anyhow::Result<Evalu
 mod tests {
     use hickory_proto::op::{Message, MessageType, OpCode, Query};
     use hickory_proto::rr::rdata::{TLSA, TXT};
-    use hickory_proto::rr::{Name, Record};
+    use hickory_proto::rr::{Name, RData, Record};
 
     use super::*;
+    use crate::engine::Status;
+    use crate::mailauth::Rdata;
 
     fn outcome(qtype: RecordType, status: Status, data: Vec<RData>) -> Outcome {
         let name = Name::from_ascii("x.example.com.").unwrap();

@@ -131,6 +131,30 @@ codes! {
     DNS_REFUSED: Fixed(Indeterminate), weight None, gate false, "REFUSED (or another rcode) from every resolver tried";
     DNS_TRUNCATED: Fixed(Info), weight None, gate false, "the MX answer did not fit UDP; completed over TCP";
     DNS_MALFORMED: Fixed(Warn), weight None, gate false, "FORMERR, an undecodable reply, or MX records outside the answer section";
+    SPF_NONE: Fixed(Warn), weight None, gate false, "no SPF record";
+    SPF_MULTIPLE: Fixed(Error), weight None, gate false, "more than one SPF record at a name (permerror)";
+    SPF_SYNTAX: Fixed(Error), weight None, gate false, "an SPF record that does not parse (permerror)";
+    SPF_INCLUDE_NONE: Fixed(Error), weight None, gate false, "an include or redirect target without an SPF record (permerror)";
+    SPF_TOO_MANY_LOOKUPS: Fixed(Error), weight None, gate false, "more than 10 DNS-querying terms (permerror)";
+    SPF_VOID_LOOKUPS: Fixed(Error), weight None, gate false, "more than 2 lookups that find nothing (permerror)";
+    SPF_LOOP: Fixed(Error), weight None, gate false, "an include or redirect leads back to a record being evaluated (permerror)";
+    SPF_PASS_ALL: Fixed(Warn), weight Some(2.0), gate false, "the record ends in +all: every host on the internet passes";
+    SPF_PTR: Fixed(Warn), weight Some(0.5), gate false, "the deprecated ptr mechanism";
+    SPF_MX_NOT_AUTHORISED: Fixed(Info), weight None, gate false, "an address of the domain's own mail hosts does not pass its SPF";
+    SPF_SENDER_FAIL: Fixed(Error), weight Some(3.0), gate false, "SPF fails for the sender IP";
+    SPF_SENDER_NOT_PASS: Fixed(Warn), weight None, gate false, "SPF gives the sender IP softfail or neutral";
+    SPF_TEMPERROR: Fixed(Indeterminate), weight None, gate false, "an SPF lookup failed (temperror)";
+    DMARC_NONE: Fixed(Warn), weight None, gate false, "no DMARC record for the domain or its organisational domain";
+    DMARC_MULTIPLE: Fixed(Error), weight None, gate false, "more than one DMARC record: no policy applies";
+    DMARC_SYNTAX: Fixed(Error), weight None, gate false, "a DMARC record that does not parse";
+    DMARC_POLICY_NONE: Fixed(Info), weight None, gate false, "the DMARC policy that applies is p=none (monitoring only)";
+    DMARC_NO_RUA: Fixed(Info), weight None, gate false, "no aggregate report destination (rua)";
+    DMARC_RUA_NOT_AUTHORISED: Fixed(Warn), weight None, gate false, "an external report destination does not accept the domain's reports";
+    MTA_STS_SYNTAX: Fixed(Warn), weight None, gate false, "the MTA-STS TXT record is invalid or not alone";
+    TLSRPT_SYNTAX: Fixed(Warn), weight None, gate false, "the TLS-RPT record is invalid or not alone";
+    TLSA_SYNTAX: Fixed(Warn), weight None, gate false, "an exchange's TLSA records are invalid or none is usable for SMTP";
+    TLSA_PARTIAL: Fixed(Warn), weight None, gate false, "some exchanges have TLSA records, others none";
+    MAILAUTH_TEMPERROR: Fixed(Indeterminate), weight None, gate false, "a DMARC, MTA-STS, TLS-RPT or TLSA lookup failed";
 }
 
 impl Code {

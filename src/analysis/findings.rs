@@ -263,6 +263,9 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
 pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
     let mut d = Domain::new(a, r, route);
     d.measurement();
+    if route != Route::Nxdomain {
+        super::mailauth::findings(r, &mut d.out);
+    }
     if d.domain_level() {
         d.null_mx();
         d.targets();

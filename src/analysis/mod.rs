@@ -6,6 +6,7 @@ pub mod addr;
 pub mod code;
 pub mod findings;
 pub mod generic;
+pub mod mailauth;
 pub mod provider;
 pub mod score;
 
@@ -13,6 +14,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::engine::Status;
+use crate::mailauth::spf::SpfResult;
 use crate::pipeline::result::DomainResult;
 use addr::AddrTable;
 pub use code::{Code, Grade};
@@ -163,8 +165,11 @@ pub struct SenderReport {
     pub ptr_names: Vec<String>,
     pub iprev: &'static str,
     pub generic: bool,
-    /// `ok`, `at_risk` (not covered by an MX host, or PTR outside the domain), `fail` (receivers
-    /// reject it: an iprev gap or a sender domain without a mail route) or `indeterminate`.
+    /// Its SPF result with the domain as MAIL FROM domain (`None` when SPF was not checked).
+    pub spf: Option<SpfResult>,
+    /// `ok`, `at_risk` (not covered by an MX host, PTR outside the domain, or SPF other than
+    /// pass), `fail` (receivers reject it: an iprev gap, SPF fail, or a sender domain without a
+    /// mail route) or `indeterminate`.
     pub verdict: &'static str,
     pub score: Score,
 }
@@ -179,6 +184,8 @@ pub struct DomainReport {
     pub providers: BTreeMap<String, f64>,
     pub score: Score,
     pub senders: Vec<SenderReport>,
+    /// The mail-authentication posture in figures (`None` under `--checks mx`).
+    pub auth: Option<mailauth::Overview>,
 }
 
 impl Analysis {
@@ -201,11 +208,26 @@ impl Analysis {
                     .chain(domain_gates.iter().copied())
                     .collect();
                 let has = |code: Code| mine.iter().any(|f| f.code == code);
-                let verdict = if has(Code::EGRESS_IPREV_GAP) || !domain_gates.is_empty() {
+                let spf = result.auth.as_ref().and_then(|auth| {
+                    let senders = &auth.posture.senders;
+                    senders
+                        .iter()
+                        .find(|(ip, _)| *ip == s.ip)
+                        .map(|(_, e)| e.result)
+                });
+                let spf_not_pass = spf.is_some_and(|r| r != SpfResult::Pass);
+                let verdict = if has(Code::EGRESS_IPREV_GAP)
+                    || has(Code::SPF_SENDER_FAIL)
+                    || !domain_gates.is_empty()
+                {
                     "fail"
-                } else if has(Code::PTR_TEMPERROR) || route == Route::Indeterminate {
+                } else if has(Code::PTR_TEMPERROR)
+                    || spf == Some(SpfResult::TempError)
+                    || route == Route::Indeterminate
+                {
                     "indeterminate"
-                } else if has(Code::SENDER_IP_NOT_IN_MX) || has(Code::PTR_UNALIGNED) {
+                } else if has(Code::SENDER_IP_NOT_IN_MX) || has(Code::PTR_UNALIGNED) || spf_not_pass
+                {
                     "at_risk"
                 } else {
                     "ok"
@@ -219,6 +241,7 @@ impl Analysis {
                     ptr_names: s.ptr_names.clone(),
                     iprev: s.iprev.as_str(),
                     generic: has(Code::PTR_GENERIC),
+                    spf,
                     verdict,
                     score: score::unmeasured_if(
                         verdict == "indeterminate",
@@ -236,6 +259,7 @@ impl Analysis {
             route,
             findings: found,
             senders,
+            auth: mailauth::Overview::of(&result),
             result,
         }
     }

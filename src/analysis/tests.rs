@@ -90,6 +90,7 @@ fn host(name: &str, addrs: &[&str]) -> Host {
             .iter()
             .map(|a| address(a, &[name], Iprev::Pass))
             .collect(),
+        tlsa: None,
     }
 }
 
@@ -100,6 +101,7 @@ fn failed_host(name: &str, status: Status) -> Host {
         aaaa: Some(ans(status, vec![])),
         walk: vec![],
         addresses: vec![],
+        tlsa: None,
     }
 }
 
@@ -127,6 +129,7 @@ fn domain(name: &str, exchanges: Vec<(u16, &str, Option<Host>)>) -> DomainResult
             .collect(),
         implicit: None,
         senders: vec![],
+        auth: None,
     }
 }
 

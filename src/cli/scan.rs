@@ -11,6 +11,7 @@ use super::exit;
 use crate::output::Format;
 use crate::output::manifest;
 use crate::output::summary::Summary;
+use crate::pipeline::auth::Checks;
 use crate::scan::start::{resume_command, retry_command};
 use crate::scan::{
     AlreadyComplete, DEFAULT_CACHE, DEFAULT_SYNC_INTERVAL, NothingToRetry, Refused, RetryStopped,
@@ -44,6 +45,12 @@ pub struct ScanArgs {
     /// Domains in progress at most (0: the lookup window).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub domains_in_flight: usize,
+
+    /// Mail-authentication families to check, comma-separated: mx (always on), spf, dmarc,
+    /// mta-sts, tls-rpt, tlsa, or all. `--checks mx` asks only the MX, address and reverse
+    /// questions (docs/output.md lists what each family adds).
+    #[arg(long, value_name = "LIST", default_value_t = Checks::DEFAULT, value_parser = Checks::parse)]
+    pub checks: Checks,
 
     /// Treat this range as public, not special-purpose (repeatable): for test worlds built on
     /// reserved space such as 198.18.0.0/15 or 2001:db8::/32.
@@ -122,6 +129,7 @@ impl ScanArgs {
             resolver_spec: a.engine.resolvers.clone().unwrap_or_default(),
             cache: a.cache,
             domains_in_flight: a.domains_in_flight,
+            checks: a.checks,
             allow_special_use: a.allow_special_use,
             public_ranges: a.public_ranges,
             providers: a.providers,

@@ -197,13 +197,18 @@ pub fn discover(domain: &str, dns: &dyn Dns) -> Result<Discovery, Need> {
     Ok(found)
 }
 
+/// Where `destination` says it accepts reports about `domain` (§7.1).
+pub fn report_name(domain: &str, destination: &str) -> String {
+    format!("{domain}._report._dmarc.{destination}")
+}
+
 /// Whether `destination` accepts reports about `domain` (§7.1): always within the same
 /// organisational domain, else when `<domain>._report._dmarc.<destination>` has a DMARC record.
 pub fn authorised(domain: &str, destination: &str, dns: &dyn Dns) -> Result<bool, Need> {
     if organisational(domain) == organisational(destination) {
         return Ok(true);
     }
-    let name = format!("{domain}._report._dmarc.{destination}");
+    let name = report_name(domain, destination);
     let answer = dns.answer(&name, RecordType::TXT).ok_or_else(|| Need {
         name: name.clone(),
         qtype: RecordType::TXT,

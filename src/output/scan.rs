@@ -12,6 +12,8 @@ use super::Format;
 use super::journal::{TABLES, TrackedFile};
 use super::table::{Row, Table, TableFile};
 use crate::analysis::DomainReport;
+use crate::mailauth::dmarc::Disposition;
+use crate::mailauth::spf::SpfResult;
 use crate::pipeline::lookup::Answer;
 use crate::pipeline::result::{Address, Host};
 
@@ -38,6 +40,26 @@ crate::row! {
         pub score_reasons: Vec<String>,
         /// Finding codes, sorted, each once.
         pub findings: Vec<&'static str>,
+        /// The mail-authentication columns, empty for a family `--checks` left out.
+        /// SPF: `none`, `valid`, `permerror` or `temperror`.
+        pub spf: Option<&'static str>,
+        pub spf_record: Option<String>,
+        pub spf_lookups: Option<u32>,
+        pub spf_void_lookups: Option<u32>,
+        pub spf_all: Option<String>,
+        /// Every checked MX address passes the domain's SPF.
+        pub spf_mx_pass: Option<bool>,
+        /// DMARC: `none`, `valid`, `invalid` or `temperror`.
+        pub dmarc: Option<&'static str>,
+        pub dmarc_record: Option<String>,
+        pub dmarc_at: Option<String>,
+        pub dmarc_policy: Option<Disposition>,
+        pub dmarc_pct: Option<u8>,
+        pub dmarc_rua: Vec<String>,
+        pub mta_sts: Option<&'static str>,
+        pub tls_rpt: Option<&'static str>,
+        /// Mail hosts with TLSA records: `all`, `some`, `none` (or `temperror`).
+        pub tlsa: Option<&'static str>,
     }
 }
 
@@ -84,6 +106,8 @@ crate::row! {
         pub ptr_names: &'a [String],
         pub iprev: &'static str,
         pub generic: bool,
+        /// SPF with the domain as MAIL FROM domain (RFC 8601 result names).
+        pub spf: Option<SpfResult>,
         pub verdict: &'static str,
         pub score: Option<u8>,
         pub provisional: bool,
@@ -104,6 +128,10 @@ impl DomainRow {
             .collect();
         ips.sort_unstable();
         ips.dedup();
+        let auth = report.auth.clone().unwrap_or_default();
+        let spf = auth.spf.unwrap_or_default();
+        let dmarc = auth.dmarc.unwrap_or_default();
+        let checked = |state: &'static str| (!state.is_empty()).then_some(state);
         DomainRow {
             domain: r.domain.clone(),
             line: r.line,
@@ -128,6 +156,21 @@ impl DomainRow {
                 codes.dedup();
                 codes
             },
+            spf: checked(spf.state),
+            spf_record: spf.record,
+            spf_lookups: checked(spf.state).map(|_| spf.lookups),
+            spf_void_lookups: checked(spf.state).map(|_| spf.void_lookups),
+            spf_all: spf.all,
+            spf_mx_pass: spf.mx_pass,
+            dmarc: checked(dmarc.state),
+            dmarc_record: dmarc.record,
+            dmarc_at: dmarc.at,
+            dmarc_policy: dmarc.policy,
+            dmarc_pct: dmarc.pct,
+            dmarc_rua: dmarc.rua,
+            mta_sts: auth.mta_sts,
+            tls_rpt: auth.tls_rpt,
+            tlsa: auth.tlsa,
         }
     }
 }
@@ -340,6 +383,7 @@ impl<W: Write> ScanTables<W> {
                 ptr_names: &s.ptr_names,
                 iprev: s.iprev,
                 generic: s.generic,
+                spf: s.spf,
                 verdict: s.verdict,
                 score: s.score.score,
                 provisional: s.score.provisional,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::latency::ResolverReport;
+use super::latency::{ResolverReport, pct};
 use crate::engine::Rejected;
 use crate::input::list::ListStats;
 use crate::pipeline::cache::CacheStats;
@@ -86,9 +86,61 @@ pub struct Summary {
     pub providers_pct: BTreeMap<String, f64>,
     /// Declared sender IPs per verdict.
     pub senders: BTreeMap<String, u64>,
+    /// The mail-authentication survey, per family checked (`spf`, `dmarc`, `mta_sts`,
+    /// `tls_rpt`, `tlsa`); NXDOMAIN domains are left out.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub mail_auth: BTreeMap<String, FamilySummary>,
     pub queries: QuerySummary,
     pub timing: Timing,
     pub resolvers: Vec<ResolverReport>,
+}
+
+/// One mail-authentication family over the scanned domains.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FamilySummary {
+    /// Domains checked.
+    pub domains: u64,
+    /// Domains per state (`none`, `valid`, `invalid` or SPF's `permerror`, `temperror`; TLSA:
+    /// `all`, `some`, `none` of the mail hosts, `temperror`).
+    pub states: BTreeMap<String, u64>,
+    /// Of the domains measured (not `temperror`), the share with a record (valid or not), or
+    /// for TLSA with TLSA on at least one mail host, in percent.
+    pub with_record_pct: f64,
+    /// Further counts: SPF `lookups` (histogram, `11+` over the limit), `all` (the final
+    /// qualifier), `errors` (domains per ERROR code), `mx_pass`; DMARC `policy` (as applied)
+    /// and `rua` (valid records with a report destination).
+    #[serde(flatten)]
+    pub counts: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl FamilySummary {
+    /// The families from a tally's `family.what.value` counts.
+    pub fn from_counts(counts: &BTreeMap<String, u64>) -> BTreeMap<String, FamilySummary> {
+        let mut families: BTreeMap<String, FamilySummary> = BTreeMap::new();
+        for (key, n) in counts {
+            let mut parts = key.splitn(3, '.');
+            let (Some(family), Some(what), Some(value)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let f = families.entry(family.to_string()).or_default();
+            if what == "state" {
+                f.domains += n;
+                f.states.insert(value.to_string(), *n);
+            } else {
+                let by = f.counts.entry(what.to_string()).or_default();
+                by.insert(value.to_string(), *n);
+            }
+        }
+        for f in families.values_mut() {
+            let state = |s: &str| f.states.get(s).copied().unwrap_or(0);
+            let measured = f.domains - state("temperror");
+            let without = state("none");
+            f.with_record_pct = pct(measured - without, measured);
+        }
+        families
+    }
 }
 
 impl Summary {

@@ -24,6 +24,95 @@ pub struct Tally {
     /// INDETERMINATE domains with a lookup no resolver answered (DNS_TIMEOUT).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unanswered: u64,
+    /// Domains per mail-authentication figure, keyed `family.what.value` (`spf.state.valid`,
+    /// `spf.lookups.3`, `dmarc.policy.reject`; see [`mail_auth_keys`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mail_auth: BTreeMap<String, u64>,
+}
+
+/// Adds one to `key`'s count.
+fn bump(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// Takes `other`'s counts away; counts that reach zero disappear.
+fn take_away(counts: &mut BTreeMap<String, u64>, other: &BTreeMap<String, u64>) {
+    for (k, n) in other {
+        if let Some(mine) = counts.get_mut(k) {
+            *mine = mine.saturating_sub(*n);
+        }
+    }
+    counts.retain(|_, n| *n > 0);
+}
+
+fn add_counts(counts: &mut BTreeMap<String, u64>, other: &BTreeMap<String, u64>) {
+    for (k, n) in other {
+        *counts.entry(k.clone()).or_default() += n;
+    }
+}
+
+/// The mail-authentication figures a domain counts towards (none for NXDOMAIN, which has no
+/// posture to speak of).
+pub fn mail_auth_keys(r: &DomainReport) -> Vec<String> {
+    let mut keys = Vec::new();
+    let Some(auth) = r.auth.as_ref().filter(|_| r.route != Route::Nxdomain) else {
+        return keys;
+    };
+    if let Some(spf) = &auth.spf {
+        keys.push(format!("spf.state.{}", spf.state));
+        if matches!(spf.state, "valid" | "permerror") {
+            let lookups = if spf.lookups > 10 {
+                "11+".to_string()
+            } else {
+                spf.lookups.to_string()
+            };
+            keys.push(format!("spf.lookups.{lookups}"));
+            keys.push(format!(
+                "spf.all.{}",
+                spf.all.as_deref().unwrap_or("missing")
+            ));
+        }
+        if let Some(pass) = spf.mx_pass {
+            keys.push(format!("spf.mx_pass.{pass}"));
+        }
+        let mut errors: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.code.name().starts_with("SPF_") && f.subject.is_empty())
+            .filter(|f| f.severity == crate::analysis::Severity::Error)
+            .map(|f| f.code.name())
+            .collect();
+        errors.dedup();
+        keys.extend(errors.iter().map(|c| format!("spf.errors.{c}")));
+    }
+    if let Some(dmarc) = &auth.dmarc {
+        keys.push(format!("dmarc.state.{}", dmarc.state));
+        if let Some(policy) = dmarc.policy {
+            let policy = serde_json::to_value(policy).unwrap_or_default();
+            keys.push(format!(
+                "dmarc.policy.{}",
+                policy.as_str().unwrap_or_default()
+            ));
+        }
+        if dmarc.state == "valid" {
+            keys.push(format!("dmarc.rua.{}", !dmarc.rua.is_empty()));
+        }
+    }
+    for (family, state) in [
+        ("mta_sts", auth.mta_sts),
+        ("tls_rpt", auth.tls_rpt),
+        ("tlsa", auth.tlsa),
+    ] {
+        if let Some(state) = state {
+            keys.push(format!("{family}.state.{state}"));
+        }
+    }
+    keys
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -58,12 +147,10 @@ impl Tally {
             }
         }
         for s in &r.senders {
-            match self.senders.get_mut(s.verdict) {
-                Some(n) => *n += 1,
-                None => {
-                    self.senders.insert(s.verdict.to_string(), 1);
-                }
-            }
+            bump(&mut self.senders, s.verdict);
+        }
+        for key in mail_auth_keys(r) {
+            bump(&mut self.mail_auth, &key);
         }
     }
 
@@ -93,12 +180,8 @@ impl Tally {
             }
         }
         self.providers.retain(|_, share| *share > 1e-9);
-        for (v, n) in &other.senders {
-            if let Some(mine) = self.senders.get_mut(v) {
-                *mine = mine.saturating_sub(*n);
-            }
-        }
-        self.senders.retain(|_, n| *n > 0);
+        take_away(&mut self.senders, &other.senders);
+        take_away(&mut self.mail_auth, &other.mail_auth);
         self.unanswered = self.unanswered.saturating_sub(other.unanswered);
     }
 
@@ -116,9 +199,8 @@ impl Tally {
         for (p, share) in &other.providers {
             *self.providers.entry(p.clone()).or_default() += share;
         }
-        for (v, n) in &other.senders {
-            *self.senders.entry(v.clone()).or_default() += n;
-        }
+        add_counts(&mut self.senders, &other.senders);
+        add_counts(&mut self.mail_auth, &other.mail_auth);
         self.unanswered += other.unanswered;
     }
 

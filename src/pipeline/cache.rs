@@ -41,6 +41,8 @@ pub struct CacheStats {
 struct Pending {
     key: Key,
     waiters: Vec<Waiter>,
+    /// Cache the answer: other domains may ask it.
+    keep: bool,
 }
 
 /// The cache and the lookups in flight.
@@ -64,8 +66,9 @@ impl LookupCache {
         }
     }
 
-    /// Asks `key` for `waiter`.
-    pub fn ask(&mut self, key: &Key, waiter: Waiter) -> Ask {
+    /// Asks `key` for `waiter`; `keep`: cache the answer (false for a question only its domain
+    /// asks, such as its own MX, which would only push shared answers out).
+    pub fn ask(&mut self, key: &Key, waiter: Waiter, keep: bool) -> Ask {
         if let Some(answer) = self.ready.get(key) {
             self.stats.hits += 1;
             return Ask::Ready(answer.clone());
@@ -80,6 +83,7 @@ impl LookupCache {
         let pending = Pending {
             key: key.clone(),
             waiters: vec![waiter],
+            keep,
         };
         let slot = crate::slots::occupy(&mut self.slots, &mut self.free, pending);
         self.in_flight.insert(key.clone(), slot);
@@ -93,15 +97,13 @@ impl LookupCache {
     }
 
     /// Completes the lookup `tag` and returns its question and waiters. The answer is cached
-    /// unless it is a domain's own MX question, which no other domain asks.
+    /// if its first asker said to keep it.
     pub fn complete(&mut self, tag: u64, answer: Arc<Answer>) -> Option<(Key, Vec<Waiter>)> {
         let slot = usize::try_from(tag).ok()?;
         let pending = self.slots.get_mut(slot)?.take()?;
         self.free.push(slot);
         self.in_flight.remove(&pending.key);
-        if !matches!(pending.key, Key::Mx(_))
-            && self.ready.push(pending.key.clone(), answer).is_some()
-        {
+        if pending.keep && self.ready.push(pending.key.clone(), answer).is_some() {
             self.stats.evicted += 1;
         }
         Some((pending.key, pending.waiters))
@@ -131,25 +133,28 @@ mod tests {
     fn second_asker_joins_then_hits() {
         let mut s = LookupCache::new(10);
         let key = Key::A("mx.test".into());
-        let Ask::Send(tag) = s.ask(&key, (1, Role::Host)) else {
+        let Ask::Send(tag) = s.ask(&key, (1, Role::Host), true) else {
             panic!("first ask sends")
         };
-        assert!(matches!(s.ask(&key, (2, Role::Host)), Ask::Joined));
+        assert!(matches!(s.ask(&key, (2, Role::Host), true), Ask::Joined));
         assert_eq!(s.in_flight(), 1);
         let (k, waiters) = s.complete(tag, answer()).unwrap();
         assert_eq!(k, key);
         assert_eq!(waiters, vec![(1, Role::Host), (2, Role::Host)]);
-        assert!(matches!(s.ask(&key, (3, Role::Forward)), Ask::Ready(_)));
+        assert!(matches!(
+            s.ask(&key, (3, Role::Forward), true),
+            Ask::Ready(_)
+        ));
         assert_eq!((s.stats.sent, s.stats.joined, s.stats.hits), (1, 1, 1));
         assert!(s.complete(tag, answer()).is_none(), "a tag completes once");
     }
 
     #[test]
-    fn capacity_bounds_the_cache_and_mx_is_not_cached() {
+    fn capacity_bounds_the_cache_and_unkept_answers_are_not_cached() {
         let mut s = LookupCache::new(2);
         for i in 0..5 {
             let key = Key::A(format!("h{i}.test").into());
-            let Ask::Send(tag) = s.ask(&key, (0, Role::Host)) else {
+            let Ask::Send(tag) = s.ask(&key, (0, Role::Host), true) else {
                 panic!()
             };
             s.complete(tag, answer());
@@ -157,10 +162,13 @@ mod tests {
         assert_eq!(s.cached(), 2);
         assert_eq!(s.stats.evicted, 3);
         let key = Key::Mx("d.test".into());
-        let Ask::Send(tag) = s.ask(&key, (0, Role::Domain)) else {
+        let Ask::Send(tag) = s.ask(&key, (0, Role::Domain), false) else {
             panic!()
         };
         s.complete(tag, answer());
-        assert!(matches!(s.ask(&key, (0, Role::Domain)), Ask::Send(_)));
+        assert!(matches!(
+            s.ask(&key, (0, Role::Domain), false),
+            Ask::Send(_)
+        ));
     }
 }

@@ -8,6 +8,7 @@ use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::engine::{Outcome, Status};
+use crate::mailauth::{self, Rdata, transport::Tlsa};
 use crate::wire::Rcode;
 
 /// A question of the pipeline. Names are lower-case presentation form without the trailing
@@ -21,6 +22,10 @@ pub enum Key {
     /// The CNAME record alone, asked one hop at a time to see loops a resolver hides behind
     /// SERVFAIL.
     Cname(Box<str>),
+    /// TXT records (SPF, DMARC, MTA-STS, TLS-RPT).
+    Txt(Box<str>),
+    /// TLSA records (`_25._tcp.<exchange>`).
+    Tlsa(Box<str>),
 }
 
 impl Key {
@@ -31,13 +36,17 @@ impl Key {
             Key::Aaaa(_) => RecordType::AAAA,
             Key::Ptr(_) => RecordType::PTR,
             Key::Cname(_) => RecordType::CNAME,
+            Key::Txt(_) => RecordType::TXT,
+            Key::Tlsa(_) => RecordType::TLSA,
         }
     }
 
     /// The name asked, for every question but PTR.
     pub fn name(&self) -> Option<&str> {
         match self {
-            Key::Mx(n) | Key::A(n) | Key::Aaaa(n) | Key::Cname(n) => Some(n),
+            Key::Mx(n) | Key::A(n) | Key::Aaaa(n) | Key::Cname(n) | Key::Txt(n) | Key::Tlsa(n) => {
+                Some(n)
+            }
             Key::Ptr(_) => None,
         }
     }
@@ -54,9 +63,67 @@ impl Key {
     pub fn query_name(&self) -> String {
         match self {
             Key::Ptr(ip) => Name::from(*ip).to_ascii(),
-            Key::Mx(n) | Key::A(n) | Key::Aaaa(n) | Key::Cname(n) => format!("{n}."),
+            Key::Mx(n) | Key::A(n) | Key::Aaaa(n) | Key::Cname(n) | Key::Txt(n) | Key::Tlsa(n) => {
+                format!("{n}.")
+            }
         }
     }
+
+    /// The question a mail-authentication evaluator needs (`name` lower case, no trailing
+    /// dot; a PTR question by its reverse name); `None` for a type the pipeline does not ask
+    /// or a reverse name that is no address.
+    pub fn of(name: &str, qtype: RecordType) -> Option<Key> {
+        let name: Box<str> = name.into();
+        Some(match qtype {
+            RecordType::MX => Key::Mx(name),
+            RecordType::A => Key::A(name),
+            RecordType::AAAA => Key::Aaaa(name),
+            RecordType::TXT => Key::Txt(name),
+            RecordType::TLSA => Key::Tlsa(name),
+            RecordType::CNAME => Key::Cname(name),
+            RecordType::PTR => Key::Ptr(reverse_address(&name)?),
+            _ => return None,
+        })
+    }
+
+    /// The name as a mail-authentication evaluator asks it: a PTR question by its reverse
+    /// name, lower case, without the trailing dot.
+    pub fn evaluator_name(&self) -> String {
+        match self {
+            Key::Ptr(ip) => Name::from(*ip).to_ascii().trim_end_matches('.').to_string(),
+            _ => self.name().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+/// The address a reverse name (`4.3.2.1.in-addr.arpa`, 32 nibbles under `ip6.arpa`) stands for.
+pub fn reverse_address(name: &str) -> Option<IpAddr> {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(v4) = name.strip_suffix(".in-addr.arpa") {
+        let octets: Vec<u8> = v4
+            .rsplit('.')
+            .map(|l| l.parse().ok())
+            .collect::<Option<_>>()?;
+        let octets: [u8; 4] = octets.try_into().ok()?;
+        return Some(IpAddr::from(octets));
+    }
+    let v6 = name.strip_suffix(".ip6.arpa")?;
+    let nibbles: Vec<u8> = v6
+        .rsplit('.')
+        .map(|l| {
+            (l.len() == 1)
+                .then(|| u8::from_str_radix(l, 16).ok())
+                .flatten()
+        })
+        .collect::<Option<_>>()?;
+    if nibbles.len() != 32 {
+        return None;
+    }
+    let mut octets = [0u8; 16];
+    for (i, pair) in nibbles.chunks(2).enumerate() {
+        octets[i] = pair[0] << 4 | pair[1];
+    }
+    Some(IpAddr::from(octets))
 }
 
 impl fmt::Display for Key {
@@ -67,6 +134,8 @@ impl fmt::Display for Key {
             Key::Aaaa(n) => write!(f, "{n} AAAA"),
             Key::Ptr(ip) => write!(f, "{ip} PTR"),
             Key::Cname(n) => write!(f, "{n} CNAME"),
+            Key::Txt(n) => write!(f, "{n} TXT"),
+            Key::Tlsa(n) => write!(f, "{n} TLSA"),
         }
     }
 }
@@ -74,11 +143,17 @@ impl fmt::Display for Key {
 /// One record of the asked type, at the end of any CNAME chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Data {
-    Mx { preference: u16, exchange: String },
+    Mx {
+        preference: u16,
+        exchange: String,
+    },
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
     Ptr(String),
     Cname(String),
+    /// A TXT record's character-strings, as received (they may not be UTF-8).
+    Txt(Vec<Box<[u8]>>),
+    Tlsa(Tlsa),
 }
 
 /// A decoded lookup result.
@@ -166,6 +241,13 @@ impl Answer {
                 (RData::AAAA(a), RecordType::AAAA) => Data::Aaaa(a.0),
                 (RData::PTR(p), RecordType::PTR) => Data::Ptr(name_text(&p.0)),
                 (RData::CNAME(c), RecordType::CNAME) => Data::Cname(name_text(&c.0)),
+                (RData::TXT(t), RecordType::TXT) => Data::Txt(t.txt_data.to_vec()),
+                (RData::TLSA(t), RecordType::TLSA) => Data::Tlsa(Tlsa {
+                    usage: t.cert_usage.into(),
+                    selector: t.selector.into(),
+                    matching: t.matching.into(),
+                    data: t.cert_data.clone(),
+                }),
                 _ => continue,
             };
             answer.data.push(data);
@@ -209,6 +291,36 @@ impl Answer {
             Data::Cname(n) => Some(n.as_str()),
             _ => None,
         })
+    }
+
+    /// The answer as the mail-authentication evaluators read it.
+    pub fn to_mailauth(&self) -> mailauth::Answer {
+        match self.status {
+            Status::NoError => {}
+            Status::NoData => return mailauth::Answer::NoData,
+            Status::NxDomain => return mailauth::Answer::NxDomain,
+            _ => return mailauth::Answer::Failed,
+        }
+        let records: Vec<Rdata> = self
+            .data
+            .iter()
+            .filter_map(|d| match d {
+                Data::Mx { exchange, .. } => Some(Rdata::Mx(exchange.clone())),
+                Data::A(a) => Some(Rdata::A(*a)),
+                Data::Aaaa(a) => Some(Rdata::Aaaa(*a)),
+                Data::Ptr(n) => Some(Rdata::Ptr(n.clone())),
+                Data::Txt(strings) => {
+                    Some(Rdata::Txt(strings.iter().map(|s| s.to_vec()).collect()))
+                }
+                Data::Tlsa(t) => Some(Rdata::Tlsa(t.clone())),
+                Data::Cname(_) => None,
+            })
+            .collect();
+        if records.is_empty() {
+            mailauth::Answer::NoData
+        } else {
+            mailauth::Answer::Records(records)
+        }
     }
 
     /// SERVFAIL, REFUSED, a timeout or another failure: the lookup says nothing about the name.
@@ -336,6 +448,28 @@ mod tests {
             a.addresses().collect::<Vec<_>>(),
             vec![IpAddr::from([192, 0, 2, 1])]
         );
+    }
+
+    #[test]
+    fn reverse_names_give_their_address() {
+        for ip in ["192.0.2.1", "2001:db8::7", "::ffff:1.2.3.4"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let key = Key::Ptr(ip);
+            assert_eq!(Key::of(&key.evaluator_name(), RecordType::PTR), Some(key));
+        }
+        for bad in [
+            "1.2.3.in-addr.arpa",
+            "a.2.3.4.in-addr.arpa",
+            "1.ip6.arpa",
+            "x.test",
+        ] {
+            assert_eq!(reverse_address(bad), None, "{bad}");
+        }
+        assert_eq!(
+            Key::of("_dmarc.x.test", RecordType::TXT),
+            Some(Key::Txt("_dmarc.x.test".into()))
+        );
+        assert_eq!(Key::of("x.test", RecordType::SOA), None);
     }
 
     #[test]

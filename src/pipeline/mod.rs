@@ -9,6 +9,7 @@
 //! domains ask it, and the number of domains in progress is capped, so memory stays flat
 //! however long the input is.
 
+pub mod auth;
 pub mod cache;
 pub mod lookup;
 pub mod result;
@@ -20,6 +21,8 @@ use std::sync::Arc;
 use hickory_proto::rr::RecordType;
 
 use crate::engine::{Outcome, Question, Status};
+use crate::mailauth;
+use auth::{AuthState, Checks, Posture};
 use cache::{Ask, LookupCache};
 use lookup::{Answer, Key};
 
@@ -43,6 +46,9 @@ pub enum Role {
     Forward,
     /// One hop of a CNAME walk.
     Walk,
+    /// A question of a mail-authentication check (`--checks`): its answer goes to the
+    /// domain's evaluators.
+    Auth,
 }
 
 /// A domain to scan, as the input gave it.
@@ -65,6 +71,8 @@ pub struct DomainInput {
 pub struct Finished {
     pub input: DomainInput,
     pub answers: Vec<(Key, Arc<Answer>)>,
+    /// What the mail-authentication evaluators found (`None` under `--checks mx`).
+    pub posture: Option<Box<Posture>>,
 }
 
 impl Finished {
@@ -86,6 +94,7 @@ struct Task {
     requested: Vec<(Key, Role)>,
     answers: Vec<(Key, Arc<Answer>)>,
     outstanding: usize,
+    auth: Option<Box<AuthState>>,
 }
 
 /// Counters of the pipeline.
@@ -105,6 +114,7 @@ pub struct Pipeline {
     queries: VecDeque<Question>,
     deliveries: VecDeque<(usize, Key, Role, Arc<Answer>)>,
     finished: VecDeque<Finished>,
+    checks: Checks,
     pub stats: PipelineStats,
 }
 
@@ -117,9 +127,30 @@ pub fn is_ip_literal(name: &str) -> bool {
         .is_ok()
 }
 
+/// Whether domains other than `domain` may ask `key`, so that its answer is worth caching: not
+/// the domain's own MX, nor a TXT record at or under its name (its SPF, `_dmarc`, `_mta-sts`,
+/// `_smtp._tls`), which would only push shared answers out of the cache.
+fn shared(key: &Key, domain: &str) -> bool {
+    let own = |name: &str| {
+        name.strip_suffix(domain)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+    };
+    match key {
+        Key::Mx(name) => **name != *domain,
+        Key::Txt(name) => !own(name),
+        _ => true,
+    }
+}
+
 /// The questions that follow from `answer` to `key` asked in `role`, for a domain that has
 /// already made `walked` CNAME-walk steps.
-fn follow_ups(key: &Key, role: Role, answer: &Answer, walked: usize) -> Vec<(Key, Role)> {
+fn follow_ups(
+    key: &Key,
+    role: Role,
+    answer: &Answer,
+    walked: usize,
+    checks: Checks,
+) -> Vec<(Key, Role)> {
     let mut next = Vec::new();
     let walk = |name: &str, next: &mut Vec<(Key, Role)>| {
         if walked < MAX_WALK {
@@ -136,13 +167,21 @@ fn follow_ups(key: &Key, role: Role, answer: &Answer, walked: usize) -> Vec<(Key
                     {
                         next.push((Key::A(exchange.as_str().into()), Role::Host));
                         next.push((Key::Aaaa(exchange.as_str().into()), Role::Host));
+                        if checks.tlsa {
+                            let name = auth::tlsa_name(exchange);
+                            next.push((Key::Tlsa(name.into()), Role::Auth));
+                        }
                     }
                 }
             }
-            // RFC 5321 §5.1: no MX, so the domain itself is the mail host.
+            // RFC 5321 §5.1: no MX, so the domain itself is the mail host (and its TLSA base
+            // name, RFC 7672 §2.2.1).
             Status::NoData => {
                 next.push((Key::A(domain.clone()), Role::Host));
                 next.push((Key::Aaaa(domain.clone()), Role::Host));
+                if checks.tlsa {
+                    next.push((Key::Tlsa(auth::tlsa_name(domain).into()), Role::Auth));
+                }
             }
             Status::ServFail => walk(domain, &mut next),
             _ => {}
@@ -175,8 +214,9 @@ fn follow_ups(key: &Key, role: Role, answer: &Answer, walked: usize) -> Vec<(Key
 }
 
 impl Pipeline {
-    /// A pipeline with at most `max_active` domains in progress and a cache of `cache` answers.
-    pub fn new(max_active: usize, cache: usize) -> Self {
+    /// A pipeline with at most `max_active` domains in progress, a cache of `cache` answers,
+    /// and the mail-authentication `checks`.
+    pub fn new(max_active: usize, cache: usize, checks: Checks) -> Self {
         Pipeline {
             tasks: Vec::new(),
             free: Vec::new(),
@@ -186,6 +226,7 @@ impl Pipeline {
             queries: VecDeque::new(),
             deliveries: VecDeque::new(),
             finished: VecDeque::new(),
+            checks,
             stats: PipelineStats::default(),
         }
     }
@@ -200,18 +241,31 @@ impl Pipeline {
         self.active
     }
 
-    /// Starts a domain: its MX question and the reverse checks of its sender IPs.
+    /// Starts a domain: its MX question, the reverse checks of its sender IPs, and its
+    /// mail-authentication checks.
     pub fn start(&mut self, input: DomainInput) {
-        let mut first = vec![(Key::Mx(input.domain.as_str().into()), Role::Domain)];
+        let domain = input.domain.as_str();
+        let mut first = vec![(Key::Mx(domain.into()), Role::Domain)];
         let mut senders = input.senders.clone();
         senders.sort_unstable();
         senders.dedup();
-        first.extend(senders.into_iter().map(|ip| (Key::Ptr(ip), Role::Reverse)));
+        first.extend(senders.iter().map(|ip| (Key::Ptr(*ip), Role::Reverse)));
+        if self.checks.mta_sts {
+            first.push((Key::Txt(auth::mta_sts_name(domain).into()), Role::Auth));
+        }
+        if self.checks.tls_rpt {
+            first.push((Key::Txt(auth::tls_rpt_name(domain).into()), Role::Auth));
+        }
+        let auth = self
+            .checks
+            .any()
+            .then(|| Box::new(AuthState::new(domain, self.checks, &senders)));
         let task = Task {
             input,
             requested: Vec::new(),
             answers: Vec::new(),
             outstanding: 0,
+            auth,
         };
         let slot = crate::slots::occupy(&mut self.tasks, &mut self.free, task);
         self.active += 1;
@@ -219,6 +273,7 @@ impl Pipeline {
         for (key, role) in first {
             self.request(slot, key, role);
         }
+        self.drive_auth(slot);
         self.run_deliveries();
     }
 
@@ -269,7 +324,8 @@ impl Pipeline {
             self.deliveries.push_back((slot, key, role, answer));
             return;
         }
-        match self.lookups.ask(&key, (slot, role)) {
+        let keep = shared(&key, &task.input.domain);
+        match self.lookups.ask(&key, (slot, role), keep) {
             Ask::Ready(answer) => self.deliveries.push_back((slot, key, role, answer)),
             Ask::Joined => {}
             Ask::Send(tag) => {
@@ -293,7 +349,13 @@ impl Pipeline {
                 .iter()
                 .filter(|(_, r)| *r == Role::Walk)
                 .count();
-            for (k, r) in follow_ups(&key, role, &answer, walked) {
+            if role == Role::Auth
+                && let Some(auth) = task.auth.as_mut()
+            {
+                auth.learn(key.evaluator_name(), key.qtype(), answer.to_mailauth());
+                self.drive_auth(slot);
+            }
+            for (k, r) in follow_ups(&key, role, &answer, walked, self.checks) {
                 self.request(slot, k, r);
             }
             let Some(task) = self.tasks[slot].as_mut() else {
@@ -301,16 +363,91 @@ impl Pipeline {
             };
             task.outstanding -= 1;
             if task.outstanding == 0 {
-                let task = self.tasks[slot].take().expect("checked above");
-                self.free.push(slot);
-                self.active -= 1;
-                self.stats.finished += 1;
-                self.finished.push_back(Finished {
-                    input: task.input,
-                    answers: task.answers,
-                });
+                self.mx_done(slot);
+            }
+            self.finish_if_done(slot);
+        }
+    }
+
+    /// Runs the domain's evaluators and asks what they wait for.
+    fn drive_auth(&mut self, slot: usize) {
+        loop {
+            let Some(task) = self.tasks[slot].as_mut() else {
+                return;
+            };
+            let Some(auth) = task.auth.as_mut() else {
+                return;
+            };
+            let mut again = false;
+            let mut keys = Vec::new();
+            for need in auth.drive() {
+                // The answer arrives under the key's name: a need named otherwise (not
+                // normalised, or a reverse name of no address) could wait for ever.
+                let key =
+                    Key::of(&need.name, need.qtype).filter(|k| k.evaluator_name() == need.name);
+                let answer = match &key {
+                    // Asked in another role already: the answer is here.
+                    Some(key) => task
+                        .answers
+                        .iter()
+                        .find(|(k, _)| k == key)
+                        .map(|(_, a)| a.to_mailauth()),
+                    // A question the pipeline cannot send fails at once.
+                    None => Some(mailauth::Answer::Failed),
+                };
+                match (answer, key) {
+                    (Some(answer), _) => {
+                        auth.learn(need.name, need.qtype, answer);
+                        again = true;
+                    }
+                    (None, Some(key)) => keys.push(key),
+                    (None, None) => unreachable!("a need without a key is answered above"),
+                }
+            }
+            for key in keys {
+                self.request(slot, key, Role::Auth);
+            }
+            if !again {
+                return;
             }
         }
+    }
+
+    /// The domain's other lookups are done: its MX addresses get their SPF checks.
+    fn mx_done(&mut self, slot: usize) {
+        let Some(task) = self.tasks[slot].as_mut() else {
+            return;
+        };
+        let Some(auth) = task.auth.as_mut() else {
+            return;
+        };
+        let addresses: Vec<IpAddr> = task
+            .requested
+            .iter()
+            .filter(|(_, r)| *r == Role::Host)
+            .filter_map(|(k, _)| task.answers.iter().find(|(a, _)| a == k))
+            .flat_map(|(_, answer)| answer.addresses())
+            .collect();
+        if auth.start_mx(addresses) {
+            self.drive_auth(slot);
+        }
+    }
+
+    /// Hands the domain on once nothing is outstanding.
+    fn finish_if_done(&mut self, slot: usize) {
+        if self.tasks[slot].as_ref().is_none_or(|t| t.outstanding > 0) {
+            return;
+        }
+        let task = self.tasks[slot].take().expect("checked above");
+        debug_assert!(task.auth.as_ref().is_none_or(|a| !a.busy()));
+        self.free.push(slot);
+        self.active -= 1;
+        self.stats.finished += 1;
+        self.finished.push_back(Finished {
+            input: task.input,
+            answers: task.answers,
+            posture: task.auth.map(|a| Box::new(a.posture)),
+        });
     }
 }
 

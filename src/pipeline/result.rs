@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::RecordType;
 
+use super::auth::{Posture, mta_sts_name, tls_rpt_name, tlsa_name};
 use super::lookup::{Answer, Data, Key};
 use super::{FORWARD_NAMES, Finished, is_ip_literal};
 use crate::engine::Status;
@@ -59,6 +60,8 @@ pub struct Host {
     pub walk: Vec<String>,
     /// Addresses from A then AAAA, each once, sorted.
     pub addresses: Vec<Address>,
+    /// Its TLSA records for SMTP (`_25._tcp.<host>`), when `--checks` has `tlsa`.
+    pub tlsa: Option<Arc<Answer>>,
 }
 
 impl Host {
@@ -106,6 +109,17 @@ pub struct DomainResult {
     /// The domain's own addresses when it has no MX (RFC 5321 §5.1).
     pub implicit: Option<Host>,
     pub senders: Vec<Address>,
+    /// The mail-authentication checks (`None` under `--checks mx`).
+    pub auth: Option<MailAuth>,
+}
+
+/// What the mail-authentication checks found for a domain.
+#[derive(Debug, Clone)]
+pub struct MailAuth {
+    pub posture: Posture,
+    /// The `_mta-sts` and `_smtp._tls` TXT answers, when checked.
+    pub mta_sts: Option<Arc<Answer>>,
+    pub tls_rpt: Option<Arc<Answer>>,
 }
 
 impl DomainResult {
@@ -213,6 +227,7 @@ fn host(f: &Finished, name: &str) -> Host {
         aaaa,
         walk: if walked { walk(f, name) } else { Vec::new() },
         addresses: ips.into_iter().map(|ip| address(f, ip)).collect(),
+        tlsa: f.answer_to(RecordType::TLSA, &tlsa_name(name)).cloned(),
     }
 }
 
@@ -257,6 +272,11 @@ impl DomainResult {
             exchanges,
             implicit,
             senders: senders.into_iter().map(|ip| address(f, ip)).collect(),
+            auth: f.posture.as_ref().map(|posture| MailAuth {
+                posture: (**posture).clone(),
+                mta_sts: f.answer_to(RecordType::TXT, &mta_sts_name(domain)).cloned(),
+                tls_rpt: f.answer_to(RecordType::TXT, &tls_rpt_name(domain)).cloned(),
+            }),
         }
     }
 

@@ -68,7 +68,7 @@ fn scan(
     max_active: usize,
 ) -> (HashMap<String, DomainResult>, HashMap<(String, u16), u32>) {
     let zones = world();
-    let mut p = Pipeline::new(max_active, 1000);
+    let mut p = Pipeline::new(max_active, 1000, Checks::default());
     let mut input = domains.iter().enumerate();
     let mut sent: HashMap<(String, u16), u32> = HashMap::new();
     let mut results = HashMap::new();

@@ -37,6 +37,7 @@ use crate::output::retry;
 use crate::output::scan::{create_table, table_path};
 use crate::output::summary::Summary;
 use crate::pipeline::Pipeline;
+use crate::pipeline::auth::Checks;
 pub use start::{AlreadyComplete, Refused};
 use start::{Start, decide_start, remove_leftovers};
 
@@ -73,6 +74,8 @@ pub struct ScanJob {
     pub cache: usize,
     /// Domains in progress at most (0: the window).
     pub domains_in_flight: usize,
+    /// The mail-authentication families checked besides MX.
+    pub checks: Checks,
     /// Accept exchanges under .test and .example.
     pub allow_special_use: bool,
     /// Ranges treated as public although special-purpose.
@@ -108,6 +111,7 @@ impl ScanJob {
             resolver_spec,
             cache: DEFAULT_CACHE,
             domains_in_flight: 0,
+            checks: Checks::DEFAULT,
             allow_special_use: false,
             public_ranges: Vec::new(),
             providers: None,
@@ -156,6 +160,7 @@ impl ScanJob {
             ("--weights", file(&self.weights, "default")?),
             ("--public-range", ranges.join(",")),
             ("--allow-special-use", self.allow_special_use.to_string()),
+            ("--checks", self.checks.to_string()),
         ];
         let e = &self.asking.engine;
         let tuning = [
@@ -351,7 +356,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
     };
     let scan_started = Instant::now();
     let mut workload = workload::ScanWorkload::new(
-        Pipeline::new(window, job.cache),
+        Pipeline::new(window, job.cache, job.checks),
         input.list.domains()?,
         done,
         std::mem::take(&mut input.senders),

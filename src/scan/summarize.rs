@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::analysis::Route;
 use crate::engine::Engine;
 use crate::output::latency::pct;
-use crate::output::summary::{InputSummary, QuerySummary, Summary, Timing};
+use crate::output::summary::{FamilySummary, InputSummary, QuerySummary, Summary, Timing};
 use crate::output::tally::Tally;
 
 use super::workload::Ran;
@@ -104,6 +104,7 @@ impl Parts<'_> {
                 .collect(),
             findings: tally.findings.clone(),
             senders: tally.senders.clone(),
+            mail_auth: FamilySummary::from_counts(&tally.mail_auth),
             resolvers: ran.latency.reports(engine, self.scan_s),
         }
     }

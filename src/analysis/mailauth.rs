@@ -1,0 +1,408 @@
+//! The mail-authentication findings (SPF_*, DMARC_*, MTA_STS_*, TLSRPT_*, TLSA_*): pure
+//! functions of what the checks of `--checks` found (docs/findings.md, "Mail authentication").
+
+use super::{Code, Finding};
+use crate::mailauth::dmarc::{Discovery, Disposition};
+use crate::mailauth::spf::SpfResult;
+use crate::mailauth::spf::audit::{Audit, Problem};
+use crate::mailauth::spf::record::Qualifier;
+use crate::mailauth::transport::{self, Found};
+use crate::pipeline::auth::{Posture, tlsa_name};
+use crate::pipeline::lookup::Answer;
+use crate::pipeline::result::{DomainResult, Host, MailAuth};
+
+/// Every mail-authentication finding of a domain.
+pub fn findings(r: &DomainResult, out: &mut Vec<Finding>) {
+    let Some(auth) = &r.auth else {
+        return;
+    };
+    let domain = r.domain.as_str();
+    let posture = &auth.posture;
+    if let Some(audit) = &posture.spf {
+        spf(domain, audit, posture, out);
+    }
+    if let Some(found) = &posture.dmarc {
+        dmarc(domain, found, posture, out);
+    }
+    transport_records(domain, auth, out);
+    tlsa(r, out);
+}
+
+fn push(out: &mut Vec<Finding>, code: Code, subject: &str, evidence: String) {
+    out.push(Finding::fixed(code, subject, evidence));
+}
+
+fn spf(domain: &str, audit: &Audit, posture: &Posture, out: &mut Vec<Finding>) {
+    for problem in &audit.problems {
+        let (code, evidence) = match problem {
+            Problem::Failed(name) => (
+                Code::SPF_TEMPERROR,
+                format!("the TXT lookup of {name} failed"),
+            ),
+            Problem::Multiple(name, n) => {
+                (Code::SPF_MULTIPLE, format!("{n} SPF records at {name}"))
+            }
+            Problem::Syntax(name, why) => (Code::SPF_SYNTAX, format!("{name}: {why}")),
+            Problem::Missing(name) => (Code::SPF_INCLUDE_NONE, format!("{name} has no SPF record")),
+            Problem::Loop(name) => (Code::SPF_LOOP, format!("{name} is reached again")),
+        };
+        push(out, code, "", evidence);
+    }
+    let failed = audit
+        .problems
+        .iter()
+        .any(|p| matches!(p, Problem::Failed(_)));
+    let Some(record) = &audit.record else {
+        if audit.problems.is_empty() {
+            push(
+                out,
+                Code::SPF_NONE,
+                "",
+                format!("no v=spf1 TXT record at {domain}"),
+            );
+        }
+        return;
+    };
+    if audit.too_many_lookups() {
+        let evidence = format!("{} DNS-querying terms, at most 10", audit.lookups);
+        push(out, Code::SPF_TOO_MANY_LOOKUPS, "", evidence);
+    }
+    if audit.too_many_voids() {
+        let evidence = format!("{} lookups find nothing, at most 2", audit.void_lookups);
+        push(out, Code::SPF_VOID_LOOKUPS, "", evidence);
+    }
+    if audit.all == Some(Qualifier::Pass) {
+        push(out, Code::SPF_PASS_ALL, "", format!("`{record}`"));
+    }
+    if audit.uses_ptr {
+        push(out, Code::SPF_PTR, "", format!("`{record}`"));
+    }
+    // Only a record that evaluates says something about the MX addresses.
+    let evaluated = !failed && audit.problems.is_empty() && !audit.too_many_lookups();
+    for (ip, evaluation) in &posture.mx {
+        if evaluated
+            && matches!(
+                evaluation.result,
+                SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral
+            )
+        {
+            let evidence = format!("SPF {} for the MX address", evaluation.result.as_str());
+            push(out, Code::SPF_MX_NOT_AUTHORISED, &ip.to_string(), evidence);
+        }
+    }
+    for (ip, evaluation) in &posture.senders {
+        let code = match evaluation.result {
+            SpfResult::Fail => Code::SPF_SENDER_FAIL,
+            SpfResult::SoftFail | SpfResult::Neutral => Code::SPF_SENDER_NOT_PASS,
+            SpfResult::TempError => Code::SPF_TEMPERROR,
+            SpfResult::Pass | SpfResult::None | SpfResult::PermError => continue,
+        };
+        let mut evidence = format!("SPF {}", evaluation.result.as_str());
+        if let Some(m) = &evaluation.mechanism {
+            evidence.push_str(&format!(" by `{m}`"));
+        }
+        if let Some(why) = &evaluation.problem {
+            evidence.push_str(&format!(": {why}"));
+        }
+        push(out, code, &ip.to_string(), evidence);
+    }
+}
+
+/// The DMARC policy that applies to `domain`: `sp` when the record was found at a parent.
+pub fn applied_policy(domain: &str, found: &Discovery) -> Option<Disposition> {
+    let policy = found.policy.as_ref()?.as_ref().ok()?;
+    let own = found.at.as_deref() == Some(&format!("_dmarc.{domain}"));
+    Some(if own {
+        policy.p
+    } else {
+        policy.sp.unwrap_or(policy.p)
+    })
+}
+
+fn dmarc(domain: &str, found: &Discovery, posture: &Posture, out: &mut Vec<Finding>) {
+    let at = found.at.as_deref().unwrap_or_default();
+    if found.failed {
+        let evidence = "a TXT lookup of the DMARC tree walk failed".to_string();
+        push(out, Code::MAILAUTH_TEMPERROR, "", evidence);
+        return;
+    }
+    if found.multiple {
+        push(
+            out,
+            Code::DMARC_MULTIPLE,
+            "",
+            format!("more than one record at {at}"),
+        );
+        return;
+    }
+    let policy = match &found.policy {
+        None => {
+            let evidence = format!("none at {}", dmarc_names(domain));
+            return push(out, Code::DMARC_NONE, "", evidence);
+        }
+        Some(Err(why)) => return push(out, Code::DMARC_SYNTAX, "", format!("{at}: {why}")),
+        Some(Ok(policy)) => policy,
+    };
+    if applied_policy(domain, found) == Some(Disposition::None) {
+        push(out, Code::DMARC_POLICY_NONE, "", format!("from {at}"));
+    }
+    if policy.rua.is_empty() {
+        push(out, Code::DMARC_NO_RUA, "", format!("no rua at {at}"));
+    }
+    for (host, authorised) in &posture.rua {
+        match authorised {
+            Some(true) => {}
+            Some(false) => {
+                let evidence = format!(
+                    "no v=DMARC1 record at {}",
+                    crate::mailauth::dmarc::report_name(domain, host)
+                );
+                push(out, Code::DMARC_RUA_NOT_AUTHORISED, host, evidence);
+            }
+            None => {
+                let evidence = format!("the authorisation lookup for {host} failed");
+                push(out, Code::MAILAUTH_TEMPERROR, host, evidence);
+            }
+        }
+    }
+}
+
+fn dmarc_names(domain: &str) -> String {
+    crate::mailauth::dmarc::walk(domain).join(", ")
+}
+
+fn transport_records(domain: &str, auth: &MailAuth, out: &mut Vec<Finding>) {
+    let kinds = [
+        (&auth.mta_sts, "_mta-sts", Code::MTA_STS_SYNTAX),
+        (&auth.tls_rpt, "_smtp._tls", Code::TLSRPT_SYNTAX),
+    ];
+    for (answer, label, code) in kinds {
+        let Some(answer) = answer else {
+            continue;
+        };
+        let name = format!("{label}.{domain}");
+        if answer.is_temporary_failure() {
+            let evidence = format!("the TXT lookup of {name} failed");
+            push(out, Code::MAILAUTH_TEMPERROR, "", evidence);
+            continue;
+        }
+        let answer = answer.to_mailauth();
+        let problem = if code == Code::MTA_STS_SYNTAX {
+            problem(transport::mta_sts(&answer))
+        } else {
+            problem(transport::tls_rpt(&answer))
+        };
+        if let Some(why) = problem {
+            push(out, code, "", format!("{name}: {why}"));
+        }
+    }
+}
+
+/// What is wrong with a transport record, if anything.
+fn problem<T>(found: Found<T>) -> Option<String> {
+    match found {
+        Found::None | Found::One(Ok(_)) => None,
+        Found::One(Err(why)) => Some(why.0),
+        Found::Multiple(n) => Some(format!("{n} records")),
+    }
+}
+
+/// TLSA records of one host: `None` when it has none.
+pub fn tlsa_state(host: &Host) -> Option<TlsaState> {
+    let answer: &Answer = host.tlsa.as_deref()?;
+    if answer.is_temporary_failure() {
+        return Some(TlsaState::Failed);
+    }
+    let records: Vec<transport::Tlsa> = answer
+        .data
+        .iter()
+        .filter_map(|d| match d {
+            crate::pipeline::lookup::Data::Tlsa(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    if records.is_empty() {
+        return Some(TlsaState::None);
+    }
+    if let Some(why) = records.iter().find_map(|t| t.check().err()) {
+        return Some(TlsaState::Invalid(why.0));
+    }
+    if !records.iter().any(|t| t.usable_for_smtp()) {
+        return Some(TlsaState::Invalid(
+            "no DANE-TA(2) or DANE-EE(3) record (RFC 7672 §3.1.3)".into(),
+        ));
+    }
+    Some(TlsaState::Usable(records.len()))
+}
+
+/// What an exchange's TLSA lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsaState {
+    None,
+    Usable(usize),
+    Invalid(String),
+    Failed,
+}
+
+fn tlsa(r: &DomainResult, out: &mut Vec<Finding>) {
+    let states: Vec<(&Host, TlsaState)> = r
+        .hosts()
+        .filter_map(|h| tlsa_state(h).map(|s| (h, s)))
+        .collect();
+    for (host, state) in &states {
+        match state {
+            TlsaState::Failed => {
+                let evidence = format!("the TLSA lookup of {} failed", tlsa_name(&host.name));
+                push(out, Code::MAILAUTH_TEMPERROR, &host.name, evidence);
+            }
+            TlsaState::Invalid(why) => push(out, Code::TLSA_SYNTAX, &host.name, why.clone()),
+            TlsaState::None | TlsaState::Usable(_) => {}
+        }
+    }
+    let with = states
+        .iter()
+        .filter(|(_, s)| matches!(s, TlsaState::Usable(_) | TlsaState::Invalid(_)))
+        .count();
+    let without: Vec<&str> = states
+        .iter()
+        .filter(|(_, s)| *s == TlsaState::None)
+        .map(|(h, _)| h.name.as_str())
+        .collect();
+    if with > 0 && !without.is_empty() {
+        let evidence = format!("no TLSA for {}", without.join(", "));
+        push(out, Code::TLSA_PARTIAL, "", evidence);
+    }
+}
+
+/// A domain's mail-authentication posture in a few figures: what its `domains` row shows and
+/// the summary counts. States are `none`, `valid`, `invalid` (SPF: `permerror`) or
+/// `temperror`; a family not checked is `None`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overview {
+    pub spf: Option<SpfOverview>,
+    pub dmarc: Option<DmarcOverview>,
+    pub mta_sts: Option<&'static str>,
+    pub tls_rpt: Option<&'static str>,
+    /// Over the mail hosts: `all`, `some` or `none` have usable-or-not TLSA records;
+    /// `temperror` if a lookup failed.
+    pub tlsa: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SpfOverview {
+    pub state: &'static str,
+    pub record: Option<String>,
+    pub lookups: u32,
+    pub void_lookups: u32,
+    /// The final `all` as written (`-all`, `~all`, `?all`, `+all`).
+    pub all: Option<String>,
+    /// Whether every checked MX address passes (`None`: none checked or no usable record).
+    pub mx_pass: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DmarcOverview {
+    pub state: &'static str,
+    pub record: Option<String>,
+    /// Where the record was found (`_dmarc.` and the domain or a parent).
+    pub at: Option<String>,
+    /// The policy that applies to the domain (`sp` from a parent's record).
+    pub policy: Option<Disposition>,
+    pub pct: Option<u8>,
+    pub rua: Vec<String>,
+}
+
+impl Overview {
+    pub fn of(r: &DomainResult) -> Option<Overview> {
+        let auth = r.auth.as_ref()?;
+        let posture = &auth.posture;
+        let spf = posture.spf.as_ref().map(|audit| {
+            let failed = audit
+                .problems
+                .iter()
+                .any(|p| matches!(p, Problem::Failed(_)));
+            let broken =
+                !audit.problems.is_empty() || audit.too_many_lookups() || audit.too_many_voids();
+            let state = match (&audit.record, failed, broken) {
+                (_, true, _) => "temperror",
+                (_, _, true) => "permerror",
+                (Some(_), _, _) => "valid",
+                (None, _, _) => "none",
+            };
+            SpfOverview {
+                state,
+                record: audit.record.clone(),
+                lookups: audit.lookups,
+                void_lookups: audit.void_lookups,
+                all: audit.all.map(|q| format!("{}all", q.symbol())),
+                mx_pass: (state == "valid" && !posture.mx.is_empty())
+                    .then(|| posture.mx.iter().all(|(_, e)| e.result == SpfResult::Pass)),
+            }
+        });
+        let dmarc = posture.dmarc.as_ref().map(|found| {
+            let policy = found.policy.as_ref().and_then(|p| p.as_ref().ok());
+            DmarcOverview {
+                state: match &found.policy {
+                    _ if found.failed => "temperror",
+                    _ if found.multiple => "invalid",
+                    None => "none",
+                    Some(Err(_)) => "invalid",
+                    Some(Ok(_)) => "valid",
+                },
+                record: found.record.clone(),
+                at: found.at.clone(),
+                policy: applied_policy(&r.domain, found),
+                pct: policy.map(|p| p.pct),
+                rua: policy.map(|p| p.rua.clone()).unwrap_or_default(),
+            }
+        });
+        let state = |answer: &Option<std::sync::Arc<Answer>>, mta_sts: bool| {
+            let answer = answer.as_ref()?;
+            if answer.is_temporary_failure() {
+                return Some("temperror");
+            }
+            let answer = answer.to_mailauth();
+            let found = if mta_sts {
+                problem_or_none(transport::mta_sts(&answer))
+            } else {
+                problem_or_none(transport::tls_rpt(&answer))
+            };
+            Some(match found {
+                None => "none",
+                Some(None) => "valid",
+                Some(Some(_)) => "invalid",
+            })
+        };
+        let hosts: Vec<TlsaState> = r.hosts().filter_map(tlsa_state).collect();
+        let tlsa = (!hosts.is_empty()).then(|| {
+            let with = hosts
+                .iter()
+                .filter(|s| matches!(s, TlsaState::Usable(_) | TlsaState::Invalid(_)))
+                .count();
+            if hosts.contains(&TlsaState::Failed) {
+                "temperror"
+            } else if with == hosts.len() {
+                "all"
+            } else if with > 0 {
+                "some"
+            } else {
+                "none"
+            }
+        });
+        Some(Overview {
+            spf,
+            dmarc,
+            mta_sts: state(&auth.mta_sts, true),
+            tls_rpt: state(&auth.tls_rpt, false),
+            tlsa,
+        })
+    }
+}
+
+/// `None`: no record; `Some(None)`: one valid record; `Some(Some(why))`: invalid.
+fn problem_or_none<T>(found: Found<T>) -> Option<Option<String>> {
+    match found {
+        Found::None => None,
+        found => Some(problem(found)),
+    }
+}

@@ -1,0 +1,313 @@
+//! A domain's mail-authentication checks inside the pipeline (`--checks`): the SPF audit,
+//! `check_host()` for every declared sender IP and for the domain's own MX addresses, DMARC
+//! discovery and the authorisation of its external report destinations. Each is a `mailauth`
+//! evaluator run by replay (docs/design.md): over the answers this domain has received it
+//! finishes or names its next question, which the pipeline asks through the shared lookups
+//! and hands back here.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use hickory_proto::rr::RecordType;
+
+use crate::mailauth::dmarc::{self, Discovery};
+use crate::mailauth::spf::audit::{self, Audit};
+use crate::mailauth::spf::{self, Evaluation, Request};
+use crate::mailauth::{Answer, Need};
+
+/// MX addresses whose SPF result is evaluated, at most (the first in address order): enough
+/// for any real domain, and a bound on what a hostile one with `exists:%{i}…` can make us ask.
+pub const MAX_MX_CHECKS: usize = 10;
+/// Questions one evaluator may ask; RFC 7208's limits keep a real one near 30. Past this the
+/// next question is answered as a failure without being sent.
+const MAX_QUESTIONS: u32 = 64;
+
+/// The check families of `--checks`. MX (and the address and reverse checks that follow it) is
+/// always on: the others build on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Checks {
+    pub spf: bool,
+    pub dmarc: bool,
+    pub mta_sts: bool,
+    pub tls_rpt: bool,
+    pub tlsa: bool,
+}
+
+impl Checks {
+    /// The families, as `--checks` names them.
+    pub const NAMES: [&str; 7] = ["mx", "spf", "dmarc", "mta-sts", "tls-rpt", "tlsa", "all"];
+    /// The default: `mx,spf,dmarc`.
+    pub const DEFAULT: Checks = Checks {
+        spf: true,
+        dmarc: true,
+        mta_sts: false,
+        tls_rpt: false,
+        tlsa: false,
+    };
+    pub const ALL: Checks = Checks {
+        spf: true,
+        dmarc: true,
+        mta_sts: true,
+        tls_rpt: true,
+        tlsa: true,
+    };
+
+    /// Parses a comma-separated list of families.
+    pub fn parse(list: &str) -> Result<Checks, String> {
+        let mut checks = Checks::default();
+        for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name.to_ascii_lowercase().as_str() {
+                "mx" => {}
+                "spf" => checks.spf = true,
+                "dmarc" => checks.dmarc = true,
+                "mta-sts" => checks.mta_sts = true,
+                "tls-rpt" => checks.tls_rpt = true,
+                "tlsa" => checks.tlsa = true,
+                "all" => checks = Checks::ALL,
+                _ => {
+                    return Err(format!(
+                        "unknown check `{name}`: the checks are {}",
+                        Checks::NAMES.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(checks)
+    }
+
+    /// Whether any mail-authentication family is on.
+    pub fn any(self) -> bool {
+        self != Checks::default()
+    }
+}
+
+impl fmt::Display for Checks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let on = [
+            ("mx", true),
+            ("spf", self.spf),
+            ("dmarc", self.dmarc),
+            ("mta-sts", self.mta_sts),
+            ("tls-rpt", self.tls_rpt),
+            ("tlsa", self.tlsa),
+        ];
+        let names: Vec<&str> = on.iter().filter(|(_, o)| *o).map(|(n, _)| *n).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+/// The names whose TXT records the transport checks read.
+pub fn mta_sts_name(domain: &str) -> String {
+    format!("_mta-sts.{domain}")
+}
+
+pub fn tls_rpt_name(domain: &str) -> String {
+    format!("_smtp._tls.{domain}")
+}
+
+/// Where an exchange's TLSA records for SMTP are (RFC 7672 §2.2).
+pub fn tlsa_name(exchange: &str) -> String {
+    format!("_25._tcp.{exchange}")
+}
+
+/// What the evaluators found for a domain; `None` fields were not checked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Posture {
+    pub spf: Option<Audit>,
+    /// `check_host()` of each declared sender IP, in the order they were declared (deduplicated).
+    pub senders: Vec<(IpAddr, Evaluation)>,
+    /// `check_host()` of the domain's own MX addresses (at most [`MAX_MX_CHECKS`]).
+    pub mx: Vec<(IpAddr, Evaluation)>,
+    pub dmarc: Option<Discovery>,
+    /// Each `rua` destination host and whether it accepts the domain's reports (`None`: the
+    /// lookup failed).
+    pub rua: Vec<(String, Option<bool>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Job {
+    Audit,
+    Sender(IpAddr),
+    Mx(IpAddr),
+    Dmarc,
+    Rua(String),
+}
+
+struct Running {
+    job: Job,
+    waiting: Option<Need>,
+    asked: u32,
+}
+
+/// One domain's evaluators and the answers they have read.
+pub struct AuthState {
+    domain: String,
+    checks: Checks,
+    known: HashMap<(String, RecordType), Answer>,
+    running: Vec<Running>,
+    mx_started: bool,
+    pub posture: Posture,
+}
+
+impl AuthState {
+    /// The evaluators that start with the domain: the SPF audit and sender checks, DMARC.
+    pub fn new(domain: &str, checks: Checks, senders: &[IpAddr]) -> AuthState {
+        let mut jobs = Vec::new();
+        if checks.spf {
+            jobs.push(Job::Audit);
+            jobs.extend(senders.iter().map(|ip| Job::Sender(*ip)));
+        }
+        if checks.dmarc {
+            jobs.push(Job::Dmarc);
+        }
+        AuthState {
+            domain: domain.to_string(),
+            checks,
+            known: HashMap::new(),
+            running: jobs
+                .into_iter()
+                .map(|job| Running {
+                    job,
+                    waiting: None,
+                    asked: 0,
+                })
+                .collect(),
+            mx_started: false,
+            posture: Posture {
+                spf: None,
+                senders: Vec::new(),
+                mx: Vec::new(),
+                dmarc: None,
+                rua: Vec::new(),
+            },
+        }
+    }
+
+    /// Records an answer this domain received.
+    pub fn learn(&mut self, name: String, qtype: RecordType, answer: Answer) {
+        self.known.insert((name, qtype), answer);
+    }
+
+    /// Starts `check_host()` of the MX addresses, once, when the MX lookups are done; false if
+    /// it had started already.
+    pub fn start_mx(&mut self, mut addresses: Vec<IpAddr>) -> bool {
+        if self.mx_started {
+            return false;
+        }
+        self.mx_started = true;
+        if self.checks.spf {
+            addresses.sort_unstable();
+            addresses.dedup();
+            addresses.truncate(MAX_MX_CHECKS);
+            self.running.extend(addresses.into_iter().map(|ip| Running {
+                job: Job::Mx(ip),
+                waiting: None,
+                asked: 0,
+            }));
+        }
+        true
+    }
+
+    /// Runs every evaluator that can go on; returns the questions they wait for (each new).
+    pub fn drive(&mut self) -> Vec<Need> {
+        let mut needs = Vec::new();
+        let mut i = 0;
+        while i < self.running.len() {
+            let ready = self.running[i]
+                .waiting
+                .as_ref()
+                .is_none_or(|n| self.known.contains_key(&(n.name.clone(), n.qtype)));
+            if !ready {
+                i += 1;
+                continue;
+            }
+            // `None`: finished and removed, so index `i` holds the next job (or a new one).
+            if let Some(need) = self.step(i) {
+                let running = &mut self.running[i];
+                running.asked += 1;
+                if running.asked > MAX_QUESTIONS {
+                    // Answered as a failure without asking; the job goes on at once.
+                    self.known.insert((need.name, need.qtype), Answer::Failed);
+                    continue;
+                }
+                running.waiting = Some(need.clone());
+                if !needs.contains(&need) {
+                    needs.push(need);
+                }
+                i += 1;
+            }
+        }
+        needs
+    }
+
+    /// Whether an evaluator is still waiting.
+    pub fn busy(&self) -> bool {
+        !self.running.is_empty()
+    }
+
+    /// One replay of the job at `i`: its next question, or `None` once it has finished, its
+    /// result stored and the job removed (a finished DMARC discovery adds jobs).
+    fn step(&mut self, i: usize) -> Option<Need> {
+        if let Err(need) = self.run(i) {
+            return Some(need);
+        }
+        self.running.remove(i);
+        None
+    }
+
+    /// Replays the job at `i`, storing its result if it finishes.
+    fn run(&mut self, i: usize) -> Result<(), Need> {
+        let domain = self.domain.as_str();
+        let sender = format!("postmaster@{domain}");
+        let request = |ip: IpAddr| Request {
+            ip,
+            sender: &sender,
+            helo: domain,
+            domain,
+            receiver: "unknown",
+            timestamp: 0,
+        };
+        let posture = &mut self.posture;
+        match &self.running[i].job {
+            Job::Audit => posture.spf = Some(audit::audit(domain, &self.known)?),
+            Job::Sender(ip) => {
+                let evaluation = spf::check_host(&request(*ip), &self.known)?;
+                posture.senders.push((*ip, evaluation));
+            }
+            Job::Mx(ip) => {
+                let evaluation = spf::check_host(&request(*ip), &self.known)?;
+                posture.mx.push((*ip, evaluation));
+            }
+            Job::Dmarc => {
+                let found = dmarc::discover(domain, &self.known)?;
+                let mut hosts: Vec<String> = found
+                    .policy
+                    .iter()
+                    .flatten()
+                    .flat_map(|p| p.rua.iter().filter_map(|uri| dmarc::report_host(uri)))
+                    .collect();
+                hosts.dedup();
+                posture.dmarc = Some(found);
+                for host in hosts {
+                    self.running.push(Running {
+                        job: Job::Rua(host),
+                        waiting: None,
+                        asked: 0,
+                    });
+                }
+            }
+            Job::Rua(host) => {
+                let authorised = dmarc::authorised(domain, host, &self.known)?;
+                let failed = self
+                    .known
+                    .get(&(dmarc::report_name(domain, host), RecordType::TXT))
+                    == Some(&Answer::Failed);
+                posture
+                    .rua
+                    .push((host.clone(), (!failed).then_some(authorised)));
+            }
+        }
+        Ok(())
+    }
+}
