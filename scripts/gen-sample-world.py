@@ -42,6 +42,9 @@ class World:
         self.senders = []  # (domain, ip)
         self.expected = []  # (domain, code, severity, subject)
         self.policies = []  # (zone, deny|refuse)
+        self.spf_declared = set()  # domains given an SPF record (the others expect SPF_NONE)
+        self.dmarc_declared = set()  # domains whose DMARC discovery finds something
+        self.auth_declared = set()  # domains whose mail-auth findings are all declared by hand
 
     # -- records ---------------------------------------------------------------------------
     def zone_of(self, name):
@@ -74,6 +77,20 @@ class World:
 
     def mx(self, domain, pref, target):
         self.rr(domain, "MX", f"{pref} {target.rstrip('.')}.")
+
+    def txt(self, owner, *strings):
+        """A TXT record of one or more character-strings."""
+        quoted = " ".join('"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"' for t in strings)
+        self.rr(owner, "TXT", quoted)
+
+    def spf(self, domain, *strings):
+        self.spf_declared.add(domain)
+        self.txt(domain, *strings)
+
+    def dmarc(self, domain, record, at=None):
+        """`domain`'s DMARC record, published at `_dmarc.<at or domain>`."""
+        self.dmarc_declared.add(domain)
+        self.txt(f"_dmarc.{at or domain}", record)
 
     # -- expectations ----------------------------------------------------------------------
     def domain(self, name, *findings):
@@ -142,9 +159,21 @@ def build():
         w.mx(d, 10, "mx1.bigmail.test")
         w.mx(d, 20, "mx2.bigmail.test")
 
+    # The providers' SPF: BigMail's two levels deep (as Google's _spf → _netblocks), covering
+    # its exchanges; Exchangeish's one record.
+    w.txt("_spf.bigmail.test", "v=spf1 include:_netblocks.bigmail.test ",
+          "include:_netblocks6.bigmail.test -all")
+    w.txt("_netblocks.bigmail.test", "v=spf1 ip4:198.18.1.0/24 ip4:198.18.2.0/24 ~all")
+    w.txt("_netblocks6.bigmail.test", "v=spf1 ip6:2001:db8:1::/48 ip6:2001:db8:2::/48 ~all")
+    w.txt("spf.protection.outlookish.test", "v=spf1 ip4:198.18.3.0/24 ip4:198.18.4.0/24 -all")
+
     for i in range(1, 151):
         d = f"shop{i}.test"
         bigmail(d)
+        # Most shops publish SPF through the provider and a DMARC policy; the last ten nothing.
+        if i <= 140:
+            w.spf(d, "v=spf1 include:_spf.bigmail.test -all")
+            w.dmarc(d, f"v=DMARC1; p=reject; rua=mailto:dmarc@{d}")
         w.domain(d)
     for i in range(1, 61):
         d = f"corp{i}.test"
@@ -152,11 +181,15 @@ def build():
         w.mx(d, 0, host)
         w.a(host, "198.18.3.10")
         w.a(host, "198.18.4.10")
+        w.spf(d, "v=spf1 include:spf.protection.outlookish.test -all")
+        w.dmarc(d, f"v=DMARC1; p=quarantine; pct=100; rua=mailto:dmarc@{d}")
         w.domain(d, ("MX_SINGLE_HOST", "INFO"), ("MX_NO_IPV6", "INFO"))
     for i in range(1, 31):
         d = f"bank{i}.test"
         w.mx(d, 10, "mx1.filterpro.test")
         w.mx(d, 10, "mx2.filterpro.test")
+        w.spf(d, "v=spf1 ip4:198.18.5.10 ip4:198.18.6.10 -all")
+        w.dmarc(d, f"v=DMARC1; p=reject; rua=mailto:dmarc@{d}")
         w.domain(d, ("MX_NO_IPV6", "INFO"))
     for i in range(1, 21):
         d = f"club{i}.test"
@@ -166,6 +199,8 @@ def build():
     for i in range(1, 21):
         d = f"selfhost{i}.test"
         w.two_hosts(d, 100 + 2 * i)
+        w.spf(d, "v=spf1 mx -all")
+        w.dmarc(d, f"v=DMARC1; p=reject; rua=mailto:dmarc@{d}")
         w.domain(d)
     # An IDN domain: the list gives it in UTF-8 (bücher.test), the zone holds its A-label.
     bigmail("xn--bcher-kva.test")
@@ -180,7 +215,10 @@ def build():
     w.domain("dangling-alias.test", ("DOMAIN_CNAME", "INFO"), ("DOMAIN_CNAME_DANGLING", "ERROR"))
     w.rr("loop-a.test", "CNAME", "loop-b.test.")
     w.rr("loop-b.test", "CNAME", "loop-a.test.")
-    w.domain("loop-a.test", ("DOMAIN_CNAME", "INFO"), ("DOMAIN_CNAME_LOOP", "ERROR"))
+    # The resolver answers SERVFAIL for the loop's TXT too; `_dmarc.loop-a.test` does not exist.
+    w.domain("loop-a.test", ("DOMAIN_CNAME", "INFO"), ("DOMAIN_CNAME_LOOP", "ERROR"),
+             ("SPF_TEMPERROR", "INDETERMINATE"), ("DMARC_NONE", "WARN"))
+    w.auth_declared.add("loop-a.test")
     # Nine hops: within what Unbound follows (11), beyond the 8 the findings spec allows.
     chain = ["long-chain.test"] + [f"hop{k}.long-chain-target.test" for k in range(1, 10)]
     for src, dst in zip(chain, chain[1:]):
@@ -189,7 +227,7 @@ def build():
     w.domain("long-chain.test", ("DOMAIN_CNAME", "INFO"), ("DOMAIN_CNAME_LOOP", "ERROR"))
     w.host("implicit-ok.test", "198.19.2.20")
     w.domain("implicit-ok.test", ("IMPLICIT_MX", "INFO"))
-    w.rr("no-route.test", "TXT", '"v=spf1 -all"')
+    w.spf("no-route.test", "v=spf1 -all")
     w.domain("no-route.test", ("NO_MAIL_ROUTE", "ERROR"))
     w.mx("null-mx.test", 0, ".")
     w.domain("null-mx.test", ("MX_NULL", "INFO"))
@@ -266,8 +304,10 @@ def build():
     # A delegation whose name server has no address: every resolver answers SERVFAIL below it.
     w.rr("lame.target-temp.test", "NS", "ns.nowhere.invalid.")
     w.mx("target-temp.test", 10, "mail.lame.target-temp.test")
+    # Its TLSA lookup (`--checks all`) fails the same way.
     w.domain("target-temp.test", ("MX_TARGET_TEMPERROR", "INDETERMINATE", "mail.lame.target-temp.test"),
-             ("MX_SINGLE_HOST", "INFO"))
+             ("MX_SINGLE_HOST", "INFO"),
+             ("MAILAUTH_TEMPERROR", "INDETERMINATE", "mail.lame.target-temp.test"))
 
     # Addresses ----------------------------------------------------------------------------
     w.mx("private-mx.test", 10, "mail.private-mx.test")
@@ -317,16 +357,22 @@ def build():
     w.domain("ptr-cname.test", ("PTR_TARGET_CNAME", "WARN", ip))
 
     # Senders (role: send) -----------------------------------------------------------------
+    # Each sender domain's SPF authorises its senders, so that only the reverse-DNS and MX
+    # coverage faults show; SPF faults of senders have their own domains below.
     (a1, a1v6), (a2, _) = w.two_hosts("multiwan-ok.test", 40)
+    w.spf("multiwan-ok.test", "v=spf1 mx -all")
     w.domain("multiwan-ok.test")
     for ip in (a1, a2, a1v6):
         w.sender("multiwan-ok.test", ip)
     single = w.single_dual_stack("multiwan-gap.test", "mx1.multiwan-gap.test", "198.19.42.1", "2001:db8:42::1")
     w.host("wan2.multiwan-gap.test", "198.19.43.1")
+    # The gap of the issue: SPF authorises the second WAN link, no MX host covers it.
+    w.spf("multiwan-gap.test", "v=spf1 mx ip4:198.19.43.1 -all")
     w.domain("multiwan-gap.test", *single)
     w.sender("multiwan-gap.test", "198.19.42.1")
     w.sender("multiwan-gap.test", "198.19.43.1", ("SENDER_IP_NOT_IN_MX", "WARN"))
     (b1, _), _ = w.two_hosts("wan-noptr.test", 44)
+    w.spf("wan-noptr.test", "v=spf1 mx ip4:198.19.46.1 -all")
     w.domain("wan-noptr.test")
     w.sender("wan-noptr.test", b1)
     w.sender("wan-noptr.test", "198.19.46.1", ("SENDER_IP_NOT_IN_MX", "WARN"), ("PTR_MISSING", "ERROR"),
@@ -334,12 +380,14 @@ def build():
     w.two_hosts("wan-fail.test", 48)
     w.ptr("198.19.47.1", "wan.wan-fail.test")
     w.a("wan.wan-fail.test", "198.19.99.98")
+    w.spf("wan-fail.test", "v=spf1 mx ip4:198.19.47.1 -all")
     w.domain("wan-fail.test")
     w.sender("wan-fail.test", "198.19.47.1", ("SENDER_IP_NOT_IN_MX", "WARN"), ("PTR_FCRDNS_FAIL", "ERROR"),
              ("EGRESS_IPREV_GAP", "ERROR"))
     w.two_hosts("wan-generic.test", 51)
     w.ptr("198.19.50.7", "198-19-50-7.dsl.isp-pool.test")
     w.a("198-19-50-7.dsl.isp-pool.test", "198.19.50.7")
+    w.spf("wan-generic.test", "v=spf1 mx ip4:198.19.50.7 -all")
     w.domain("wan-generic.test")
     w.sender("wan-generic.test", "198.19.50.7", ("SENDER_IP_NOT_IN_MX", "WARN"), ("PTR_GENERIC", "WARN"),
              ("PTR_UNALIGNED", "INFO"), ("EGRESS_IPREV_GAP", "ERROR"))
@@ -349,21 +397,26 @@ def build():
     w.a("srv53.hostco.test", "2001:db8:35::1")
     w.a("srv54.hostco.test", c2)
     w.a("srv54.hostco.test", "2001:db8:36::1")
+    w.spf("wan-unaligned.test", "v=spf1 mx -all")
     w.domain("wan-unaligned.test")
     w.sender("wan-unaligned.test", c1, ("PTR_UNALIGNED", "INFO"))
     w.mx("nullmx-sender.test", 0, ".")
     w.host("out.nullmx-sender.test", "198.19.55.1")
+    w.spf("nullmx-sender.test", "v=spf1 ip4:198.19.55.1 -all")
     w.domain("nullmx-sender.test", ("MX_NULL", "INFO"))
     w.sender("nullmx-sender.test", "198.19.55.1", ("SENDER_IP_NOT_IN_MX", "WARN"))
     w.expect("nullmx-sender.test", "REVERSE_MX_FAIL", "ERROR")
 
     # Measurement --------------------------------------------------------------------------
     w.rr("servfail-dns.test", "NS", "ns.nowhere.invalid.")
-    w.domain("servfail-dns.test", ("DNS_SERVFAIL", "INDETERMINATE"))
+    # Their TXT lookups fail as their MX lookup does.
+    auth_failed = [("SPF_TEMPERROR", "INDETERMINATE"), ("MAILAUTH_TEMPERROR", "INDETERMINATE")]
+    w.domain("servfail-dns.test", ("DNS_SERVFAIL", "INDETERMINATE"), *auth_failed)
     w.policies.append(("timeout-dns.test", "deny"))
-    w.domain("timeout-dns.test", ("DNS_TIMEOUT", "INDETERMINATE"))
+    w.domain("timeout-dns.test", ("DNS_TIMEOUT", "INDETERMINATE"), *auth_failed)
     w.policies.append(("refused-dns.test", "refuse"))
-    w.domain("refused-dns.test", ("DNS_REFUSED", "INDETERMINATE"))
+    w.domain("refused-dns.test", ("DNS_REFUSED", "INDETERMINATE"), *auth_failed)
+    w.auth_declared |= {"servfail-dns.test", "timeout-dns.test", "refused-dns.test"}
     # Ten exchanges with long names: the MX answer exceeds 1232 bytes and completes over TCP.
     for k in range(1, 11):
         # Distinct labels, so name compression cannot shrink the answer below 1232 bytes.
@@ -372,7 +425,121 @@ def build():
         w.host(host, f"198.19.{59 + k}.1")
     w.host(f"{'a' * 58}01.{'b' * 58}01.big-mx.test", "2001:db8:60::1")
     w.domain("big-mx.test", ("DNS_TRUNCATED", "INFO"))
+
+    mail_auth(w)
+    # Every other domain that exists without SPF or DMARC records.
+    for d in w.domains:
+        codes = {e[1] for e in w.expected if e[0] == d}
+        if d in w.auth_declared or codes & {"DOMAIN_NXDOMAIN", "DOMAIN_CNAME_DANGLING"}:
+            continue
+        if d not in w.spf_declared:
+            w.expect(d, "SPF_NONE", "WARN")
+        if d not in w.dmarc_declared:
+            w.expect(d, "DMARC_NONE", "WARN")
     return w
+
+
+def mail_auth(w):
+    """SPF, DMARC, MTA-STS, TLS-RPT and TLSA scenarios (expected under `--checks all`): each
+    domain has one healthy exchange and the records its name says."""
+    n = iter(range(150, 200))
+
+    def healthy(d, *findings, spf="v=spf1 mx -all", dmarc=True):
+        k = next(n)
+        found = w.single_dual_stack(d, f"mx.{d}", f"198.19.{k}.1", f"2001:db8:{k:x}::1")
+        if spf is not None:
+            w.spf(d, spf)
+        if dmarc:
+            w.dmarc(d, f"v=DMARC1; p=reject; rua=mailto:dmarc@{d}")
+        w.domain(d, *found, *findings)
+        return f"198.19.{k}.1", f"2001:db8:{k:x}::1"
+
+    # Everything right, every family: provider-style records, multi-string TXT.
+    healthy("auth-ok.test")
+    w.rr("auth-ok.test", "TXT", '"site-verification=caf\\195\\169"')  # not ASCII: ignored
+    w.txt("_mta-sts.auth-ok.test", "v=STSv1; id=20261201T000000;")
+    w.txt("_smtp._tls.auth-ok.test", "v=TLSRPTv1; ", "rua=mailto:tls@auth-ok.test")
+    w.rr("_25._tcp.mx.auth-ok.test", "TLSA", "3 1 1 " + "ab" * 32)
+
+    # SPF ---------------------------------------------------------------------------------
+    d = "spf-multiple.test"
+    w.txt(d, "v=spf1 mx -all")
+    healthy(d, ("SPF_MULTIPLE", "ERROR"), spf="v=spf1 a -all")
+    healthy("spf-syntax.test", ("SPF_SYNTAX", "ERROR"), spf="v=spf1 ipv4:198.19.1.1 -all")
+    healthy("spf-include-none.test", ("SPF_INCLUDE_NONE", "ERROR"),
+            spf="v=spf1 mx include:_spf.nowhere.spf-include-none.test -all")
+    d = "spf-lookups.test"
+    for k in range(1, 12):
+        w.a(f"h{k}.{d}", "198.19.149.1")
+    healthy(d, ("SPF_TOO_MANY_LOOKUPS", "ERROR"),
+            spf="v=spf1 " + " ".join(f"a:h{k}.{d}" for k in range(1, 12)) + " -all")
+    d = "spf-void.test"
+    healthy(d, ("SPF_VOID_LOOKUPS", "ERROR"),
+            spf=f"v=spf1 mx a:gone1.{d} a:gone2.{d} a:gone3.{d} -all")
+    d = "spf-loop.test"
+    w.txt(f"_spf.{d}", f"v=spf1 include:{d} -all")
+    healthy(d, ("SPF_LOOP", "ERROR"), spf=f"v=spf1 mx include:_spf.{d} -all")
+    healthy("spf-pass-all.test", ("SPF_PASS_ALL", "WARN"), spf="v=spf1 mx +all")
+    healthy("spf-ptr.test", ("SPF_PTR", "WARN"), spf="v=spf1 ptr -all")
+    v4, v6 = healthy("spf-mx-not-authorised.test", spf="v=spf1 ip4:198.19.149.9 -all")
+    w.expect("spf-mx-not-authorised.test", "SPF_MX_NOT_AUTHORISED", "INFO", v4)
+    w.expect("spf-mx-not-authorised.test", "SPF_MX_NOT_AUTHORISED", "INFO", v6)
+    # Senders outside the MX and outside SPF (forward-confirmed PTRs, so only SPF shows).
+    for d, qualifier, code, severity in (
+        ("spf-sender-fail.test", "-", "SPF_SENDER_FAIL", "ERROR"),
+        ("spf-sender-soft.test", "~", "SPF_SENDER_NOT_PASS", "WARN"),
+    ):
+        healthy(d, spf=f"v=spf1 mx {qualifier}all")
+        ip = f"198.19.{next(n)}.1"
+        w.host(f"out.{d}", ip)
+        w.sender(d, ip, ("SENDER_IP_NOT_IN_MX", "WARN"), (code, severity))
+    # An include whose zone's servers fail.
+    healthy("spf-temperror.test", ("SPF_TEMPERROR", "INDETERMINATE"),
+            spf="v=spf1 mx include:_spf.servfail-dns.test -all")
+
+    # DMARC -------------------------------------------------------------------------------
+    d = "dmarc-multiple.test"
+    w.txt(f"_dmarc.{d}", "v=DMARC1; p=none")
+    w.dmarc(d, "v=DMARC1; p=reject")
+    healthy(d, ("DMARC_MULTIPLE", "ERROR"), dmarc=False)
+    d = "dmarc-syntax.test"
+    w.dmarc(d, "v=DMARC1; p=maybe; rua=mailto:d@dmarc-syntax.test")
+    healthy(d, ("DMARC_SYNTAX", "ERROR"), dmarc=False)
+    d = "dmarc-monitor.test"
+    w.dmarc(d, f"v=DMARC1; p=none; rua=mailto:d@{d}")
+    healthy(d, ("DMARC_POLICY_NONE", "INFO"), dmarc=False)
+    d = "dmarc-no-rua.test"
+    w.dmarc(d, "v=DMARC1; p=quarantine")
+    healthy(d, ("DMARC_NO_RUA", "INFO"), dmarc=False)
+    # External report destinations: one that accepts the domain's reports, one that does not.
+    w.txt("dmarc-ext-ok.test._report._dmarc.reports.test", "v=DMARC1")
+    d = "dmarc-ext-ok.test"
+    w.dmarc(d, "v=DMARC1; p=reject; rua=mailto:agg@reports.test")
+    healthy(d, dmarc=False)
+    d = "dmarc-ext-denied.test"
+    w.dmarc(d, "v=DMARC1; p=reject; rua=mailto:agg@reports.test,mailto:me@dmarc-ext-denied.test")
+    healthy(d, ("DMARC_RUA_NOT_AUTHORISED", "WARN", "reports.test"), dmarc=False)
+    # The tree walk: a subdomain without its own record gets its parent's `sp`.
+    w.dmarc("mail.dmarc-walk.test", "v=DMARC1; p=reject; sp=none; rua=mailto:d@dmarc-walk.test",
+            at="dmarc-walk.test")
+    healthy("mail.dmarc-walk.test", ("DMARC_POLICY_NONE", "INFO"), dmarc=False)
+
+    # MTA-STS, TLS-RPT, TLSA --------------------------------------------------------------
+    d = "mta-sts-bad.test"
+    w.txt(f"_mta-sts.{d}", "v=STSv1; id=not-alnum!")
+    healthy(d, ("MTA_STS_SYNTAX", "WARN"))
+    d = "tlsrpt-bad.test"
+    w.txt(f"_smtp._tls.{d}", "v=TLSRPTv1; rua=ftp://reports.test/")
+    healthy(d, ("TLSRPT_SYNTAX", "WARN"))
+    d = "tlsa-bad.test"
+    w.rr(f"_25._tcp.mx.{d}", "TLSA", "3 1 1 abcd")
+    healthy(d, ("TLSA_SYNTAX", "WARN", f"mx.{d}"))
+    d = "tlsa-partial.test"
+    w.two_hosts(d, 196)
+    w.rr(f"_25._tcp.mx1.{d}", "TLSA", "3 1 1 " + "cd" * 32)
+    w.spf(d, "v=spf1 mx -all")
+    w.dmarc(d, f"v=DMARC1; p=reject; rua=mailto:dmarc@{d}")
+    w.domain(d, ("TLSA_PARTIAL", "WARN"))
 
 
 def domain_list(w):
@@ -444,7 +611,11 @@ MX_NO_IPV6 MX_TARGET_IP_LITERAL MX_TARGET_SYNTAX MX_TARGET_LOCALHOST MX_TARGET_S
 MX_TARGET_NXDOMAIN MX_TARGET_NO_ADDRESS MX_TARGET_CNAME MX_TARGET_CNAME_DANGLING MX_TARGET_IPV6_ONLY
 MX_TARGET_TEMPERROR ADDR_PRIVATE ADDR_LOOPBACK ADDR_BOGON PTR_MISSING PTR_FCRDNS_FAIL PTR_TEMPERROR
 PTR_GENERIC PTR_MULTIPLE PTR_TARGET_CNAME PTR_UNALIGNED SENDER_IP_NOT_IN_MX EGRESS_IPREV_GAP
-REVERSE_MX_FAIL DNS_SERVFAIL DNS_TIMEOUT DNS_REFUSED DNS_TRUNCATED DNS_MALFORMED""".split()
+REVERSE_MX_FAIL DNS_SERVFAIL DNS_TIMEOUT DNS_REFUSED DNS_TRUNCATED DNS_MALFORMED
+SPF_NONE SPF_MULTIPLE SPF_SYNTAX SPF_INCLUDE_NONE SPF_TOO_MANY_LOOKUPS SPF_VOID_LOOKUPS SPF_LOOP
+SPF_PASS_ALL SPF_PTR SPF_MX_NOT_AUTHORISED SPF_SENDER_FAIL SPF_SENDER_NOT_PASS SPF_TEMPERROR DMARC_NONE
+DMARC_MULTIPLE DMARC_SYNTAX DMARC_POLICY_NONE DMARC_NO_RUA DMARC_RUA_NOT_AUTHORISED MTA_STS_SYNTAX
+TLSRPT_SYNTAX TLSA_SYNTAX TLSA_PARTIAL MAILAUTH_TEMPERROR""".split()
 # A correct Unbound + NSD pair never sends FORMERR or an MX only outside the answer section.
 NOT_PRODUCIBLE = {"DNS_MALFORMED"}
 

@@ -39,6 +39,8 @@ fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
         "198.18.0.0/15",
         "--public-range",
         "2001:db8::/32",
+        "--checks",
+        "all",
     ];
     let (handle, list) = sample_sim(&["", ""]);
     scan(&list, &sim_out, &args, domains.to_str().unwrap(), b"");
@@ -87,11 +89,11 @@ fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
         missing.is_empty() && extra.is_empty(),
         "missing {missing:?}\nextra {extra:?}"
     );
-    assert_eq!(expected.len(), 344);
+    assert_eq!(expected.len(), 558);
 
     // And the tables say what the world holds.
     let (h, rows) = sorted_rows(&sim_out.join("domains.csv"));
-    assert_eq!(rows.len(), 327);
+    assert_eq!(rows.len(), 351);
     let by_domain: BTreeMap<&str, &Vec<String>> = rows.iter().map(|r| (r[0].as_str(), r)).collect();
     for (domain, route) in [
         ("shop1.test", "HAS_MX"),
@@ -128,6 +130,62 @@ fn sample_world_gives_identical_tables_from_the_sim_and_the_real_farm() {
     let s = summary(&sim_out);
     assert_eq!(s["input"]["duplicates"], 3);
     assert_eq!(s["queries"]["tcp_fallbacks"], 1, "big-mx.test over TCP");
+
+    // The mail-authentication columns and survey figures.
+    let (h, _) = sorted_rows(&sim_out.join("domains.csv"));
+    let row = |d: &str, c: &str| column(&h, by_domain[d], c).to_string();
+    for (domain, col, want) in [
+        ("auth-ok.test", "spf", "valid"),
+        ("auth-ok.test", "spf_all", "fail"),
+        ("auth-ok.test", "spf_mx_pass", "true"),
+        ("auth-ok.test", "dmarc_policy", "reject"),
+        ("auth-ok.test", "mta_sts", "valid"),
+        ("auth-ok.test", "tls_rpt", "valid"),
+        ("auth-ok.test", "tlsa", "all"),
+        ("shop1.test", "spf_lookups", "3"),
+        (
+            "shop1.test",
+            "spf_record",
+            "v=spf1 include:_spf.bigmail.test -all",
+        ),
+        ("spf-lookups.test", "spf", "permerror"),
+        ("spf-mx-not-authorised.test", "spf_mx_pass", "false"),
+        ("mail.dmarc-walk.test", "dmarc_at", "_dmarc.dmarc-walk.test"),
+        ("mail.dmarc-walk.test", "dmarc_policy", "none"),
+        ("tlsa-partial.test", "tlsa", "some"),
+        ("timeout-dns.test", "spf", "temperror"),
+        ("club1.test", "dmarc", "none"),
+    ] {
+        assert_eq!(row(domain, col), want, "{domain} {col}");
+    }
+    let (sh, senders) = sorted_rows(&sim_out.join("senders.csv"));
+    let spf_of = |ip: &str| {
+        let r = senders.iter().find(|r| column(&sh, r, "ip") == ip).unwrap();
+        (
+            column(&sh, r, "spf").to_string(),
+            column(&sh, r, "verdict").to_string(),
+        )
+    };
+    assert_eq!(
+        spf_of("198.19.43.1"),
+        ("pass".into(), "at_risk".into()),
+        "multi-WAN gap, SPF pass"
+    );
+    assert_eq!(spf_of("198.19.161.1"), ("fail".into(), "fail".into()));
+    assert_eq!(
+        spf_of("198.19.163.1"),
+        ("softfail".into(), "at_risk".into())
+    );
+    let spf = &s["mail_auth"]["spf"];
+    assert_eq!(spf["states"]["permerror"], 6);
+    assert_eq!(spf["errors"]["SPF_LOOP"], 1);
+    assert_eq!(s["mail_auth"]["dmarc"]["policy"]["quarantine"], 61);
+    assert_eq!(s["mail_auth"]["tlsa"]["states"]["some"], 1);
+    // 140 shops share BigMail's three SPF records: each asked once, the other askers served
+    // from the cache or joining the lookup in flight.
+    let shared = &s["queries"]["shared"];
+    let served = shared["hits"].as_u64().unwrap() + shared["joined"].as_u64().unwrap();
+    assert!(served > 3 * 139, "{shared}");
 }
 
 #[test]
@@ -280,7 +338,8 @@ fn synthetic_world_findings_match_its_ground_truth() {
     drop(f);
     let (handle, list) = start_sim(Arc::new(world.clone()), &["", ""]);
     let out = dir.path().join("out");
-    scan(&list, &out, &WORLD_FLAGS, input.to_str().unwrap(), b"");
+    let flags = [WORLD_FLAGS.as_slice(), &["--checks", "all"]].concat();
+    scan(&list, &out, &flags, input.to_str().unwrap(), b"");
     handle.stop().unwrap();
     let mut got: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut r = csv::Reader::from_path(out.join("findings.csv")).unwrap();
@@ -321,10 +380,11 @@ fn demo_scans_the_embedded_sample_world() {
     let (code, stdout, stderr) = mxscan(&["demo", "-o", out.to_str().unwrap()], b"");
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("Results in"), "{stdout}");
-    assert!(stderr.contains("327 domains"), "{stderr}");
-    assert_eq!(sorted_rows(&out.join("domains.csv")).1.len(), 327);
+    assert!(stderr.contains("351 domains"), "{stderr}");
+    assert_eq!(sorted_rows(&out.join("domains.csv")).1.len(), 351);
     assert!(out.join("input/domains.txt").exists());
-    assert_eq!(summary(&out)["domains_scanned"], 327);
-    // The demo runs with the sample world's flags: its findings are the expected ones.
-    assert_eq!(sorted_rows(&out.join("findings.csv")).1.len(), 344);
+    assert_eq!(summary(&out)["domains_scanned"], 351);
+    // The demo runs with the sample world's flags and every check: its findings are the
+    // expected ones.
+    assert_eq!(sorted_rows(&out.join("findings.csv")).1.len(), 558);
 }

@@ -294,8 +294,8 @@ pub struct SpfOverview {
     pub record: Option<String>,
     pub lookups: u32,
     pub void_lookups: u32,
-    /// The final `all` as written (`-all`, `~all`, `?all`, `+all`).
-    pub all: Option<String>,
+    /// The result the final `all` gives (`fail` for `-all`, `softfail`, `neutral`, `pass`).
+    pub all: Option<&'static str>,
     /// Whether every checked MX address passes (`None`: none checked or no usable record).
     pub mx_pass: Option<bool>,
 }
@@ -334,7 +334,7 @@ impl Overview {
                 record: audit.record.clone(),
                 lookups: audit.lookups,
                 void_lookups: audit.void_lookups,
-                all: audit.all.map(|q| format!("{}all", q.symbol())),
+                all: audit.all.map(|q| q.result().as_str()),
                 mx_pass: (state == "valid" && !posture.mx.is_empty())
                     .then(|| posture.mx.iter().all(|(_, e)| e.result == SpfResult::Pass)),
             }

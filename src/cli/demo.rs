@@ -12,6 +12,7 @@ use clap::Args;
 
 use crate::engine::{DEFAULT_SOCKETS, EngineConfig};
 use crate::output::Format;
+use crate::pipeline::auth::Checks;
 use crate::scan::ScanJob;
 use crate::sim::{self, FaultProfile, ResolverConfig, sample};
 
@@ -62,6 +63,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     job.senders = Some(senders);
     job.format = args.format;
     job.allow_special_use = true;
+    // Every family, so the demo shows each code of the catalogue (data/expected-findings.csv).
+    job.checks = Checks::ALL;
     // Each demo starts over, even after an interrupted one.
     job.force = true;
     job.public_ranges = vec![

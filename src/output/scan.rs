@@ -46,7 +46,8 @@ crate::row! {
         pub spf_record: Option<String>,
         pub spf_lookups: Option<u32>,
         pub spf_void_lookups: Option<u32>,
-        pub spf_all: Option<String>,
+        /// What the final `all` gives: `fail` (`-all`), `softfail`, `neutral` or `pass`.
+        pub spf_all: Option<&'static str>,
         /// Every checked MX address passes the domain's SPF.
         pub spf_mx_pass: Option<bool>,
         /// DMARC: `none`, `valid`, `invalid` or `temperror`.

@@ -16,7 +16,7 @@
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::world::{NameData, Zones};
@@ -84,6 +84,84 @@ pub enum PtrFault {
     FcrdnsFail,
     /// PTR `198-19-x-y.dyn.hoster.test`, which maps back but is generic.
     Generic,
+}
+
+/// A domain's SPF record, drawn from a hash independent of its scenario. Domains without a
+/// mail route (null MX, no route) publish `v=spf1 -all` whatever their draw; aliases and
+/// NXDOMAIN domains have none of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpfProfile {
+    None,
+    /// `mx` plus the sending provider's record, three levels deep (as `_spf.google.com`).
+    Include,
+    /// Addresses written out (`ip4:`), as flattening services publish.
+    Flattened,
+    /// `a mx` and three provider includes: 11 lookups.
+    TooManyLookups,
+    PassAll,
+    Syntax,
+    Multiple,
+    /// Three `a:` terms at names that do not exist.
+    VoidLookups,
+    Ptr,
+}
+
+/// Each SPF profile with its share in basis points.
+pub const SPF_PROFILES: [(SpfProfile, u32); 9] = [
+    (SpfProfile::None, 2000),
+    (SpfProfile::Include, 4700),
+    (SpfProfile::Flattened, 2000),
+    (SpfProfile::TooManyLookups, 200),
+    (SpfProfile::PassAll, 200),
+    (SpfProfile::Syntax, 300),
+    (SpfProfile::Multiple, 200),
+    (SpfProfile::VoidLookups, 100),
+    (SpfProfile::Ptr, 300),
+];
+
+/// A domain's DMARC record (at `_dmarc.<domain>`), drawn like its SPF profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmarcProfile {
+    None,
+    Monitor,
+    Quarantine,
+    Reject,
+    /// Reports to the provider's DMARC service, which authorises every domain.
+    ExternalAuthorised,
+    /// Reports to a third party that publishes no authorisation.
+    ExternalDenied,
+    NoRua,
+    Syntax,
+    Multiple,
+}
+
+pub const DMARC_PROFILES: [(DmarcProfile, u32); 9] = [
+    (DmarcProfile::None, 3200),
+    (DmarcProfile::Monitor, 2500),
+    (DmarcProfile::Quarantine, 1500),
+    (DmarcProfile::Reject, 1500),
+    (DmarcProfile::ExternalAuthorised, 400),
+    (DmarcProfile::ExternalDenied, 100),
+    (DmarcProfile::NoRua, 500),
+    (DmarcProfile::Syntax, 200),
+    (DmarcProfile::Multiple, 100),
+];
+
+/// Picks from a share table (basis points) with a hash.
+fn draw<T: Copy>(table: &[(T, u32)], hash: u64) -> T {
+    let mut pick = (hash % 10_000) as u32;
+    for &(item, share) in table {
+        if pick < share {
+            return item;
+        }
+        pick -= share;
+    }
+    table[0].0
+}
+
+/// Providers `p % 3 == 0` publish TLSA records for their exchanges (DANE).
+pub fn provider_has_tlsa(p: u32) -> bool {
+    p % 3 == 0
 }
 
 /// N synthetic domains under a seed.
@@ -170,6 +248,132 @@ impl SyntheticWorld {
         Ipv4Addr::new(198, 19, (k >> 8) as u8, k as u8)
     }
 
+    pub fn spf_profile(&self, i: u64) -> SpfProfile {
+        draw(&SPF_PROFILES, mix(self.seed ^ 0x5BF1 ^ mix(i)))
+    }
+
+    pub fn dmarc_profile(&self, i: u64) -> DmarcProfile {
+        draw(&DMARC_PROFILES, mix(self.seed ^ 0xD3A2C ^ mix(i)))
+    }
+
+    /// Domains with an MTA-STS and a TLS-RPT record (valid): a tenth of the provider customers.
+    pub fn has_transport_records(&self, i: u64) -> bool {
+        self.scenario(i) == Scenario::Provider && mix(self.seed ^ 0x575 ^ mix(i)) % 10 == 0
+    }
+
+    /// The SPF records at the apex of domain `i` (none for aliases and NXDOMAIN domains).
+    pub fn spf_records(&self, i: u64) -> Vec<String> {
+        let q = self.provider(i, false);
+        let include = |p: u32| format!("include:_spf.prov{p}.test");
+        let d = Self::domain(i);
+        match self.scenario(i) {
+            Scenario::NullMx | Scenario::NoMailRoute => return vec!["v=spf1 -all".into()],
+            Scenario::NxDomain | Scenario::DomainCname => return Vec::new(),
+            _ => {}
+        }
+        let record = match self.spf_profile(i) {
+            SpfProfile::None => return Vec::new(),
+            SpfProfile::Include => format!("v=spf1 mx {} -all", include(q)),
+            SpfProfile::Flattened => {
+                format!(
+                    "v=spf1 mx ip4:198.18.{q}.0/24 ip4:198.18.{}.0/24 ~all",
+                    64 + q
+                )
+            }
+            SpfProfile::TooManyLookups => format!(
+                "v=spf1 a mx {} {} {} -all",
+                include(q),
+                include((q + 1) % PROVIDERS),
+                include((q + 2) % PROVIDERS)
+            ),
+            SpfProfile::PassAll => "v=spf1 mx +all".into(),
+            SpfProfile::Syntax => "v=spf1 mx ip4:300.1.1.1 -all".into(),
+            SpfProfile::Multiple => {
+                return vec![
+                    "v=spf1 mx -all".into(),
+                    format!("v=spf1 {} -all", include(q)),
+                ];
+            }
+            SpfProfile::VoidLookups => {
+                format!("v=spf1 mx a:nx1.{d} a:nx2.{d} a:nx3.{d} -all")
+            }
+            SpfProfile::Ptr => "v=spf1 mx ptr -all".into(),
+        };
+        vec![record]
+    }
+
+    /// The DMARC records at `_dmarc.` of domain `i`.
+    pub fn dmarc_records(&self, i: u64) -> Vec<String> {
+        let d = Self::domain(i);
+        let own = format!("rua=mailto:dmarc@{d}");
+        let record = match self.dmarc_profile(i) {
+            DmarcProfile::None => return Vec::new(),
+            DmarcProfile::Monitor => format!("v=DMARC1; p=none; {own}"),
+            DmarcProfile::Quarantine => format!("v=DMARC1; p=quarantine; pct=50; {own}"),
+            DmarcProfile::Reject => format!("v=DMARC1; p=reject; {own}"),
+            DmarcProfile::ExternalAuthorised => format!(
+                "v=DMARC1; p=reject; rua=mailto:agg@dmarc.prov{}.test",
+                self.provider(i, false)
+            ),
+            DmarcProfile::ExternalDenied => {
+                "v=DMARC1; p=reject; rua=mailto:agg@thirdparty.test".into()
+            }
+            DmarcProfile::NoRua => "v=DMARC1; p=reject".into(),
+            DmarcProfile::Syntax => format!("v=DMARC1; p=bogus; {own}"),
+            DmarcProfile::Multiple => {
+                return vec!["v=DMARC1; p=none".into(), "v=DMARC1; p=reject".into()];
+            }
+        };
+        vec![record]
+    }
+
+    /// The mail-authentication codes of domain `i` under `--checks all`.
+    fn mail_auth_truth(&self, i: u64, scenario: Scenario) -> Vec<Code> {
+        if scenario == Scenario::NxDomain {
+            return Vec::new();
+        }
+        let mut codes = Vec::new();
+        let own_spf = !matches!(scenario, Scenario::NullMx | Scenario::NoMailRoute);
+        match self.spf_profile(i) {
+            _ if scenario == Scenario::DomainCname => codes.push(Code::SPF_NONE),
+            _ if !own_spf => {}
+            SpfProfile::None => codes.push(Code::SPF_NONE),
+            SpfProfile::Include | SpfProfile::Flattened => {}
+            SpfProfile::TooManyLookups => codes.push(Code::SPF_TOO_MANY_LOOKUPS),
+            SpfProfile::PassAll => codes.push(Code::SPF_PASS_ALL),
+            SpfProfile::Syntax => codes.push(Code::SPF_SYNTAX),
+            SpfProfile::Multiple => codes.push(Code::SPF_MULTIPLE),
+            SpfProfile::VoidLookups => codes.push(Code::SPF_VOID_LOOKUPS),
+            SpfProfile::Ptr => codes.push(Code::SPF_PTR),
+        }
+        // The implicit-MX address is on shared hosting, outside `mx` and the provider's ranges.
+        if scenario == Scenario::ImplicitMx
+            && matches!(
+                self.spf_profile(i),
+                SpfProfile::Include | SpfProfile::Flattened | SpfProfile::Ptr
+            )
+        {
+            codes.push(Code::SPF_MX_NOT_AUTHORISED);
+        }
+        match self.dmarc_profile(i) {
+            _ if scenario == Scenario::DomainCname => codes.push(Code::DMARC_NONE),
+            DmarcProfile::None => codes.push(Code::DMARC_NONE),
+            DmarcProfile::Monitor => codes.push(Code::DMARC_POLICY_NONE),
+            DmarcProfile::NoRua => codes.push(Code::DMARC_NO_RUA),
+            DmarcProfile::Syntax => codes.push(Code::DMARC_SYNTAX),
+            DmarcProfile::Multiple => codes.push(Code::DMARC_MULTIPLE),
+            DmarcProfile::ExternalDenied => codes.push(Code::DMARC_RUA_NOT_AUTHORISED),
+            DmarcProfile::Quarantine | DmarcProfile::Reject | DmarcProfile::ExternalAuthorised => {}
+        }
+        // A provider exchange with TLSA beside the domain's own broken one without.
+        if matches!(scenario, Scenario::BackupBroken | Scenario::PrimaryBroken)
+            && provider_has_tlsa(self.provider(i, true))
+        {
+            codes.push(Code::TLSA_PARTIAL);
+        }
+        codes
+    }
+
     pub fn ptr_fault(&self, ip: Ipv4Addr) -> PtrFault {
         match mix(self.seed ^ 0x5EED ^ u64::from(u32::from(ip))) % 100 {
             0..85 => PtrFault::Pass,
@@ -221,8 +425,9 @@ impl SyntheticWorld {
         record(&apex, RData::SOA(data))
     }
 
-    /// The ground truth of domain `i`: its scenario and the finding codes a scan must report
-    /// (sorted by name, without duplicates). Interpretation notes are in `data/README.md`.
+    /// The ground truth of domain `i`: its scenario and the finding codes a scan with
+    /// `--checks all` must report (sorted by name, without duplicates). Interpretation notes
+    /// are in `data/README.md`.
     pub fn truth(&self, i: u64) -> (Scenario, Vec<Code>) {
         let scenario = self.scenario(i);
         let hosted_ptr = |codes: &mut Vec<Code>| match self.ptr_fault(Self::hosted_ip(i)) {
@@ -315,6 +520,7 @@ impl SyntheticWorld {
                 Code::MX_SINGLE_NETWORK,
             ],
         };
+        codes.extend(self.mail_auth_truth(i, scenario));
         codes.sort_unstable_by_key(|c| c.name());
         codes.dedup();
         (scenario, codes)
@@ -377,8 +583,38 @@ impl SyntheticWorld {
             .and_then(|p| p.parse::<u32>().ok())
             && p < PROVIDERS
         {
+            let txt = |texts: Vec<&[u8]>| {
+                let data = TXT::from_bytes(texts);
+                Ok((vec![record(owner, RData::TXT(data))], soa.clone()))
+            };
+            let v6 = |n: u32| format!("2001:db8:{n:x}::/48");
             return match host {
                 [] => Ok((vec![soa.clone()], soa)),
+                // The provider's SPF, three levels deep, the first as two strings.
+                ["_spf"] => txt(vec![
+                    format!("v=spf1 include:_netblocks.prov{p}.test ").as_bytes(),
+                    format!("include:_netblocks6.prov{p}.test ~all").as_bytes(),
+                ]),
+                ["_netblocks"] => txt(vec![
+                    format!("v=spf1 ip4:198.18.{p}.0/24 ip4:198.18.{}.0/24 ~all", 64 + p)
+                        .as_bytes(),
+                ]),
+                ["_netblocks6"] => txt(vec![
+                    format!("v=spf1 ip6:{} ip6:{} ~all", v6(p), v6(100 + p)).as_bytes(),
+                ]),
+                // Its DMARC report service accepts every domain's reports.
+                [.., "_report", "_dmarc", "dmarc"] => txt(vec![b"v=DMARC1".as_slice()]),
+                ["_25", "_tcp", h] if provider_has_tlsa(p) => match Self::provider_hosts(p)
+                    .iter()
+                    .position(|(n, ..)| n.starts_with(&format!("{h}.")))
+                {
+                    Some(k) => {
+                        let digest = vec![(p as u8) << 4 | k as u8; 32];
+                        let tlsa = TLSA::new(3.into(), 1.into(), 1.into(), digest);
+                        Ok((vec![record(owner, RData::TLSA(tlsa))], soa))
+                    }
+                    None => nx,
+                },
                 [h] => match Self::provider_hosts(p)
                     .into_iter()
                     .find(|(n, ..)| n.starts_with(&format!("{h}.")))
@@ -434,7 +670,10 @@ impl SyntheticWorld {
             }
             (Scenario::DomainCname, _) => Err(Self::soa("test.")),
             (_, []) => {
-                let mut records = vec![soa.clone(), txt()];
+                let mut records = vec![soa.clone()];
+                for text in self.spf_records(i) {
+                    records.push(record(owner, RData::TXT(TXT::new(vec![text]))));
+                }
                 match scenario {
                     Scenario::Provider => {
                         records.extend(self.provider_mx(owner, self.provider(i, false)))
@@ -486,6 +725,27 @@ impl SyntheticWorld {
                 soa,
             )),
             (Scenario::TargetNoAddress, ["noaddr"]) => Ok((vec![txt()], soa)),
+            (_, ["_dmarc"]) => match self.dmarc_records(i) {
+                texts if texts.is_empty() => nx,
+                texts => Ok((
+                    texts
+                        .into_iter()
+                        .map(|t| record(owner, RData::TXT(TXT::new(vec![t]))))
+                        .collect(),
+                    soa,
+                )),
+            },
+            (_, ["_mta-sts"]) if self.has_transport_records(i) => Ok((
+                vec![record(
+                    owner,
+                    RData::TXT(TXT::new(vec!["v=STSv1; id=20261201".into()])),
+                )],
+                soa,
+            )),
+            (_, ["_smtp", "_tls"]) if self.has_transport_records(i) => {
+                let text = format!("v=TLSRPTv1; rua=mailto:tls@syn{i}.test");
+                Ok((vec![record(owner, RData::TXT(TXT::new(vec![text])))], soa))
+            }
             _ => nx,
         }
     }
