@@ -48,10 +48,6 @@ fn spf(domain: &str, audit: &Audit, posture: &Posture, out: &mut Vec<Finding>) {
         };
         push(out, code, "", evidence);
     }
-    let failed = audit
-        .problems
-        .iter()
-        .any(|p| matches!(p, Problem::Failed(_)));
     let Some(record) = &audit.record else {
         if audit.problems.is_empty() {
             push(
@@ -77,15 +73,12 @@ fn spf(domain: &str, audit: &Audit, posture: &Posture, out: &mut Vec<Finding>) {
     if audit.uses_ptr {
         push(out, Code::SPF_PTR, "", format!("`{record}`"));
     }
-    // Only a record that evaluates says something about the MX addresses.
-    let evaluated = !failed && audit.problems.is_empty() && !audit.too_many_lookups();
+    // The pipeline checks the MX addresses only against a record without errors.
     for (ip, evaluation) in &posture.mx {
-        if evaluated
-            && matches!(
-                evaluation.result,
-                SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral
-            )
-        {
+        if matches!(
+            evaluation.result,
+            SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral
+        ) {
             let evidence = format!("SPF {} for the MX address", evaluation.result.as_str());
             push(out, Code::SPF_MX_NOT_AUTHORISED, &ip.to_string(), evidence);
         }

@@ -1,6 +1,7 @@
-//! Mail-authentication records (issue #13, in progress): SPF (RFC 7208), DMARC discovery and
-//! the transport-security records (MTA-STS, TLS-RPT, TLSA), as sans-IO code over the DNS
-//! answers known so far (docs/design.md). The scan does not use them yet; `mxscan spf` does.
+//! Mail-authentication records: SPF (RFC 7208), DMARC discovery and the transport-security
+//! records (MTA-STS, TLS-RPT, TLSA), as sans-IO code over the DNS answers known so far
+//! (docs/design.md). The scan drives them through `pipeline::auth`; `mxscan spf` through
+//! `evaluate`.
 
 pub mod dmarc;
 pub mod spf;

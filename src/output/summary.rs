@@ -36,6 +36,9 @@ pub struct QuerySummary {
     pub attempts_per_domain: f64,
     pub statuses: BTreeMap<&'static str, u64>,
     pub shared: CacheStats,
+    /// The mail-authentication questions among them (`--checks`): `hits` were answered from
+    /// the cache or the domain's own earlier answers, `joined` a lookup in flight, `sent` asked.
+    pub shared_mail_auth: CacheStats,
     /// Replies rejected by validation.
     #[serde(flatten)]
     pub rejected: Rejected,

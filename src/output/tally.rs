@@ -72,10 +72,7 @@ pub fn mail_auth_keys(r: &DomainReport) -> Vec<String> {
                 spf.lookups.to_string()
             };
             keys.push(format!("spf.lookups.{lookups}"));
-            keys.push(format!(
-                "spf.all.{}",
-                spf.all.as_deref().unwrap_or("missing")
-            ));
+            keys.push(format!("spf.all.{}", spf.all.unwrap_or("missing")));
         }
         if let Some(pass) = spf.mx_pass {
             keys.push(format!("spf.mx_pass.{pass}"));

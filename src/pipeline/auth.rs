@@ -189,14 +189,22 @@ impl AuthState {
         self.known.insert((name, qtype), answer);
     }
 
-    /// Starts `check_host()` of the MX addresses, once, when the MX lookups are done; false if
-    /// it had started already.
+    /// Starts `check_host()` of the MX addresses, once, when the domain's other lookups (the
+    /// SPF audit's among them) are done; false if it had started already.
     pub fn start_mx(&mut self, mut addresses: Vec<IpAddr>) -> bool {
         if self.mx_started {
             return false;
         }
         self.mx_started = true;
-        if self.checks.spf {
+        // Only a record that evaluates says something about the MX addresses (the audit, done
+        // by now, found no error): the others' results are `none` or errors already reported.
+        let evaluates = self.posture.spf.as_ref().is_some_and(|a| {
+            a.record.is_some()
+                && a.problems.is_empty()
+                && !a.too_many_lookups()
+                && !a.too_many_voids()
+        });
+        if self.checks.spf && evaluates {
             addresses.sort_unstable();
             addresses.dedup();
             addresses.truncate(MAX_MX_CHECKS);

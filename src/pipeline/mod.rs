@@ -23,7 +23,7 @@ use hickory_proto::rr::RecordType;
 use crate::engine::{Outcome, Question, Status};
 use crate::mailauth;
 use auth::{AuthState, Checks, Posture};
-use cache::{Ask, LookupCache};
+use cache::{Ask, CacheStats, LookupCache};
 use lookup::{Answer, Key};
 
 /// PTR names whose forward lookup is checked, as mail receivers do (RFC 8601 §3: iprev
@@ -102,6 +102,10 @@ struct Task {
 pub struct PipelineStats {
     pub started: u64,
     pub finished: u64,
+    /// The mail-authentication questions (role [`Role::Auth`]) and how they were served: from
+    /// the domain's own earlier answers or the cache (`hits`), by joining a lookup in flight,
+    /// or sent.
+    pub auth: CacheStats,
 }
 
 /// The pipeline's state. See the module documentation for the call order.
@@ -318,17 +322,28 @@ impl Pipeline {
         }
         task.requested.push((key.clone(), role));
         task.outstanding += 1;
+        let auth = &mut self.stats.auth;
+        let count = |n: &mut u64| {
+            if role == Role::Auth {
+                *n += 1;
+            }
+        };
         // The same question asked earlier in another role: its answer is already here.
         if let Some((_, answer)) = task.answers.iter().find(|(k, _)| *k == key) {
+            count(&mut auth.hits);
             let answer = answer.clone();
             self.deliveries.push_back((slot, key, role, answer));
             return;
         }
         let keep = shared(&key, &task.input.domain);
         match self.lookups.ask(&key, (slot, role), keep) {
-            Ask::Ready(answer) => self.deliveries.push_back((slot, key, role, answer)),
-            Ask::Joined => {}
+            Ask::Ready(answer) => {
+                count(&mut auth.hits);
+                self.deliveries.push_back((slot, key, role, answer))
+            }
+            Ask::Joined => count(&mut auth.joined),
             Ask::Send(tag) => {
+                count(&mut auth.sent);
                 self.queries
                     .push_back(Question::new(key.query_name(), key.qtype(), tag))
             }

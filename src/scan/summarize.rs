@@ -85,6 +85,7 @@ impl Parts<'_> {
                 attempts_per_domain: per_domain(s.attempts),
                 statuses: ran.statuses.clone(),
                 shared: ran.pipeline.lookups.stats,
+                shared_mail_auth: ran.pipeline.stats.auth,
                 rejected: s.rejected,
                 stale_answers: s.stale_answers,
                 moved: s.moved,

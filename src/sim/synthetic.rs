@@ -5,7 +5,11 @@
 //! of `(seed, i)` with a realistic mix: most domains on a few shared providers (Zipf-weighted),
 //! many on shared hosting, then every kind of missing or broken route. Hosted addresses are
 //! shared by many domains (as on real shared hosting) and carry their own PTR fault drawn from
-//! a hash of the address. [`SyntheticWorld::truth`] gives the findings each domain must produce.
+//! a hash of the address. Each domain also draws an SPF and a DMARC profile from hashes of its
+//! own (provider includes three levels deep, flattened records, each kind of error, `+all`,
+//! `p=none`/`quarantine`/`reject`, external report destinations), a tenth of the provider
+//! customers publish MTA-STS and TLS-RPT records, and a third of the providers TLSA records.
+//! [`SyntheticWorld::truth`] gives the findings each domain must produce.
 //!
 //! Addresses come from the benchmarking range 198.18.0.0/15 (providers in 198.18/16, hosting in
 //! 198.19/16), the documentation range 2001:db8::/32, and, for the broken cases, RFC 1918 and
@@ -161,7 +165,7 @@ fn draw<T: Copy>(table: &[(T, u32)], hash: u64) -> T {
 
 /// Providers `p % 3 == 0` publish TLSA records for their exchanges (DANE).
 pub fn provider_has_tlsa(p: u32) -> bool {
-    p % 3 == 0
+    p.is_multiple_of(3)
 }
 
 /// N synthetic domains under a seed.
@@ -258,7 +262,7 @@ impl SyntheticWorld {
 
     /// Domains with an MTA-STS and a TLS-RPT record (valid): a tenth of the provider customers.
     pub fn has_transport_records(&self, i: u64) -> bool {
-        self.scenario(i) == Scenario::Provider && mix(self.seed ^ 0x575 ^ mix(i)) % 10 == 0
+        self.scenario(i) == Scenario::Provider && mix(self.seed ^ 0x575 ^ mix(i)).is_multiple_of(10)
     }
 
     /// The SPF records at the apex of domain `i` (none for aliases and NXDOMAIN domains).
