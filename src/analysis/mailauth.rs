@@ -75,7 +75,10 @@ fn spf(domain: &str, audit: &Audit, posture: &Posture, out: &mut Vec<Finding>) {
     }
     // The pipeline checks the MX addresses only against a record without errors.
     for (ip, evaluation) in &posture.mx {
-        if matches!(
+        if evaluation.result == SpfResult::TempError {
+            let evidence = "a lookup of the MX address's SPF evaluation failed".to_string();
+            push(out, Code::SPF_TEMPERROR, &ip.to_string(), evidence);
+        } else if matches!(
             evaluation.result,
             SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral
         ) {
@@ -328,8 +331,13 @@ impl Overview {
                 lookups: audit.lookups,
                 void_lookups: audit.void_lookups,
                 all: audit.all.map(|q| q.result().as_str()),
-                mx_pass: (state == "valid" && !posture.mx.is_empty())
-                    .then(|| posture.mx.iter().all(|(_, e)| e.result == SpfResult::Pass)),
+                mx_pass: (state == "valid"
+                    && !posture.mx.is_empty()
+                    && posture
+                        .mx
+                        .iter()
+                        .all(|(_, e)| e.result != SpfResult::TempError))
+                .then(|| posture.mx.iter().all(|(_, e)| e.result == SpfResult::Pass)),
             }
         });
         let dmarc = posture.dmarc.as_ref().map(|found| {

@@ -259,7 +259,10 @@ impl Analysis {
             route,
             findings: found,
             senders,
-            auth: mailauth::Overview::of(&result),
+            // Nothing to say of a domain that does not exist (as for its findings).
+            auth: (route != Route::Nxdomain)
+                .then(|| mailauth::Overview::of(&result))
+                .flatten(),
             result,
         }
     }

@@ -140,6 +140,16 @@ struct Running {
     asked: u32,
 }
 
+impl Running {
+    fn new(job: Job) -> Running {
+        Running {
+            job,
+            waiting: None,
+            asked: 0,
+        }
+    }
+}
+
 /// One domain's evaluators and the answers they have read.
 pub struct AuthState {
     domain: String,
@@ -165,22 +175,9 @@ impl AuthState {
             domain: domain.to_string(),
             checks,
             known: HashMap::new(),
-            running: jobs
-                .into_iter()
-                .map(|job| Running {
-                    job,
-                    waiting: None,
-                    asked: 0,
-                })
-                .collect(),
+            running: jobs.into_iter().map(Running::new).collect(),
             mx_started: false,
-            posture: Posture {
-                spf: None,
-                senders: Vec::new(),
-                mx: Vec::new(),
-                dmarc: None,
-                rua: Vec::new(),
-            },
+            posture: Posture::default(),
         }
     }
 
@@ -208,11 +205,8 @@ impl AuthState {
             addresses.sort_unstable();
             addresses.dedup();
             addresses.truncate(MAX_MX_CHECKS);
-            self.running.extend(addresses.into_iter().map(|ip| Running {
-                job: Job::Mx(ip),
-                waiting: None,
-                asked: 0,
-            }));
+            let jobs = addresses.into_iter().map(|ip| Running::new(Job::Mx(ip)));
+            self.running.extend(jobs);
         }
         true
     }
@@ -297,13 +291,8 @@ impl AuthState {
                     .collect();
                 hosts.dedup();
                 posture.dmarc = Some(found);
-                for host in hosts {
-                    self.running.push(Running {
-                        job: Job::Rua(host),
-                        waiting: None,
-                        asked: 0,
-                    });
-                }
+                let jobs = hosts.into_iter().map(|h| Running::new(Job::Rua(h)));
+                self.running.extend(jobs);
             }
             Job::Rua(host) => {
                 let authorised = dmarc::authorised(domain, host, &self.known)?;

@@ -15,6 +15,10 @@ $TTL 300
 ns A 198.18.0.53
 shop1 MX 10 mx1.provider
 shop1 MX 20 mx2.provider
+shop1 TXT \"v=spf1 mx include:_spf.provider.test -all\"
+_dmarc.shop1 TXT \"v=DMARC1; p=reject; rua=mailto:a@reports.test\"
+shop2 TXT \"v=spf1 include:_spf.provider.test -all\"
+_spf.provider TXT \"v=spf1 ip4:198.18.0.0/16 \" \"-all\"
 shop2 MX 10 mx1.provider
 shop2 MX 20 mx2.provider
 mx1.provider A 198.18.1.10
@@ -67,8 +71,17 @@ fn scan(
     domains: &[(&str, Vec<IpAddr>)],
     max_active: usize,
 ) -> (HashMap<String, DomainResult>, HashMap<(String, u16), u32>) {
+    scan_checking(domains, max_active, Checks::default())
+}
+
+/// [`scan`] with mail-authentication `checks`.
+fn scan_checking(
+    domains: &[(&str, Vec<IpAddr>)],
+    max_active: usize,
+    checks: Checks,
+) -> (HashMap<String, DomainResult>, HashMap<(String, u16), u32>) {
     let zones = world();
-    let mut p = Pipeline::new(max_active, 1000, Checks::default());
+    let mut p = Pipeline::new(max_active, 1000, checks);
     let mut input = domains.iter().enumerate();
     let mut sent: HashMap<(String, u16), u32> = HashMap::new();
     let mut results = HashMap::new();
@@ -212,4 +225,49 @@ fn temporary_failures_make_iprev_temperror() {
     assert_eq!(iprev(ip, None, &[]), Iprev::TempError);
     let nx = Answer::failed(Status::NxDomain, 1);
     assert_eq!(iprev(ip, Some(&nx), &[]), Iprev::PermError);
+}
+
+#[test]
+fn mail_auth_checks_share_provider_records_and_finish_every_job() {
+    use crate::mailauth::spf::SpfResult;
+    let senders: Vec<IpAddr> = vec!["198.18.2.10".parse().unwrap(), "192.0.2.1".parse().unwrap()];
+    let domains = [
+        ("shop1.test", senders),
+        ("shop2.test", vec![]),
+        ("null.test", vec![]),
+    ];
+    let (results, sent) = scan_checking(&domains, 3, Checks::ALL);
+    let posture = &results["shop1.test"].auth.as_ref().unwrap().posture;
+    let audit = posture.spf.as_ref().unwrap();
+    assert_eq!(audit.lookups, 2, "mx and the include");
+    assert!(audit.problems.is_empty(), "{audit:?}");
+    let result = |list: &[(IpAddr, crate::mailauth::spf::Evaluation)], ip: &str| {
+        let ip: IpAddr = ip.parse().unwrap();
+        list.iter().find(|(i, _)| *i == ip).map(|(_, e)| e.result)
+    };
+    assert_eq!(
+        result(&posture.senders, "198.18.2.10"),
+        Some(SpfResult::Pass)
+    );
+    assert_eq!(result(&posture.senders, "192.0.2.1"), Some(SpfResult::Fail));
+    // Every MX address is checked, and passes through `mx`.
+    assert_eq!(posture.mx.len(), 3, "{:?}", posture.mx);
+    assert!(posture.mx.iter().all(|(_, e)| e.result == SpfResult::Pass));
+    let dmarc = posture.dmarc.as_ref().unwrap();
+    assert_eq!(dmarc.at.as_deref(), Some("_dmarc.shop1.test"));
+    assert_eq!(
+        posture.rua.len(),
+        1,
+        "reports.test's authorisation was asked"
+    );
+    // The provider's record is asked once for both domains; the domains' own records once each.
+    assert_eq!(sent[&("_spf.provider.test.".to_string(), 16)], 1);
+    assert_eq!(sent[&("shop1.test.".to_string(), 16)], 1);
+    let no_spf = &results["null.test"].auth.as_ref().unwrap().posture;
+    assert!(no_spf.spf.as_ref().unwrap().record.is_none() && no_spf.mx.is_empty());
+
+    // `--checks mx` asks no TXT or TLSA question and carries no posture.
+    let (results, sent) = scan(&domains, 3);
+    assert!(sent.keys().all(|(_, t)| *t != 16 && *t != 52), "{sent:?}");
+    assert!(results.values().all(|r| r.auth.is_none()));
 }

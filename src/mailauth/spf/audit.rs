@@ -164,11 +164,23 @@ fn walk(
         // A void lookup is one that finds nothing; for `a`, neither A nor AAAA.
         if let Some(target) = target {
             let empty = |answer: &Answer| matches!(answer, Answer::NxDomain | Answer::NoData);
-            let void = empty(ask(dns, &target, qtype)?)
-                && (qtype != RecordType::A
-                    || matches!(d.mechanism, Mechanism::Exists(_))
-                    || empty(ask(dns, &target, RecordType::AAAA)?));
-            if void {
+            let first = ask(dns, &target, qtype)?;
+            let second = if empty(first)
+                && qtype == RecordType::A
+                && !matches!(d.mechanism, Mechanism::Exists(_))
+            {
+                Some(ask(dns, &target, RecordType::AAAA)?)
+            } else {
+                None
+            };
+            // A failed lookup leaves the count unknown: the audit says so.
+            if [Some(first), second]
+                .into_iter()
+                .flatten()
+                .any(|x| *x == Answer::Failed)
+            {
+                a.problems.push(Problem::Failed(target));
+            } else if empty(first) && second.is_none_or(empty) {
                 a.void_lookups += 1;
             }
         }
