@@ -1,14 +1,11 @@
 //! One SPF evaluation over the engine (`mxscan spf`): `check_host()` is replayed after each
 //! answer until it needs no more (see `mailauth::spf`).
 
-use std::collections::HashMap;
 use std::io;
-
-use hickory_proto::rr::RecordType;
 
 use crate::engine::{Engine, Outcome, Question};
 use crate::io::driver::{self, Workload};
-use crate::mailauth::spf::{self, Answer, Evaluation, Need, Request};
+use crate::mailauth::spf::{self, Answer, Evaluation, Known, Need, Request};
 use crate::pipeline::lookup::{self, Key};
 
 /// What an outcome says to the evaluators, decoded as the scan's pipeline decodes it (records
@@ -24,7 +21,7 @@ pub fn answer_of(outcome: &Outcome) -> Answer {
 /// The workload: one question at a time, the evaluation replayed after each answer.
 struct Spf<'a> {
     request: &'a Request<'a>,
-    known: HashMap<(String, RecordType), Answer>,
+    known: Known,
     /// The question to send next, or sent and waited for.
     pending: Option<(Need, bool)>,
     done: Option<Evaluation>,
@@ -58,7 +55,7 @@ impl Workload for Spf<'_> {
     fn on_outcome(&mut self, outcome: Outcome) -> io::Result<()> {
         if let Some((need, _)) = self.pending.take() {
             self.known
-                .insert((need.name, need.qtype), answer_of(&outcome));
+                .insert(need.name, need.qtype, answer_of(&outcome));
             self.advance();
         }
         Ok(())
@@ -74,7 +71,7 @@ pub fn spf(asking: &driver::Settings, request: &Request) -> anyhow::Result<Evalu
     let (mut engine, sockets, config): (Engine, _, _) = asking.open(None)?;
     let mut workload = Spf {
         request,
-        known: HashMap::new(),
+        known: Known::default(),
         pending: None,
         done: None,
         stopped: false,
@@ -92,7 +89,7 @@ pub fn spf(asking: &driver::Settings, request: &Request) -> anyhow::Result<Evalu
 mod tests {
     use hickory_proto::op::{Message, MessageType, OpCode, Query};
     use hickory_proto::rr::rdata::{TLSA, TXT};
-    use hickory_proto::rr::{Name, RData, Record};
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
 
     use super::*;
     use crate::engine::Status;
@@ -105,17 +102,8 @@ mod tests {
         for d in data {
             m.add_answer(Record::from_rdata(name.clone(), 300, d));
         }
-        Outcome {
-            tag: 0,
-            name: "x.example.com.".into(),
-            qtype,
-            status,
-            reply: m.to_vec().ok(),
-            resolver: None,
-            attempts: 1,
-            rtt: None,
-            truncated: false,
-        }
+        let question = Question::new("x.example.com.", qtype, 0);
+        crate::fuzzing::replied(&question, status, m.to_vec().ok())
     }
 
     #[test]

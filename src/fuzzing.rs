@@ -91,7 +91,7 @@ pub fn reply_path(data: &[u8]) {
 /// tests and benchmarks of what comes after the engine.
 pub fn sim_outcome(zones: &dyn Zones, question: &Question) -> Outcome {
     use hickory_proto::op::{Message, MessageType, OpCode, Query};
-    let Question { name, qtype, tag } = question;
+    let Question { name, qtype, .. } = question;
     let qname = Name::from_ascii(name).unwrap_or_else(|_| Name::root());
     let a = resolve(zones, &qname.to_lowercase(), *qtype);
     let mut m = Message::new(1, MessageType::Response, OpCode::Query);
@@ -108,12 +108,17 @@ pub fn sim_outcome(zones: &dyn Zones, question: &Question) -> Outcome {
         ResponseCode::Refused => Status::Refused,
         other => Status::Rcode(Rcode::new(u16::from(other) as u8)),
     };
+    replied(question, status, m.to_vec().ok())
+}
+
+/// The outcome of `question` answered at its first attempt with `reply`.
+pub fn replied(question: &Question, status: Status, reply: Option<Vec<u8>>) -> Outcome {
     Outcome {
-        tag: *tag,
-        name: name.clone(),
-        qtype: *qtype,
+        tag: question.tag,
+        name: question.name.clone(),
+        qtype: question.qtype,
         status,
-        reply: m.to_vec().ok(),
+        reply,
         resolver: None,
         attempts: 1,
         rtt: None,

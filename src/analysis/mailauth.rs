@@ -6,9 +6,8 @@ use crate::mailauth::dmarc::{Discovery, Disposition};
 use crate::mailauth::spf::SpfResult;
 use crate::mailauth::spf::audit::{Audit, Problem};
 use crate::mailauth::spf::record::Qualifier;
-use crate::mailauth::transport::{self, Found};
+use crate::mailauth::transport::TlsaState;
 use crate::pipeline::auth::{Posture, tlsa_name};
-use crate::pipeline::lookup::Answer;
 use crate::pipeline::result::{DomainResult, Host, MailAuth};
 
 /// Every mail-authentication finding of a domain.
@@ -172,78 +171,24 @@ fn transport_records(domain: &str, auth: &MailAuth, out: &mut Vec<Finding>) {
         (&auth.mta_sts, "_mta-sts", Code::MTA_STS_SYNTAX),
         (&auth.tls_rpt, "_smtp._tls", Code::TLSRPT_SYNTAX),
     ];
-    for (answer, label, code) in kinds {
-        let Some(answer) = answer else {
+    for (checked, label, code) in kinds {
+        let Some(checked) = checked else {
             continue;
         };
         let name = format!("{label}.{domain}");
-        if answer.is_temporary_failure() {
+        if checked.state == "temperror" {
             let evidence = format!("the TXT lookup of {name} failed");
             push(out, Code::MAILAUTH_TEMPERROR, "", evidence);
-            continue;
-        }
-        let answer = answer.to_mailauth();
-        let problem = if code == Code::MTA_STS_SYNTAX {
-            problem(transport::mta_sts(&answer))
-        } else {
-            problem(transport::tls_rpt(&answer))
-        };
-        if let Some(why) = problem {
+        } else if let Some(why) = &checked.problem {
             push(out, code, "", format!("{name}: {why}"));
         }
     }
 }
 
-/// What is wrong with a transport record, if anything.
-fn problem<T>(found: Found<T>) -> Option<String> {
-    match found {
-        Found::None | Found::One(Ok(_)) => None,
-        Found::One(Err(why)) => Some(why.0),
-        Found::Multiple(n) => Some(format!("{n} records")),
-    }
-}
-
-/// TLSA records of one host: `None` when it has none.
-pub fn tlsa_state(host: &Host) -> Option<TlsaState> {
-    let answer: &Answer = host.tlsa.as_deref()?;
-    if answer.is_temporary_failure() {
-        return Some(TlsaState::Failed);
-    }
-    let records: Vec<transport::Tlsa> = answer
-        .data
-        .iter()
-        .filter_map(|d| match d {
-            crate::pipeline::lookup::Data::Tlsa(t) => Some(t.clone()),
-            _ => None,
-        })
-        .collect();
-    if records.is_empty() {
-        return Some(TlsaState::None);
-    }
-    if let Some(why) = records.iter().find_map(|t| t.check().err()) {
-        return Some(TlsaState::Invalid(why.0));
-    }
-    if !records.iter().any(|t| t.usable_for_smtp()) {
-        return Some(TlsaState::Invalid(
-            "no DANE-TA(2) or DANE-EE(3) record (RFC 7672 §3.1.3)".into(),
-        ));
-    }
-    Some(TlsaState::Usable(records.len()))
-}
-
-/// What an exchange's TLSA lookup found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsaState {
-    None,
-    Usable(usize),
-    Invalid(String),
-    Failed,
-}
-
 fn tlsa(r: &DomainResult, out: &mut Vec<Finding>) {
-    let states: Vec<(&Host, TlsaState)> = r
+    let states: Vec<(&Host, &TlsaState)> = r
         .hosts()
-        .filter_map(|h| tlsa_state(h).map(|s| (h, s)))
+        .filter_map(|h| h.tlsa.as_ref().map(|s| (h, s)))
         .collect();
     for (host, state) in &states {
         match state {
@@ -252,19 +197,15 @@ fn tlsa(r: &DomainResult, out: &mut Vec<Finding>) {
                 push(out, Code::MAILAUTH_TEMPERROR, &host.name, evidence);
             }
             TlsaState::Invalid(why) => push(out, Code::TLSA_SYNTAX, &host.name, why.clone()),
-            TlsaState::None | TlsaState::Usable(_) => {}
+            TlsaState::None | TlsaState::Usable => {}
         }
     }
-    let with = states
-        .iter()
-        .filter(|(_, s)| matches!(s, TlsaState::Usable(_) | TlsaState::Invalid(_)))
-        .count();
     let without: Vec<&str> = states
         .iter()
-        .filter(|(_, s)| *s == TlsaState::None)
+        .filter(|(_, s)| **s == TlsaState::None)
         .map(|(h, _)| h.name.as_str())
         .collect();
-    if with > 0 && !without.is_empty() {
+    if states.iter().any(|(_, s)| s.published()) && !without.is_empty() {
         let evidence = format!("no TLSA for {}", without.join(", "));
         push(out, Code::TLSA_PARTIAL, "", evidence);
     }
@@ -357,30 +298,10 @@ impl Overview {
                 rua: policy.map(|p| p.rua.clone()).unwrap_or_default(),
             }
         });
-        let state = |answer: &Option<std::sync::Arc<Answer>>, mta_sts: bool| {
-            let answer = answer.as_ref()?;
-            if answer.is_temporary_failure() {
-                return Some("temperror");
-            }
-            let answer = answer.to_mailauth();
-            let found = if mta_sts {
-                problem_or_none(transport::mta_sts(&answer))
-            } else {
-                problem_or_none(transport::tls_rpt(&answer))
-            };
-            Some(match found {
-                None => "none",
-                Some(None) => "valid",
-                Some(Some(_)) => "invalid",
-            })
-        };
-        let hosts: Vec<TlsaState> = r.hosts().filter_map(tlsa_state).collect();
+        let hosts: Vec<&TlsaState> = r.hosts().filter_map(|h| h.tlsa.as_ref()).collect();
         let tlsa = (!hosts.is_empty()).then(|| {
-            let with = hosts
-                .iter()
-                .filter(|s| matches!(s, TlsaState::Usable(_) | TlsaState::Invalid(_)))
-                .count();
-            if hosts.contains(&TlsaState::Failed) {
+            let with = hosts.iter().filter(|s| s.published()).count();
+            if hosts.contains(&&TlsaState::Failed) {
                 "temperror"
             } else if with == hosts.len() {
                 "all"
@@ -393,17 +314,9 @@ impl Overview {
         Some(Overview {
             spf,
             dmarc,
-            mta_sts: state(&auth.mta_sts, true),
-            tls_rpt: state(&auth.tls_rpt, false),
+            mta_sts: auth.mta_sts.as_ref().map(|c| c.state),
+            tls_rpt: auth.tls_rpt.as_ref().map(|c| c.state),
             tlsa,
         })
-    }
-}
-
-/// `None`: no record; `Some(None)`: one valid record; `Some(Some(why))`: invalid.
-fn problem_or_none<T>(found: Found<T>) -> Option<Option<String>> {
-    match found {
-        Found::None => None,
-        found => Some(problem(found)),
     }
 }

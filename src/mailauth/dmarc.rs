@@ -218,13 +218,13 @@ pub fn authorised(domain: &str, destination: &str, dns: &dyn Dns) -> Result<bool
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use crate::mailauth::Known;
 
     use super::*;
 
     /// Runs `discover` with the given TXT answers; every other name is NXDOMAIN.
     fn discovered(domain: &str, world: &[(&str, Answer)]) -> (Discovery, Vec<String>) {
-        let mut known: HashMap<(String, RecordType), Answer> = HashMap::new();
+        let mut known = Known::default();
         let mut asked = Vec::new();
         loop {
             match discover(domain, &known) {
@@ -235,7 +235,7 @@ mod tests {
                         .find(|(n, _)| *n == need.name)
                         .map_or(Answer::NxDomain, |(_, a)| a.clone());
                     asked.push(need.name.clone());
-                    known.insert((need.name, need.qtype), answer);
+                    known.insert(need.name, need.qtype, answer);
                 }
             }
         }
@@ -315,7 +315,7 @@ mod tests {
 
     #[test]
     fn external_report_destinations_need_their_consent() {
-        let mut known: HashMap<(String, RecordType), Answer> = HashMap::new();
+        let mut known = Known::default();
         assert_eq!(
             authorised("example.com", "reports.example.com", &known),
             Ok(true)
@@ -323,14 +323,15 @@ mod tests {
         let need = authorised("example.com", "rua.example.net", &known).unwrap_err();
         assert_eq!(need.name, "example.com._report._dmarc.rua.example.net");
         known.insert(
-            (need.name.clone(), RecordType::TXT),
+            need.name.clone(),
+            RecordType::TXT,
             Answer::txt(&["v=DMARC1"]),
         );
         assert_eq!(
             authorised("example.com", "rua.example.net", &known),
             Ok(true)
         );
-        known.insert((need.name, RecordType::TXT), Answer::NxDomain);
+        known.insert(need.name, RecordType::TXT, Answer::NxDomain);
         assert_eq!(
             authorised("example.com", "rua.example.net", &known),
             Ok(false)

@@ -7,6 +7,7 @@ pub mod dmarc;
 pub mod spf;
 pub mod transport;
 
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use hickory_proto::rr::RecordType;
@@ -80,8 +81,29 @@ pub struct Need {
     pub qtype: RecordType,
 }
 
-impl<S: std::hash::BuildHasher> Dns for std::collections::HashMap<(String, RecordType), Answer, S> {
+/// The answers known so far, by name then type: looked up by `&str`, so an evaluator's many
+/// asks per replay allocate nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Known(HashMap<String, Vec<(RecordType, Answer)>>);
+
+impl Known {
+    /// Records the answer to `name` (lower case, no trailing dot) of type `qtype`.
+    pub fn insert(&mut self, name: String, qtype: RecordType, answer: Answer) {
+        let answers = self.0.entry(name).or_default();
+        match answers.iter_mut().find(|(t, _)| *t == qtype) {
+            Some((_, known)) => *known = answer,
+            None => answers.push((qtype, answer)),
+        }
+    }
+
+    pub fn contains(&self, name: &str, qtype: RecordType) -> bool {
+        self.answer(name, qtype).is_some()
+    }
+}
+
+impl Dns for Known {
     fn answer(&self, name: &str, qtype: RecordType) -> Option<&Answer> {
-        self.get(&(name.to_string(), qtype))
+        let answers = self.0.get(name)?;
+        answers.iter().find(|(t, _)| *t == qtype).map(|(_, a)| a)
     }
 }

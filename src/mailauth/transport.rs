@@ -56,6 +56,28 @@ fn fields(record: &str) -> Result<Vec<(&str, &str)>, SyntaxError> {
         .collect()
 }
 
+/// A record kind at a name, as the tables show it: its state (`none`, `valid`, `invalid`,
+/// `temperror`) and, when invalid, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub state: &'static str,
+    pub problem: Option<String>,
+}
+
+impl Checked {
+    /// `answer` read by `parse` ([`mta_sts`] or [`tls_rpt`]).
+    pub fn of<T>(answer: &Answer, parse: fn(&Answer) -> Found<T>) -> Checked {
+        let (state, problem) = match parse(answer) {
+            _ if *answer == Answer::Failed => ("temperror", None),
+            Found::None => ("none", None),
+            Found::One(Ok(_)) => ("valid", None),
+            Found::One(Err(why)) => ("invalid", Some(why.0)),
+            Found::Multiple(n) => ("invalid", Some(format!("{n} records"))),
+        };
+        Checked { state, problem }
+    }
+}
+
 /// An MTA-STS record's policy id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MtaSts {
@@ -170,6 +192,47 @@ impl Tlsa {
     /// SMTP uses DANE-TA(2) and DANE-EE(3) only (RFC 7672 §3.1.3).
     pub fn usable_for_smtp(&self) -> bool {
         self.usage >= 2
+    }
+}
+
+/// What an exchange's TLSA lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsaState {
+    None,
+    Usable,
+    /// Records that are invalid or none usable for SMTP, and why.
+    Invalid(String),
+    Failed,
+}
+
+impl TlsaState {
+    /// The state of a `_25._tcp.<host>` TLSA answer.
+    pub fn of(answer: &Answer) -> TlsaState {
+        let records: Vec<&Tlsa> = match answer {
+            Answer::Failed => return TlsaState::Failed,
+            Answer::NoData | Answer::NxDomain => return TlsaState::None,
+            Answer::Records(records) => records
+                .iter()
+                .filter_map(|r| match r {
+                    super::Rdata::Tlsa(t) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+        };
+        if records.is_empty() {
+            TlsaState::None
+        } else if let Some(why) = records.iter().find_map(|t| t.check().err()) {
+            TlsaState::Invalid(why.0)
+        } else if !records.iter().any(|t| t.usable_for_smtp()) {
+            TlsaState::Invalid("no DANE-TA(2) or DANE-EE(3) record (RFC 7672 §3.1.3)".into())
+        } else {
+            TlsaState::Usable
+        }
+    }
+
+    /// The host publishes TLSA records, usable or not.
+    pub fn published(&self) -> bool {
+        matches!(self, TlsaState::Usable | TlsaState::Invalid(_))
     }
 }
 

@@ -5,7 +5,6 @@
 //! finishes or names its next question, which the pipeline asks through the shared lookups
 //! and hands back here.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -14,7 +13,7 @@ use hickory_proto::rr::RecordType;
 use crate::mailauth::dmarc::{self, Discovery};
 use crate::mailauth::spf::audit::{self, Audit};
 use crate::mailauth::spf::{self, Evaluation, Request};
-use crate::mailauth::{Answer, Need};
+use crate::mailauth::{Answer, Dns, Known, Need};
 
 /// MX addresses whose SPF result is evaluated, at most (the first in address order): enough
 /// for any real domain, and a bound on what a hostile one with `exists:%{i}…` can make us ask.
@@ -154,7 +153,7 @@ impl Running {
 pub struct AuthState {
     domain: String,
     checks: Checks,
-    known: HashMap<(String, RecordType), Answer>,
+    known: Known,
     running: Vec<Running>,
     mx_started: bool,
     pub posture: Posture,
@@ -174,7 +173,7 @@ impl AuthState {
         AuthState {
             domain: domain.to_string(),
             checks,
-            known: HashMap::new(),
+            known: Known::default(),
             running: jobs.into_iter().map(Running::new).collect(),
             mx_started: false,
             posture: Posture::default(),
@@ -183,7 +182,7 @@ impl AuthState {
 
     /// Records an answer this domain received.
     pub fn learn(&mut self, name: String, qtype: RecordType, answer: Answer) {
-        self.known.insert((name, qtype), answer);
+        self.known.insert(name, qtype, answer);
     }
 
     /// Starts `check_host()` of the MX addresses, once, when the domain's other lookups (the
@@ -219,7 +218,7 @@ impl AuthState {
             let ready = self.running[i]
                 .waiting
                 .as_ref()
-                .is_none_or(|n| self.known.contains_key(&(n.name.clone(), n.qtype)));
+                .is_none_or(|n| self.known.contains(&n.name, n.qtype));
             if !ready {
                 i += 1;
                 continue;
@@ -230,7 +229,7 @@ impl AuthState {
                 running.asked += 1;
                 if running.asked > MAX_QUESTIONS {
                     // Answered as a failure without asking; the job goes on at once.
-                    self.known.insert((need.name, need.qtype), Answer::Failed);
+                    self.known.insert(need.name, need.qtype, Answer::Failed);
                     continue;
                 }
                 running.waiting = Some(need.clone());
@@ -296,10 +295,8 @@ impl AuthState {
             }
             Job::Rua(host) => {
                 let authorised = dmarc::authorised(domain, host, &self.known)?;
-                let failed = self
-                    .known
-                    .get(&(dmarc::report_name(domain, host), RecordType::TXT))
-                    == Some(&Answer::Failed);
+                let name = dmarc::report_name(domain, host);
+                let failed = self.known.answer(&name, RecordType::TXT) == Some(&Answer::Failed);
                 posture
                     .rua
                     .push((host.clone(), (!failed).then_some(authorised)));

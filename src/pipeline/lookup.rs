@@ -335,21 +335,14 @@ impl Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Question;
     use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
     use hickory_proto::rr::rdata::{A, CNAME, MX};
 
     fn outcome(status: Status, msg: &Message) -> Outcome {
-        Outcome {
-            tag: 0,
-            name: String::new(),
-            qtype: RecordType::Unknown(0),
-            status,
-            reply: Some(msg.to_vec().unwrap()),
-            resolver: None,
-            attempts: 1,
-            rtt: None,
-            truncated: false,
-        }
+        let q = &msg.queries[0];
+        let question = Question::new(q.name().to_ascii(), q.query_type(), 0);
+        crate::fuzzing::replied(&question, status, Some(msg.to_vec().unwrap()))
     }
 
     fn reply(qname: &str, qtype: RecordType, records: Vec<Record>) -> Message {

@@ -11,6 +11,7 @@ use super::auth::{Posture, mta_sts_name, tls_rpt_name, tlsa_name};
 use super::lookup::{Answer, Data, Key};
 use super::{FORWARD_NAMES, Finished, is_ip_literal};
 use crate::engine::Status;
+use crate::mailauth::transport::{self, Checked, TlsaState};
 
 /// RFC 8601 §3 "iprev": does the address's PTR name map back to it?
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -61,7 +62,7 @@ pub struct Host {
     /// Addresses from A then AAAA, each once, sorted.
     pub addresses: Vec<Address>,
     /// Its TLSA records for SMTP (`_25._tcp.<host>`), when `--checks` has `tlsa`.
-    pub tlsa: Option<Arc<Answer>>,
+    pub tlsa: Option<TlsaState>,
 }
 
 impl Host {
@@ -117,9 +118,9 @@ pub struct DomainResult {
 #[derive(Debug, Clone)]
 pub struct MailAuth {
     pub posture: Posture,
-    /// The `_mta-sts` and `_smtp._tls` TXT answers, when checked.
-    pub mta_sts: Option<Arc<Answer>>,
-    pub tls_rpt: Option<Arc<Answer>>,
+    /// The `_mta-sts` and `_smtp._tls` TXT records, when checked.
+    pub mta_sts: Option<Checked>,
+    pub tls_rpt: Option<Checked>,
 }
 
 impl DomainResult {
@@ -227,7 +228,9 @@ fn host(f: &Finished, name: &str) -> Host {
         aaaa,
         walk: if walked { walk(f, name) } else { Vec::new() },
         addresses: ips.into_iter().map(|ip| address(f, ip)).collect(),
-        tlsa: f.answer_to(RecordType::TLSA, &tlsa_name(name)).cloned(),
+        tlsa: f
+            .answer_to(RecordType::TLSA, &tlsa_name(name))
+            .map(|a| TlsaState::of(&a.to_mailauth())),
     }
 }
 
@@ -274,8 +277,12 @@ impl DomainResult {
             senders: senders.into_iter().map(|ip| address(f, ip)).collect(),
             auth: f.posture.as_ref().map(|posture| MailAuth {
                 posture: (**posture).clone(),
-                mta_sts: f.answer_to(RecordType::TXT, &mta_sts_name(domain)).cloned(),
-                tls_rpt: f.answer_to(RecordType::TXT, &tls_rpt_name(domain)).cloned(),
+                mta_sts: f
+                    .answer_to(RecordType::TXT, &mta_sts_name(domain))
+                    .map(|a| Checked::of(&a.to_mailauth(), transport::mta_sts)),
+                tls_rpt: f
+                    .answer_to(RecordType::TXT, &tls_rpt_name(domain))
+                    .map(|a| Checked::of(&a.to_mailauth(), transport::tls_rpt)),
             }),
         }
     }

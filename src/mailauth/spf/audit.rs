@@ -202,13 +202,13 @@ fn walk(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use crate::mailauth::Known;
 
     use super::*;
     use crate::mailauth::Rdata;
 
     fn audited(domain: &str, txt: &[(&str, &str)], other: &[(&str, RecordType, Answer)]) -> Audit {
-        let mut known: HashMap<(String, RecordType), Answer> = HashMap::new();
+        let mut known = Known::default();
         loop {
             match audit(domain, &known) {
                 Ok(a) => return a,
@@ -226,7 +226,7 @@ mod tests {
                             .find(|(n, q, _)| *n == need.name && *q == need.qtype)
                             .map_or(Answer::NxDomain, |(_, _, a)| a.clone())
                     };
-                    known.insert((need.name, need.qtype), answer);
+                    known.insert(need.name, need.qtype, answer);
                 }
             }
         }

@@ -127,6 +127,15 @@ struct Evaluator<'d> {
     record: Option<String>,
 }
 
+/// Counts one more against `limit`: past it, a permerror (§4.6.4).
+fn bump(counter: &mut u32, limit: u32, what: &str) -> Result<(), Stop> {
+    *counter += 1;
+    if *counter > limit {
+        return Err(Stop::Perm(format!("more than {limit} {what}")));
+    }
+    Ok(())
+}
+
 /// Lower case, without a trailing dot.
 fn normalise(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
@@ -156,24 +165,20 @@ impl Evaluator<'_> {
 
     /// One more DNS-querying term (§4.6.4).
     fn count(&mut self) -> Result<(), Stop> {
-        self.lookups += 1;
-        if self.lookups > MAX_LOOKUPS {
-            return Err(Stop::Perm(format!(
-                "more than {MAX_LOOKUPS} DNS-querying mechanisms and modifiers"
-            )));
-        }
-        Ok(())
+        bump(
+            &mut self.lookups,
+            MAX_LOOKUPS,
+            "DNS-querying mechanisms and modifiers",
+        )
     }
 
     /// A term's lookup found nothing (§4.6.4).
     fn void(&mut self) -> Result<(), Stop> {
-        self.voids += 1;
-        if self.voids > MAX_VOID_LOOKUPS {
-            return Err(Stop::Perm(format!(
-                "more than {MAX_VOID_LOOKUPS} lookups found nothing"
-            )));
-        }
-        Ok(())
+        bump(
+            &mut self.voids,
+            MAX_VOID_LOOKUPS,
+            "lookups that found nothing",
+        )
     }
 
     /// A domain-spec expanded for `current`, lower case, shortened on the left to 253.
@@ -497,6 +502,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::mailauth::Known;
 
     /// A zone world: names with their records; unknown names are NXDOMAIN, a known name
     /// without the asked type NODATA, and names in `failing` SERVFAIL.
@@ -576,7 +582,7 @@ mod tests {
         /// Runs check_host() to the end, answering each question it asks; also returns the
         /// questions, in order.
         fn check(&self, ip: &str, sender: &str, domain: &str) -> (Evaluation, Vec<Need>) {
-            let mut known: HashMap<(String, RecordType), Answer> = HashMap::new();
+            let mut known = Known::default();
             let mut asked = Vec::new();
             let request = Request {
                 ip: ip.parse().unwrap(),
@@ -591,7 +597,7 @@ mod tests {
                     Ok(ev) => return (ev, asked),
                     Err(need) => {
                         assert!(!asked.contains(&need), "asked twice: {need:?}");
-                        known.insert((need.name.clone(), need.qtype), self.answer(&need));
+                        known.insert(need.name.clone(), need.qtype, self.answer(&need));
                         asked.push(need);
                         assert!(asked.len() < 100, "runaway");
                     }
@@ -864,13 +870,13 @@ mod tests {
             receiver: "mx.example.net",
             timestamp: 1,
         };
-        let mut known: HashMap<(String, RecordType), Answer> = HashMap::new();
+        let mut known = Known::default();
         let ev = loop {
             match check_host(&request, &known) {
                 Ok(ev) => break ev,
                 Err(need) => {
                     let answer = w.answer(&need);
-                    known.insert((need.name, need.qtype), answer);
+                    known.insert(need.name, need.qtype, answer);
                 }
             }
         };

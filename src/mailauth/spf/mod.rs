@@ -14,7 +14,7 @@ pub mod eval;
 pub mod macros;
 pub mod record;
 
-pub use super::{Answer, Dns, Need, Rdata};
+pub use super::{Answer, Dns, Known, Need, Rdata};
 pub use eval::{Evaluation, Request, check_host};
 
 /// The result of `check_host()` (RFC 7208 §2.6), named as RFC 8601 writes it.
