@@ -7,10 +7,14 @@ pub mod dmarc;
 pub mod spf;
 pub mod transport;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use hickory_proto::rr::RecordType;
+
+use spf::record::RecordAt;
 
 /// One record of an answer, as the evaluator needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +76,13 @@ pub trait Dns {
     /// The answer to `name` (lower case, no trailing dot) of type `qtype`; `None` when it has
     /// not been asked yet.
     fn answer(&self, name: &str, qtype: RecordType) -> Option<&Answer>;
+
+    /// The SPF record at `name`, from its TXT answer; `None` when that has not been asked yet.
+    /// An implementation may keep it: evaluations replay many times over the same answers.
+    fn spf_record(&self, name: &str) -> Option<Arc<RecordAt>> {
+        let answer = self.answer(name, RecordType::TXT)?;
+        Some(Arc::new(RecordAt::of(answer)))
+    }
 }
 
 /// A question the evaluation needs answered before it can go on.
@@ -82,18 +93,30 @@ pub struct Need {
 }
 
 /// The answers known so far, by name then type: looked up by `&str`, so an evaluator's many
-/// asks per replay allocate nothing.
-#[derive(Debug, Clone, Default)]
-pub struct Known(HashMap<String, Vec<(RecordType, Answer)>>);
+/// asks per replay allocate nothing; and the SPF records selected and parsed from them, each
+/// once however often the evaluations replay.
+#[derive(Debug, Default)]
+pub struct Known {
+    answers: HashMap<String, Vec<(RecordType, Answer)>>,
+    records: RefCell<HashMap<String, Arc<RecordAt>>>,
+}
 
 impl Known {
     /// Records the answer to `name` (lower case, no trailing dot) of type `qtype`.
     pub fn insert(&mut self, name: String, qtype: RecordType, answer: Answer) {
-        let answers = self.0.entry(name).or_default();
+        if qtype == RecordType::TXT {
+            self.records.get_mut().remove(&name);
+        }
+        let answers = self.answers.entry(name).or_default();
         match answers.iter_mut().find(|(t, _)| *t == qtype) {
             Some((_, known)) => *known = answer,
             None => answers.push((qtype, answer)),
         }
+    }
+
+    /// Records the SPF record at `name`, already selected and parsed from its TXT answer.
+    pub fn insert_spf(&mut self, name: String, record: Arc<RecordAt>) {
+        self.records.get_mut().insert(name, record);
     }
 
     pub fn contains(&self, name: &str, qtype: RecordType) -> bool {
@@ -103,7 +126,17 @@ impl Known {
 
 impl Dns for Known {
     fn answer(&self, name: &str, qtype: RecordType) -> Option<&Answer> {
-        let answers = self.0.get(name)?;
+        let answers = self.answers.get(name)?;
         answers.iter().find(|(t, _)| *t == qtype).map(|(_, a)| a)
+    }
+
+    fn spf_record(&self, name: &str) -> Option<Arc<RecordAt>> {
+        if let Some(record) = self.records.borrow().get(name) {
+            return Some(record.clone());
+        }
+        let record = Arc::new(RecordAt::of(self.answer(name, RecordType::TXT)?));
+        let mut records = self.records.borrow_mut();
+        records.insert(name.to_string(), record.clone());
+        Some(record)
     }
 }

@@ -7,11 +7,13 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use hickory_proto::rr::RecordType;
 
 use crate::mailauth::dmarc::{self, Discovery};
 use crate::mailauth::spf::audit::{self, Audit};
+use crate::mailauth::spf::record::RecordAt;
 use crate::mailauth::spf::{self, Evaluation, Request};
 use crate::mailauth::{Answer, Dns, Known, Need};
 
@@ -152,6 +154,8 @@ impl Running {
 /// One domain's evaluators and the answers they have read.
 pub struct AuthState {
     domain: String,
+    /// The MAIL FROM of every `check_host()`: `postmaster@<domain>`.
+    sender: String,
     checks: Checks,
     known: Known,
     running: Vec<Running>,
@@ -172,6 +176,7 @@ impl AuthState {
         }
         AuthState {
             domain: domain.to_string(),
+            sender: format!("postmaster@{domain}"),
             checks,
             known: Known::default(),
             running: jobs.into_iter().map(Running::new).collect(),
@@ -180,9 +185,21 @@ impl AuthState {
         }
     }
 
-    /// Records an answer this domain received.
-    pub fn learn(&mut self, name: String, qtype: RecordType, answer: Answer) {
-        self.known.insert(name, qtype, answer);
+    /// Records an answer this domain received (with its SPF record when the lookup parsed one).
+    pub fn learn(
+        &mut self,
+        name: String,
+        qtype: RecordType,
+        answer: Answer,
+        spf: Option<Arc<RecordAt>>,
+    ) {
+        match spf {
+            Some(record) => {
+                self.known.insert(name.clone(), qtype, answer);
+                self.known.insert_spf(name, record);
+            }
+            None => self.known.insert(name, qtype, answer),
+        }
     }
 
     /// Starts `check_host()` of the MX addresses, once, when the domain's other lookups (the
@@ -260,10 +277,9 @@ impl AuthState {
     /// Replays the job at `i`, storing its result if it finishes.
     fn run(&mut self, i: usize) -> Result<(), Need> {
         let domain = self.domain.as_str();
-        let sender = format!("postmaster@{domain}");
         let request = |ip: IpAddr| Request {
             ip,
-            sender: &sender,
+            sender: &self.sender,
             helo: domain,
             domain,
             receiver: "unknown",

@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use crate::engine::{Outcome, Status};
+use crate::mailauth::spf::record::RecordAt;
 use crate::mailauth::{self, Rdata, transport::Tlsa};
 use crate::wire::Rcode;
 
@@ -170,6 +172,9 @@ pub struct Answer {
     /// The reply could not be decoded, or (for MX) the records sat outside the answer section.
     pub malformed: bool,
     pub attempts: u32,
+    /// For a TXT answer, its SPF record selected and parsed once, however many domains read
+    /// this (shared) answer.
+    pub spf: Option<Arc<RecordAt>>,
 }
 
 /// Presentation form of a name: lower case, no trailing dot, the root as `.`.
@@ -191,6 +196,7 @@ impl Answer {
             truncated: false,
             malformed: false,
             attempts,
+            spf: None,
         }
     }
 
@@ -254,6 +260,9 @@ impl Answer {
         }
         if answer.status == Status::NoError && answer.data.is_empty() {
             answer.status = Status::NoData;
+        }
+        if qtype == RecordType::TXT {
+            answer.spf = Some(Arc::new(RecordAt::of(&answer.to_mailauth())));
         }
         if qtype == RecordType::MX
             && message.answers.is_empty()

@@ -367,7 +367,8 @@ impl Pipeline {
             if role == Role::Auth
                 && let Some(auth) = task.auth.as_mut()
             {
-                auth.learn(key.evaluator_name(), key.qtype(), answer.to_mailauth());
+                let spf = answer.spf.clone();
+                auth.learn(key.evaluator_name(), key.qtype(), answer.to_mailauth(), spf);
                 self.drive_auth(slot);
             }
             for (k, r) in follow_ups(&key, role, &answer, walked, self.checks) {
@@ -400,19 +401,19 @@ impl Pipeline {
                 // normalised, or a reverse name of no address) could wait for ever.
                 let key =
                     Key::of(&need.name, need.qtype).filter(|k| k.evaluator_name() == need.name);
-                let answer = match &key {
+                let found = match &key {
                     // Asked in another role already: the answer is here.
                     Some(key) => task
                         .answers
                         .iter()
                         .find(|(k, _)| k == key)
-                        .map(|(_, a)| a.to_mailauth()),
+                        .map(|(_, a)| (a.to_mailauth(), a.spf.clone())),
                     // A question the pipeline cannot send fails at once.
-                    None => Some(mailauth::Answer::Failed),
+                    None => Some((mailauth::Answer::Failed, None)),
                 };
-                match (answer, key) {
-                    (Some(answer), _) => {
-                        auth.learn(need.name, need.qtype, answer);
+                match (found, key) {
+                    (Some((answer, spf)), _) => {
+                        auth.learn(need.name, need.qtype, answer, spf);
                         again = true;
                     }
                     (None, Some(key)) => keys.push(key),

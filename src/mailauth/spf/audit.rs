@@ -7,7 +7,7 @@ use hickory_proto::rr::RecordType;
 
 use super::eval::{MAX_LOOKUPS, MAX_VOID_LOOKUPS};
 use super::macros::{Context, MacroString};
-use super::record::{self, Mechanism, Qualifier};
+use super::record::{Mechanism, Qualifier, RecordAt};
 use super::{Answer, Dns, Need};
 
 /// What is wrong with a domain's SPF, as far as DNS shows without a client.
@@ -99,28 +99,30 @@ fn walk(
         a.problems.push(Problem::Loop(name.to_string()));
         return Ok(true);
     }
-    let txt = match ask(dns, name, RecordType::TXT)? {
-        Answer::Failed => {
+    let at = dns.spf_record(name).ok_or_else(|| Need {
+        name: name.to_string(),
+        qtype: RecordType::TXT,
+    })?;
+    let (text, parsed) = match &*at {
+        RecordAt::Failed => {
             a.problems.push(Problem::Failed(name.to_string()));
             return Ok(true);
         }
-        answer => answer.texts(),
-    };
-    let text = match record::select(&txt) {
-        Ok(None) => return Ok(false),
-        Ok(Some(text)) => text,
-        Err(n) => {
-            a.problems.push(Problem::Multiple(name.to_string(), n));
+        RecordAt::None => return Ok(false),
+        RecordAt::Multiple(n) => {
+            a.problems.push(Problem::Multiple(name.to_string(), *n));
             return Ok(true);
         }
+        RecordAt::One { text, parsed } => (text, parsed),
     };
     if a.record.is_none() {
         a.record = Some(text.clone());
     }
-    let parsed = match record::parse(&text) {
+    let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
-            a.problems.push(Problem::Syntax(name.to_string(), e.0));
+            a.problems
+                .push(Problem::Syntax(name.to_string(), e.0.clone()));
             return Ok(true);
         }
     };

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use hickory_proto::rr::{Name, RecordType};
 
 use super::macros::{Context, MacroString};
-use super::record::{self, Mechanism, Record};
+use super::record::{Mechanism, Record, RecordAt};
 use super::{Answer, Dns, Need, Rdata, SpfResult};
 
 /// Mechanisms and modifiers that cause DNS lookups, at most (§4.6.4).
@@ -243,27 +243,33 @@ impl Evaluator<'_> {
         if !valid_domain(domain) {
             return Ok(none);
         }
-        let txt = match self.ask(domain, RecordType::TXT)? {
-            Answer::Failed => {
+        let at = self.dns.spf_record(domain).ok_or_else(|| {
+            Stop::Need(Need {
+                name: domain.to_string(),
+                qtype: RecordType::TXT,
+            })
+        })?;
+        let (text, parsed) = match &*at {
+            RecordAt::Failed => {
                 return Err(Stop::Temp(format!("the TXT lookup of {domain} failed")));
             }
-            answer => answer.texts(),
-        };
-        let text = match record::select(&txt) {
-            Ok(None) => return Ok(none),
-            Ok(Some(text)) => text,
-            Err(n) => return Err(Stop::Perm(format!("{domain} has {n} SPF records"))),
+            RecordAt::None => return Ok(none),
+            RecordAt::Multiple(n) => {
+                return Err(Stop::Perm(format!("{domain} has {n} SPF records")));
+            }
+            RecordAt::One { text, parsed } => (text, parsed),
         };
         if self.record.is_none() {
             self.record = Some(text.clone());
         }
-        let parsed = record::parse(&text)
+        let parsed = parsed
+            .as_ref()
             .map_err(|e| Stop::Perm(format!("the SPF record of {domain}: {e}")))?;
         if self.stack.iter().any(|d| d == domain) {
             return Err(Stop::Perm(format!("{domain} includes itself (a loop)")));
         }
         self.stack.push(domain.to_string());
-        let decided = self.evaluate(domain, &parsed, top);
+        let decided = self.evaluate(domain, parsed, top);
         self.stack.pop();
         decided
     }

@@ -107,6 +107,37 @@ pub fn select(texts: &[Vec<u8>]) -> Result<Option<String>, usize> {
     }
 }
 
+/// The SPF record at a name, from its TXT answer: selected (§4.5) and parsed once, then read
+/// by every replay of the evaluators (see [`crate::mailauth::Dns::spf_record`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum RecordAt {
+    /// The TXT lookup failed.
+    Failed,
+    None,
+    /// More than one SPF record (a permerror).
+    Multiple(usize),
+    One {
+        text: String,
+        parsed: Result<Record, SyntaxError>,
+    },
+}
+
+impl RecordAt {
+    pub fn of(answer: &super::Answer) -> RecordAt {
+        if *answer == super::Answer::Failed {
+            return RecordAt::Failed;
+        }
+        match select(&answer.texts()) {
+            Ok(None) => RecordAt::None,
+            Ok(Some(text)) => RecordAt::One {
+                parsed: parse(&text),
+                text,
+            },
+            Err(n) => RecordAt::Multiple(n),
+        }
+    }
+}
+
 /// Parses a selected record.
 pub fn parse(record: &str) -> Result<Record, SyntaxError> {
     if !record.is_ascii() {
