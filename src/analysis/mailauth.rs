@@ -5,6 +5,7 @@ use super::{Code, Finding};
 use crate::mailauth::dmarc::{Discovery, Disposition};
 use crate::mailauth::spf::SpfResult;
 use crate::mailauth::spf::audit::{Audit, Problem};
+use crate::mailauth::spf::eval::{MAX_LOOKUPS, MAX_VOID_LOOKUPS};
 use crate::mailauth::spf::record::Qualifier;
 use crate::mailauth::transport::TlsaState;
 use crate::pipeline::auth::{Posture, tlsa_name};
@@ -59,11 +60,17 @@ fn spf(domain: &str, audit: &Audit, posture: &Posture, out: &mut Vec<Finding>) {
         return;
     };
     if audit.too_many_lookups() {
-        let evidence = format!("{} DNS-querying terms, at most 10", audit.lookups);
+        let evidence = format!(
+            "{} DNS-querying terms, at most {MAX_LOOKUPS}",
+            audit.lookups
+        );
         push(out, Code::SPF_TOO_MANY_LOOKUPS, "", evidence);
     }
     if audit.too_many_voids() {
-        let evidence = format!("{} lookups find nothing, at most 2", audit.void_lookups);
+        let evidence = format!(
+            "{} lookups find nothing, at most {MAX_VOID_LOOKUPS}",
+            audit.void_lookups
+        );
         push(out, Code::SPF_VOID_LOOKUPS, "", evidence);
     }
     if audit.all == Some(Qualifier::Pass) {
@@ -258,13 +265,14 @@ impl Overview {
                 .problems
                 .iter()
                 .any(|p| matches!(p, Problem::Failed(_)));
-            let broken =
-                !audit.problems.is_empty() || audit.too_many_lookups() || audit.too_many_voids();
-            let state = match (&audit.record, failed, broken) {
-                (_, true, _) => "temperror",
-                (_, _, true) => "permerror",
-                (Some(_), _, _) => "valid",
-                (None, _, _) => "none",
+            let state = if failed {
+                "temperror"
+            } else if audit.evaluates() {
+                "valid"
+            } else if audit.record.is_some() || !audit.problems.is_empty() {
+                "permerror"
+            } else {
+                "none"
             };
             SpfOverview {
                 state,

@@ -8,7 +8,6 @@ pub mod spf;
 pub mod transport;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -92,31 +91,46 @@ pub struct Need {
     pub qtype: RecordType,
 }
 
-/// The answers known so far, by name then type: looked up by `&str`, so an evaluator's many
-/// asks per replay allocate nothing; and the SPF records selected and parsed from them, each
-/// once however often the evaluations replay.
+/// The answers known so far: looked up by `&str`, so an evaluator's many asks per replay
+/// allocate nothing; and the SPF records selected and parsed from them, each once however often
+/// the evaluations replay. A domain's evaluations read a few dozen answers at most, so a list
+/// searched in order beats hashing.
 #[derive(Debug, Default)]
 pub struct Known {
-    answers: HashMap<String, Vec<(RecordType, Answer)>>,
-    records: RefCell<HashMap<String, Arc<RecordAt>>>,
+    answers: Vec<(String, RecordType, Answer)>,
+    records: RefCell<Vec<(String, Arc<RecordAt>)>>,
 }
 
 impl Known {
     /// Records the answer to `name` (lower case, no trailing dot) of type `qtype`.
     pub fn insert(&mut self, name: String, qtype: RecordType, answer: Answer) {
-        if qtype == RecordType::TXT {
-            self.records.get_mut().remove(&name);
-        }
-        let answers = self.answers.entry(name).or_default();
-        match answers.iter_mut().find(|(t, _)| *t == qtype) {
-            Some((_, known)) => *known = answer,
-            None => answers.push((qtype, answer)),
-        }
+        self.insert_with_spf(name, qtype, answer, None);
     }
 
-    /// Records the SPF record at `name`, already selected and parsed from its TXT answer.
-    pub fn insert_spf(&mut self, name: String, record: Arc<RecordAt>) {
-        self.records.get_mut().insert(name, record);
+    /// [`Known::insert`], with the SPF record selected and parsed from the answer when the
+    /// caller has it already (a shared answer parses it once for every domain).
+    pub fn insert_with_spf(
+        &mut self,
+        name: String,
+        qtype: RecordType,
+        answer: Answer,
+        spf: Option<Arc<RecordAt>>,
+    ) {
+        let records = self.records.get_mut();
+        if qtype == RecordType::TXT {
+            records.retain(|(n, _)| *n != name);
+            if let Some(record) = spf {
+                records.push((name.clone(), record));
+            }
+        }
+        match self
+            .answers
+            .iter_mut()
+            .find(|(n, t, _)| *t == qtype && *n == name)
+        {
+            Some((_, _, known)) => *known = answer,
+            None => self.answers.push((name, qtype, answer)),
+        }
     }
 
     pub fn contains(&self, name: &str, qtype: RecordType) -> bool {
@@ -126,17 +140,25 @@ impl Known {
 
 impl Dns for Known {
     fn answer(&self, name: &str, qtype: RecordType) -> Option<&Answer> {
-        let answers = self.answers.get(name)?;
-        answers.iter().find(|(t, _)| *t == qtype).map(|(_, a)| a)
+        self.answers
+            .iter()
+            .find(|(n, t, _)| *t == qtype && n == name)
+            .map(|(_, _, a)| a)
     }
 
     fn spf_record(&self, name: &str) -> Option<Arc<RecordAt>> {
-        if let Some(record) = self.records.borrow().get(name) {
-            return Some(record.clone());
+        let known = self
+            .records
+            .borrow()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| r.clone());
+        if known.is_some() {
+            return known;
         }
         let record = Arc::new(RecordAt::of(self.answer(name, RecordType::TXT)?));
         let mut records = self.records.borrow_mut();
-        records.insert(name.to_string(), record.clone());
+        records.push((name.to_string(), record.clone()));
         Some(record)
     }
 }

@@ -156,7 +156,6 @@ pub struct AuthState {
     domain: String,
     /// The MAIL FROM of every `check_host()`: `postmaster@<domain>`.
     sender: String,
-    checks: Checks,
     known: Known,
     running: Vec<Running>,
     mx_started: bool,
@@ -177,7 +176,6 @@ impl AuthState {
         AuthState {
             domain: domain.to_string(),
             sender: format!("postmaster@{domain}"),
-            checks,
             known: Known::default(),
             running: jobs.into_iter().map(Running::new).collect(),
             mx_started: false,
@@ -193,13 +191,7 @@ impl AuthState {
         answer: Answer,
         spf: Option<Arc<RecordAt>>,
     ) {
-        match spf {
-            Some(record) => {
-                self.known.insert(name.clone(), qtype, answer);
-                self.known.insert_spf(name, record);
-            }
-            None => self.known.insert(name, qtype, answer),
-        }
+        self.known.insert_with_spf(name, qtype, answer, spf);
     }
 
     /// Starts `check_host()` of the MX addresses, once, when the domain's other lookups (the
@@ -211,13 +203,8 @@ impl AuthState {
         self.mx_started = true;
         // Only a record that evaluates says something about the MX addresses (the audit, done
         // by now, found no error): the others' results are `none` or errors already reported.
-        let evaluates = self.posture.spf.as_ref().is_some_and(|a| {
-            a.record.is_some()
-                && a.problems.is_empty()
-                && !a.too_many_lookups()
-                && !a.too_many_voids()
-        });
-        if self.checks.spf && evaluates {
+        let evaluates = self.posture.spf.as_ref().is_some_and(Audit::evaluates);
+        if evaluates {
             addresses.sort_unstable();
             addresses.dedup();
             addresses.truncate(MAX_MX_CHECKS);

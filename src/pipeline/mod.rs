@@ -94,6 +94,8 @@ struct Task {
     requested: Vec<(Key, Role)>,
     answers: Vec<(Key, Arc<Answer>)>,
     outstanding: usize,
+    /// CNAME-walk steps requested so far.
+    walked: usize,
     auth: Option<Box<AuthState>>,
 }
 
@@ -269,6 +271,7 @@ impl Pipeline {
             requested: Vec::new(),
             answers: Vec::new(),
             outstanding: 0,
+            walked: 0,
             auth,
         };
         let slot = crate::slots::occupy(&mut self.tasks, &mut self.free, task);
@@ -322,6 +325,7 @@ impl Pipeline {
         }
         task.requested.push((key.clone(), role));
         task.outstanding += 1;
+        task.walked += usize::from(role == Role::Walk);
         let auth = &mut self.stats.auth;
         let count = |n: &mut u64| {
             if role == Role::Auth {
@@ -359,11 +363,7 @@ impl Pipeline {
             if !task.answers.iter().any(|(k, _)| *k == key) {
                 task.answers.push((key.clone(), answer.clone()));
             }
-            let walked = task
-                .requested
-                .iter()
-                .filter(|(_, r)| *r == Role::Walk)
-                .count();
+            let walked = task.walked;
             if role == Role::Auth
                 && let Some(auth) = task.auth.as_mut()
             {

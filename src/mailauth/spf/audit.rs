@@ -49,6 +49,15 @@ impl Audit {
     pub fn too_many_voids(&self) -> bool {
         self.void_lookups > MAX_VOID_LOOKUPS
     }
+
+    /// A record that `check_host()` can evaluate to a result: one, without problems or limits
+    /// exceeded (a failed lookup is a problem too).
+    pub fn evaluates(&self) -> bool {
+        self.record.is_some()
+            && self.problems.is_empty()
+            && !self.too_many_lookups()
+            && !self.too_many_voids()
+    }
 }
 
 /// Audits `domain`'s SPF; `Err` names the next question.
