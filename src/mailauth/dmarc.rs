@@ -16,6 +16,14 @@ pub enum Disposition {
 }
 
 impl Disposition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::None => "none",
+            Disposition::Quarantine => "quarantine",
+            Disposition::Reject => "reject",
+        }
+    }
+
     fn parse(value: &str) -> Option<Disposition> {
         match value.to_ascii_lowercase().as_str() {
             "none" => Some(Disposition::None),

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Code, DomainReport, Route};
+use crate::mailauth::spf::eval::MAX_LOOKUPS;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Tally {
@@ -57,17 +58,17 @@ fn add_counts(counts: &mut BTreeMap<String, u64>, other: &BTreeMap<String, u64>)
 }
 
 /// The mail-authentication figures a domain counts towards (none for NXDOMAIN, which has no
-/// posture to speak of).
+/// posture: `DomainReport::auth` is `None`).
 pub fn mail_auth_keys(r: &DomainReport) -> Vec<String> {
     let mut keys = Vec::new();
-    let Some(auth) = r.auth.as_ref().filter(|_| r.route != Route::Nxdomain) else {
+    let Some(auth) = &r.auth else {
         return keys;
     };
     if let Some(spf) = &auth.spf {
         keys.push(format!("spf.state.{}", spf.state));
         if matches!(spf.state, "valid" | "permerror") {
-            let lookups = if spf.lookups > 10 {
-                "11+".to_string()
+            let lookups = if spf.lookups > MAX_LOOKUPS {
+                format!("{}+", MAX_LOOKUPS + 1)
             } else {
                 spf.lookups.to_string()
             };
@@ -90,11 +91,7 @@ pub fn mail_auth_keys(r: &DomainReport) -> Vec<String> {
     if let Some(dmarc) = &auth.dmarc {
         keys.push(format!("dmarc.state.{}", dmarc.state));
         if let Some(policy) = dmarc.policy {
-            let policy = serde_json::to_value(policy).unwrap_or_default();
-            keys.push(format!(
-                "dmarc.policy.{}",
-                policy.as_str().unwrap_or_default()
-            ));
+            keys.push(format!("dmarc.policy.{}", policy.as_str()));
         }
         if dmarc.state == "valid" {
             keys.push(format!("dmarc.rua.{}", !dmarc.rua.is_empty()));
