@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use common::{WORLD_FLAGS, mxscan, start_sim, summary};
+use mxscan::pipeline::auth::Checks;
 use mxscan::sim::SyntheticWorld;
 
 const N: u64 = 10_000;
@@ -78,7 +79,7 @@ fn case(faults: &[&str], extra: &[&str], bound: Bound) -> serde_json::Value {
         assert!(!seen[i as usize], "{domain} written twice ({faults:?})");
         seen[i as usize] = true;
         let mine = found.remove(domain).unwrap_or_default();
-        let (_, truth) = world.truth(i);
+        let (_, truth) = world.truth(i, Checks::DEFAULT);
         let truth: BTreeSet<&str> = truth.into_iter().map(|c| c.name()).collect();
         let measured: BTreeSet<&str> = mine
             .iter()

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::{Farm, WORLD_FLAGS, mxscan, repo_path, sample_sim, sorted_rows, start_sim, summary};
+use mxscan::pipeline::auth::Checks;
 use mxscan::sim::SyntheticWorld;
 use mxscan::sim::synthetic::Scenario;
 
@@ -352,7 +353,7 @@ fn synthetic_world_findings_match_its_ground_truth() {
     let mut wrong = Vec::new();
     for i in 0..N {
         let domain = SyntheticWorld::domain(i);
-        let (scenario, want) = world.truth(i);
+        let (scenario, want) = world.truth(i, Checks::ALL);
         let want: Vec<&str> = want.iter().map(|c| c.name()).collect();
         let mut have = got.remove(&domain).unwrap_or_default();
         have.sort();

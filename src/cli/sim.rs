@@ -55,7 +55,7 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE", requires = "synthetic")]
     pub write_domains: Option<PathBuf>,
 
-    /// Write the synthetic world's ground truth here (domain,scenario,codes).
+    /// Write the synthetic world's ground truth here (domain,scenario,codes), for --checks all.
     #[arg(long, value_name = "FILE", requires = "synthetic")]
     pub write_truth: Option<PathBuf>,
 

@@ -25,6 +25,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::world::{NameData, Zones};
 use crate::analysis::Code;
+use crate::pipeline::auth::Checks;
 
 /// Shared mail providers; provider `p` with `p % 4 == 3` runs a single exchange.
 pub const PROVIDERS: u32 = 12;
@@ -331,46 +332,54 @@ impl SyntheticWorld {
         vec![record]
     }
 
-    /// The mail-authentication codes of domain `i` under `--checks all`.
-    fn mail_auth_truth(&self, i: u64, scenario: Scenario) -> Vec<Code> {
-        if scenario == Scenario::NxDomain {
-            return Vec::new();
-        }
+    /// The mail-authentication codes of domain `i` under `checks`.
+    fn mail_auth_truth(&self, i: u64, scenario: Scenario, checks: Checks) -> Vec<Code> {
         let mut codes = Vec::new();
+        if scenario == Scenario::NxDomain {
+            return codes;
+        }
         let own_spf = !matches!(scenario, Scenario::NullMx | Scenario::NoMailRoute);
-        match self.spf_profile(i) {
-            _ if scenario == Scenario::DomainCname => codes.push(Code::SPF_NONE),
-            _ if !own_spf => {}
-            SpfProfile::None => codes.push(Code::SPF_NONE),
-            SpfProfile::Include | SpfProfile::Flattened => {}
-            SpfProfile::TooManyLookups => codes.push(Code::SPF_TOO_MANY_LOOKUPS),
-            SpfProfile::PassAll => codes.push(Code::SPF_PASS_ALL),
-            SpfProfile::Syntax => codes.push(Code::SPF_SYNTAX),
-            SpfProfile::Multiple => codes.push(Code::SPF_MULTIPLE),
-            SpfProfile::VoidLookups => codes.push(Code::SPF_VOID_LOOKUPS),
-            SpfProfile::Ptr => codes.push(Code::SPF_PTR),
+        if checks.spf {
+            match self.spf_profile(i) {
+                _ if scenario == Scenario::DomainCname => codes.push(Code::SPF_NONE),
+                _ if !own_spf => {}
+                SpfProfile::None => codes.push(Code::SPF_NONE),
+                SpfProfile::Include | SpfProfile::Flattened => {}
+                SpfProfile::TooManyLookups => codes.push(Code::SPF_TOO_MANY_LOOKUPS),
+                SpfProfile::PassAll => codes.push(Code::SPF_PASS_ALL),
+                SpfProfile::Syntax => codes.push(Code::SPF_SYNTAX),
+                SpfProfile::Multiple => codes.push(Code::SPF_MULTIPLE),
+                SpfProfile::VoidLookups => codes.push(Code::SPF_VOID_LOOKUPS),
+                SpfProfile::Ptr => codes.push(Code::SPF_PTR),
+            }
+            // The implicit-MX address is on shared hosting, outside `mx` and the provider's
+            // ranges.
+            if scenario == Scenario::ImplicitMx
+                && matches!(
+                    self.spf_profile(i),
+                    SpfProfile::Include | SpfProfile::Flattened | SpfProfile::Ptr
+                )
+            {
+                codes.push(Code::SPF_MX_NOT_AUTHORISED);
+            }
         }
-        // The implicit-MX address is on shared hosting, outside `mx` and the provider's ranges.
-        if scenario == Scenario::ImplicitMx
-            && matches!(
-                self.spf_profile(i),
-                SpfProfile::Include | SpfProfile::Flattened | SpfProfile::Ptr
-            )
-        {
-            codes.push(Code::SPF_MX_NOT_AUTHORISED);
-        }
-        match self.dmarc_profile(i) {
-            _ if scenario == Scenario::DomainCname => codes.push(Code::DMARC_NONE),
-            DmarcProfile::None => codes.push(Code::DMARC_NONE),
-            DmarcProfile::Monitor => codes.push(Code::DMARC_POLICY_NONE),
-            DmarcProfile::NoRua => codes.push(Code::DMARC_NO_RUA),
-            DmarcProfile::Syntax => codes.push(Code::DMARC_SYNTAX),
-            DmarcProfile::Multiple => codes.push(Code::DMARC_MULTIPLE),
-            DmarcProfile::ExternalDenied => codes.push(Code::DMARC_RUA_NOT_AUTHORISED),
-            DmarcProfile::Quarantine | DmarcProfile::Reject | DmarcProfile::ExternalAuthorised => {}
+        if checks.dmarc {
+            match self.dmarc_profile(i) {
+                _ if scenario == Scenario::DomainCname => codes.push(Code::DMARC_NONE),
+                DmarcProfile::None => codes.push(Code::DMARC_NONE),
+                DmarcProfile::Monitor => codes.push(Code::DMARC_POLICY_NONE),
+                DmarcProfile::NoRua => codes.push(Code::DMARC_NO_RUA),
+                DmarcProfile::Syntax => codes.push(Code::DMARC_SYNTAX),
+                DmarcProfile::Multiple => codes.push(Code::DMARC_MULTIPLE),
+                DmarcProfile::ExternalDenied => codes.push(Code::DMARC_RUA_NOT_AUTHORISED),
+                DmarcProfile::Quarantine
+                | DmarcProfile::Reject
+                | DmarcProfile::ExternalAuthorised => {}
+            }
         }
         // A provider exchange with TLSA beside the domain's own broken one without.
-        if matches!(scenario, Scenario::BackupBroken | Scenario::PrimaryBroken)
+        if checks.tlsa
+            && matches!(scenario, Scenario::BackupBroken | Scenario::PrimaryBroken)
             && provider_has_tlsa(self.provider(i, true))
         {
             codes.push(Code::TLSA_PARTIAL);
@@ -430,9 +439,9 @@ impl SyntheticWorld {
     }
 
     /// The ground truth of domain `i`: its scenario and the finding codes a scan with
-    /// `--checks all` must report (sorted by name, without duplicates). Interpretation notes
-    /// are in `data/README.md`.
-    pub fn truth(&self, i: u64) -> (Scenario, Vec<Code>) {
+    /// `checks` must report (sorted by name, without duplicates). Interpretation notes are in
+    /// `data/README.md`.
+    pub fn truth(&self, i: u64, checks: Checks) -> (Scenario, Vec<Code>) {
         let scenario = self.scenario(i);
         let hosted_ptr = |codes: &mut Vec<Code>| match self.ptr_fault(Self::hosted_ip(i)) {
             PtrFault::Pass => {}
@@ -524,7 +533,7 @@ impl SyntheticWorld {
                 Code::MX_SINGLE_NETWORK,
             ],
         };
-        codes.extend(self.mail_auth_truth(i, scenario));
+        codes.extend(self.mail_auth_truth(i, scenario, checks));
         codes.sort_unstable_by_key(|c| c.name());
         codes.dedup();
         (scenario, codes)
@@ -538,11 +547,12 @@ impl SyntheticWorld {
         Ok(())
     }
 
-    /// Writes the ground truth as CSV: `domain,scenario,codes` (codes `;`-separated, sorted).
+    /// Writes the ground truth as CSV: `domain,scenario,codes` (codes `;`-separated, sorted), for
+    /// a scan with `--checks all`.
     pub fn write_truth(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "domain,scenario,codes")?;
         for i in 0..self.domains {
-            let (scenario, codes) = self.truth(i);
+            let (scenario, codes) = self.truth(i, Checks::ALL);
             writeln!(
                 out,
                 "{},{},{}",
