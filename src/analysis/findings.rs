@@ -263,7 +263,8 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
 pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
     let mut d = Domain::new(a, r, route);
     d.measurement();
-    if route != Route::Nxdomain {
+    // Nothing to say of the mail authentication of a domain that does not exist.
+    if !r.nonexistent() {
         super::mailauth::findings(r, &mut d.out);
     }
     if d.domain_level() {

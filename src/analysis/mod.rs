@@ -260,7 +260,7 @@ impl Analysis {
             findings: found,
             senders,
             // Nothing to say of a domain that does not exist (as for its findings).
-            auth: (route != Route::Nxdomain)
+            auth: (!result.nonexistent())
                 .then(|| mailauth::Overview::of(&result))
                 .flatten(),
             result,

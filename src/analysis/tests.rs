@@ -692,3 +692,31 @@ fn unmeasured_is_never_reported_as_measured() {
     let report = analysis().analyze(partial);
     assert!(report.score.provisional && report.score.score.is_some());
 }
+
+#[test]
+fn no_mail_authentication_findings_for_a_domain_that_does_not_exist() {
+    use crate::mailauth::dmarc::Discovery;
+    use crate::mailauth::spf::audit::Audit;
+    use crate::pipeline::auth::Posture;
+    use crate::pipeline::result::MailAuth;
+    // The MX lookup timed out; the domain's TXT and DMARC questions found nothing.
+    let mut r = domain("gone.example", vec![]);
+    r.mx = ans(Status::Timeout, vec![]);
+    r.auth = Some(MailAuth {
+        posture: Posture {
+            spf: Some(Audit::default()),
+            dmarc: Some(Discovery::default()),
+            ..Posture::default()
+        },
+        mta_sts: None,
+        tls_rpt: None,
+    });
+    assert!(has(&r, "SPF_NONE").is_some() && has(&r, "DMARC_NONE").is_some());
+    assert!(analysis().analyze(r.clone()).auth.is_some());
+    // The TXT question at its name said NXDOMAIN: nothing is there to have a record.
+    r.auth.as_mut().unwrap().posture.nxdomain = true;
+    let report = analysis().analyze(r.clone());
+    assert!(report.auth.is_none());
+    let codes: Vec<_> = codes(&r).into_iter().map(|(c, ..)| c).collect();
+    assert_eq!(codes, ["DNS_TIMEOUT"]);
+}

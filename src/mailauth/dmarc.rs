@@ -130,7 +130,7 @@ pub fn organisational(name: &str) -> String {
 }
 
 /// What discovery found for a domain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Discovery {
     /// Where the record was found (`_dmarc.` and the domain, or a parent on the tree walk).
     pub at: Option<String>,

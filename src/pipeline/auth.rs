@@ -124,6 +124,9 @@ pub struct Posture {
     /// Each `rua` destination host and whether it accepts the domain's reports (`None`: the
     /// lookup failed).
     pub rua: Vec<(String, Option<bool>)>,
+    /// A question at the domain's own name came back NXDOMAIN: nothing exists there (RFC 8020),
+    /// whatever became of its MX lookup.
+    pub nxdomain: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -191,6 +194,9 @@ impl AuthState {
         answer: Answer,
         spf: Option<Arc<RecordAt>>,
     ) {
+        if answer == Answer::NxDomain && name.eq_ignore_ascii_case(&self.domain) {
+            self.posture.nxdomain = true;
+        }
         self.known.insert_with_spf(name, qtype, answer, spf);
     }
 

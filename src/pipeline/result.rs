@@ -133,6 +133,12 @@ impl DomainResult {
             &self.walk
         }
     }
+
+    /// The domain does not exist: its MX lookup, or a mail-authentication question at its
+    /// name, came back NXDOMAIN.
+    pub fn nonexistent(&self) -> bool {
+        self.mx.status == Status::NxDomain || self.auth.as_ref().is_some_and(|a| a.posture.nxdomain)
+    }
 }
 
 fn walk(f: &Finished, start: &str) -> Vec<String> {

@@ -235,6 +235,7 @@ fn mail_auth_checks_share_provider_records_and_finish_every_job() {
         ("shop1.test", senders),
         ("shop2.test", vec![]),
         ("null.test", vec![]),
+        ("gone.test", vec![]),
     ];
     let (results, sent) = scan_checking(&domains, 3, Checks::ALL);
     let posture = &results["shop1.test"].auth.as_ref().unwrap().posture;
@@ -265,6 +266,9 @@ fn mail_auth_checks_share_provider_records_and_finish_every_job() {
     assert_eq!(sent[&("shop1.test.".to_string(), 16)], 1);
     let no_spf = &results["null.test"].auth.as_ref().unwrap().posture;
     assert!(no_spf.spf.as_ref().unwrap().record.is_none() && no_spf.mx.is_empty());
+    assert!(!no_spf.nxdomain);
+    // The TXT question at a missing domain's name tells the analysis it does not exist.
+    assert!(results["gone.test"].auth.as_ref().unwrap().posture.nxdomain);
 
     // `--checks mx` asks no TXT or TLSA question and carries no posture.
     let (results, sent) = scan(&domains, 3);
