@@ -1,7 +1,8 @@
 //! mxscan: a high-throughput bulk DNS scanner for mail configuration.
 //!
 //! The modules follow the data flow (docs/design.md draws it):
-//! input → pipeline → engine ⇄ io, then analysis → output. `scan`, `resolve` and `bench` are
+//! input → pipeline → engine ⇄ io, then analysis → output → report (one HTML page of a scan's
+//! output). `scan`, `resolve` and `bench` are
 //! the runs that wire those stages together; `cli` only turns flags into their jobs. `sim` is
 //! the simulated resolver farm that tests, demos and benchmarks run against.
 
@@ -17,6 +18,7 @@ pub mod io;
 pub mod mailauth;
 pub mod output;
 pub mod pipeline;
+pub mod report;
 pub mod resolve;
 pub mod scan;
 pub mod sim;

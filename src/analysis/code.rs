@@ -187,6 +187,34 @@ impl serde::Serialize for Code {
     }
 }
 
+/// The catalogue: docs/findings.md, built in (the report shows the entries of the codes a scan
+/// found).
+pub const CATALOGUE: &str = include_str!("../../docs/findings.md");
+
+/// One code's row of the catalogue, its Markdown cells as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
+    pub code: &'a str,
+    pub severity: &'a str,
+    pub detection: &'a str,
+    pub source: &'a str,
+    pub fix: &'a str,
+}
+
+/// The catalogue's code rows, in order.
+pub fn catalogue() -> impl Iterator<Item = Entry<'static>> {
+    CATALOGUE.lines().filter_map(|l| {
+        let mut cells = l.strip_prefix("| `")?.strip_suffix(" |")?.split(" | ");
+        Some(Entry {
+            code: cells.next()?.strip_suffix('`')?,
+            severity: cells.next()?,
+            detection: cells.next()?,
+            source: cells.next()?,
+            fix: cells.next()?,
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,15 +222,8 @@ mod tests {
     /// docs/findings.md lists exactly these codes, in this order, each with its severity.
     #[test]
     fn the_catalogue_lists_exactly_these_codes() {
-        let doc = include_str!("../../docs/findings.md");
-        let rows: Vec<(&str, &str)> = doc
-            .lines()
-            .filter_map(|l| {
-                let mut cells = l.strip_prefix("| `")?.split(" | ");
-                let code = cells.next()?.strip_suffix('`')?;
-                Some((code, cells.next()?))
-            })
-            .collect();
+        let doc = CATALOGUE;
+        let rows: Vec<(&str, &str)> = catalogue().map(|e| (e.code, e.severity)).collect();
         let names: Vec<&str> = rows.iter().map(|(c, _)| *c).collect();
         let ours: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
         assert_eq!(names, ours);

@@ -104,26 +104,17 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
             "summary.json".to_string(),
             "counts, timings, per-resolver figures",
         ),
+        (
+            crate::report::REPORT.to_string(),
+            "all of it as one page with charts, for a browser",
+        ),
     ] {
         println!("  {file:<14} {what}");
     }
-    for (route, n) in summary.routes.iter().filter(|(_, n)| **n > 0) {
-        println!("  {route:<14} {n:>5} domains");
-    }
-    let mut by_severity: std::collections::BTreeMap<&str, u64> = Default::default();
-    for counts in summary.findings.values() {
-        for (severity, n) in counts {
-            *by_severity.entry(severity).or_default() += n;
-        }
-    }
-    let severities: Vec<String> = by_severity
-        .iter()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
+    print!("{}", summary.overview());
     println!(
-        "  {} finding codes seen: {}",
-        summary.findings.len(),
-        severities.join(", ")
+        "Open the report, one page with every figure: {}",
+        args.out.join(crate::report::REPORT).display()
     );
     Ok(if summary.interrupted {
         super::exit::INTERRUPTED

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod engine_args;
 pub mod exit;
+pub mod report;
 pub mod resolve;
 pub mod scan;
 pub mod sim;
@@ -36,6 +37,12 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Evaluate SPF (RFC 7208 check_host) for one client IP and sender through the resolvers.
     Spf(spf::SpfArgs),
+    /// Write a scan's report: one self-contained HTML page with charts (DIR/report.html).
+    Report(report::ReportArgs),
+    /// Print a shell completion script.
+    Completions(report::CompletionsArgs),
+    /// Print the man page (roff), or write every page into a directory.
+    Man(report::ManArgs),
 }
 
 /// Runs the parsed command line; the returned code is the process exit status.
@@ -47,5 +54,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Spf(args) => spf::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Completions(args) => report::completions(args),
+        Command::Man(args) => report::man(args),
     }
 }

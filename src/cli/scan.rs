@@ -97,6 +97,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "PCT", default_value_t = 1.0)]
     pub max_unanswered: f64,
 
+    /// Do not write report.html at the end (`mxscan report DIR` writes it at any time).
+    #[arg(long)]
+    pub no_report: bool,
+
     /// No journal and no fsync: the scan cannot be resumed. Only for measuring what the journal
     /// costs (scripts/bench-journal.sh).
     #[arg(long, hide = true)]
@@ -138,12 +142,14 @@ impl ScanArgs {
             retry: a.retry_indeterminate,
             force: a.force,
             sync_interval: (!a.no_journal).then(|| Duration::from_secs_f64(a.sync_interval)),
+            report: !a.no_report,
         })
     }
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let max_unanswered = args.max_unanswered;
+    let no_report = args.no_report;
     let job = args.to_job()?;
     let out = job.out.clone();
     let summary = match crate::scan::run(&job) {
@@ -180,6 +186,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
         }
     };
     eprintln!("{}", summary.line());
+    eprint!("{}", summary.overview());
+    let report = out.join(crate::report::REPORT);
+    if !no_report && report.is_file() {
+        eprintln!("report: {}", report.display());
+    }
     Ok(exit_status(&summary, max_unanswered))
 }
 

@@ -19,6 +19,41 @@ pub struct Latency {
     pub max: f64,
 }
 
+/// Upper bounds of the latency distribution's buckets in milliseconds (a 1-2-5 series; the
+/// last bucket, `le_ms: null`, holds the rest).
+const BUCKET_BOUNDS_MS: [f64; 15] = [
+    0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0,
+];
+
+/// Answers with a latency up to `le_ms` (and over the previous bucket's bound).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Bucket {
+    pub le_ms: Option<f64>,
+    pub count: u64,
+}
+
+/// The latency distribution of `h` in [`BUCKET_BOUNDS_MS`] (empty when nothing was answered).
+fn buckets(h: &Histogram<u64>) -> Vec<Bucket> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(BUCKET_BOUNDS_MS.len() + 1);
+    let mut below = 0;
+    for le in BUCKET_BOUNDS_MS {
+        let upto = h.count_between(0, (le * 1e3) as u64);
+        out.push(Bucket {
+            le_ms: Some(le),
+            count: upto - below,
+        });
+        below = upto;
+    }
+    out.push(Bucket {
+        le_ms: None,
+        count: h.len() - below,
+    });
+    out
+}
+
 impl Latency {
     fn of(h: &Histogram<u64>) -> Option<Latency> {
         let ms = |us: u64| us as f64 / 1e3;
@@ -58,6 +93,8 @@ pub struct ResolverReport {
     pub health: &'static str,
     pub rcodes: BTreeMap<&'static str, u64>,
     pub latency_ms: Option<Latency>,
+    /// How many answers took how long (the report's latency distribution).
+    pub latency_buckets: Vec<Bucket>,
 }
 
 /// Records the latency of every answered lookup, overall and per resolver.
@@ -133,7 +170,29 @@ impl LatencyRecorder {
                     .map(|(c, n)| (crate::wire::Rcode::new(c as u8).name(), *n))
                     .collect(),
                 latency_ms: Latency::of(h),
+                latency_buckets: buckets(h),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_count_every_answer_once() {
+        let mut h = histogram();
+        for us in [50, 100, 101, 900, 1_000, 30_000, 6_000_000] {
+            h.record(us).unwrap();
+        }
+        let b = buckets(&h);
+        let count = |le: Option<f64>| b.iter().find(|x| x.le_ms == le).unwrap().count;
+        assert_eq!(b.iter().map(|x| x.count).sum::<u64>(), 7);
+        assert_eq!(count(Some(0.1)), 2);
+        assert_eq!(count(Some(1.0)), 3);
+        assert_eq!(count(Some(50.0)), 1);
+        assert_eq!(count(None), 1);
+        assert!(buckets(&histogram()).is_empty());
     }
 }

@@ -5,12 +5,14 @@ pub mod journal;
 pub mod latency;
 pub mod manifest;
 pub mod progress;
+pub mod read;
 pub mod resolve;
 pub mod retry;
 pub mod scan;
 pub mod summary;
 pub mod table;
 pub mod tally;
+pub mod timeline;
 
 use std::io::Write;
 

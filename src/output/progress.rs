@@ -9,21 +9,33 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Counters the scan updates and the progress bar reads.
+/// Counters the scan updates and the progress bar and the timeline read.
 #[derive(Debug, Default)]
 pub struct ScanCounters {
     /// Domains to scan, when known.
     pub total: AtomicU64,
     pub domains_done: AtomicU64,
+    /// Questions handed to the engine (after sharing).
+    pub lookups: AtomicU64,
+    /// Queries sent, retries included.
     pub queries: AtomicU64,
     pub in_flight: AtomicU64,
     pub retries: AtomicU64,
     pub timeouts: AtomicU64,
     /// Milliseconds every resolver has been down (0: some resolver is up).
     pub outage_ms: AtomicU64,
+    /// Replies from each resolver, in `-r` order.
+    pub answered: Vec<AtomicU64>,
 }
 
 impl ScanCounters {
+    pub fn new(resolvers: usize) -> ScanCounters {
+        ScanCounters {
+            answered: (0..resolvers).map(|_| AtomicU64::new(0)).collect(),
+            ..ScanCounters::default()
+        }
+    }
+
     pub fn get(c: &AtomicU64) -> u64 {
         c.load(Ordering::Relaxed)
     }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use super::Format;
 use super::journal::TrackedFile;
 use super::manifest::sync_dir;
+use super::read::{csv_reader, read_error, read_rows};
 use super::scan::{SCAN_TABLES, ScanTables, table_path};
 use super::tally::Tally;
 use crate::analysis::{Code, Route};
@@ -33,62 +34,6 @@ pub struct Unmeasured {
     pub domains: HashSet<String>,
     /// The tally of their rows, to take away from the scan's.
     pub tally: Tally,
-}
-
-/// An error reading `path`, naming it.
-fn read_error(path: &Path, e: impl std::fmt::Display) -> io::Error {
-    io::Error::other(format!("cannot read {}: {e}", path.display()))
-}
-
-/// A reader of a CSV table as mxscan writes it.
-fn csv_reader(path: &Path) -> io::Result<csv::Reader<File>> {
-    csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| read_error(path, e))
-}
-
-/// One table's rows, as `(domain, row)` where `row` holds the columns `wanted`, read from CSV
-/// or JSON Lines.
-fn read_rows(
-    path: &Path,
-    format: Format,
-    wanted: &[&str],
-    each: &mut dyn FnMut(&str, &[String]),
-) -> io::Result<()> {
-    let err = |e: &dyn std::fmt::Display| read_error(path, e);
-    match format {
-        Format::Csv => {
-            let mut r = csv_reader(path)?;
-            let headers = r.headers().map_err(|e| err(&e))?.clone();
-            let at: Vec<Option<usize>> = wanted
-                .iter()
-                .map(|w| headers.iter().position(|h| h == *w))
-                .collect();
-            for rec in r.records() {
-                let rec = rec.map_err(|e| err(&e))?;
-                let row: Vec<String> = at
-                    .iter()
-                    .map(|i| i.and_then(|i| rec.get(i)).unwrap_or("").to_string())
-                    .collect();
-                each(rec.get(0).unwrap_or(""), &row);
-            }
-        }
-        Format::Jsonl => {
-            for line in BufReader::new(File::open(path).map_err(|e| err(&e))?).lines() {
-                let value: serde_json::Value =
-                    serde_json::from_str(&line.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
-                let text = |key: &str| match &value[key] {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                let row: Vec<String> = wanted.iter().map(|w| text(w)).collect();
-                each(&text("domain"), &row);
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Reads the unmeasured domains of the tables in `dir` and the tally of their rows.

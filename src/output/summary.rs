@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::latency::{ResolverReport, pct};
+use super::timeline::Timeline;
 use crate::engine::Rejected;
 use crate::input::list::ListStats;
 use crate::pipeline::cache::CacheStats;
@@ -63,6 +64,8 @@ pub struct Timing {
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub version: &'static str,
+    /// The command line of this run, as given.
+    pub command: Vec<String>,
     /// The scan was stopped before the end of its input (`--resume` continues it).
     pub interrupted: bool,
     /// It stopped because every resolver was down for `--give-up` seconds.
@@ -96,6 +99,8 @@ pub struct Summary {
     pub queries: QuerySummary,
     pub timing: Timing,
     pub resolvers: Vec<ResolverReport>,
+    /// This run over time (output::timeline).
+    pub timeline: Timeline,
 }
 
 /// One mail-authentication family over the scanned domains.
@@ -191,5 +196,65 @@ impl Summary {
                 ""
             }
         )
+    }
+
+    /// What a scan found, in at most 80 columns: routes, the ten most frequent findings (by
+    /// severity, then count) and each resolver's loss and p99 latency.
+    pub fn overview(&self) -> String {
+        let mut out = String::new();
+        let mut line = String::from("routes:");
+        for (route, n) in self.routes.iter().filter(|(_, n)| **n > 0) {
+            let item = format!(" {route} {n}");
+            if line.len() + item.len() > 80 {
+                out.push_str(&line);
+                out.push('\n');
+                line = String::from("       ");
+            }
+            line.push_str(&item);
+        }
+        out.push_str(&line);
+        out.push('\n');
+        let mut top: Vec<(&str, &str, u64)> = self
+            .findings
+            .iter()
+            .flat_map(|(code, by)| {
+                by.iter()
+                    .map(move |(sev, n)| (code.as_str(), sev.as_str(), *n))
+            })
+            .collect();
+        top.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
+        top.truncate(10);
+        let rank = |severity: &str| {
+            ["ERROR", "WARN", "INFO", "INDETERMINATE"]
+                .iter()
+                .position(|s| *s == severity)
+                .unwrap_or(4)
+        };
+        top.sort_by(|a, b| rank(a.1).cmp(&rank(b.1)).then(b.2.cmp(&a.2)));
+        if !top.is_empty() {
+            out.push_str("most frequent findings:\n");
+        }
+        for (code, severity, n) in top {
+            out.push_str(&format!("  {severity:<13} {code:<40} {n:>12}\n"));
+        }
+        if !self.resolvers.is_empty() {
+            out.push_str(&format!(
+                "{:<26} {:>12} {:>12} {:>8} {:>10}\n",
+                "resolvers:", "sent", "answered", "loss %", "p99 ms"
+            ));
+        }
+        for r in &self.resolvers {
+            let mut name = r.resolver.to_string();
+            name.truncate(24);
+            let p99 = r
+                .latency_ms
+                .as_ref()
+                .map_or("-".to_string(), |l| format!("{:.1}", l.p99));
+            out.push_str(&format!(
+                "  {name:<24} {:>12} {:>12} {:>8.2} {:>10}\n",
+                r.sent, r.answered, r.loss_pct, p99
+            ));
+        }
+        out
     }
 }

@@ -36,6 +36,7 @@ use crate::output::progress::{Progress, ScanCounters};
 use crate::output::retry;
 use crate::output::scan::{create_table, table_path};
 use crate::output::summary::Summary;
+use crate::output::timeline::Sampler;
 use crate::pipeline::Pipeline;
 use crate::pipeline::auth::Checks;
 pub use start::{AlreadyComplete, Refused};
@@ -92,6 +93,8 @@ pub struct ScanJob {
     pub force: bool,
     /// `None`: no journal (`--no-journal`).
     pub sync_interval: Option<Duration>,
+    /// Write `report.html` at the end (complete or interrupted).
+    pub report: bool,
 }
 
 impl ScanJob {
@@ -120,6 +123,7 @@ impl ScanJob {
             retry: false,
             force: false,
             sync_interval: Some(Duration::from_secs_f64(DEFAULT_SYNC_INTERVAL)),
+            report: true,
         }
     }
 
@@ -326,7 +330,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
     let prepare_s = started.elapsed().as_secs_f64();
     let Tables { opened, retry } = open_tables(job, start, &input.list)?;
 
-    let counters = Arc::new(ScanCounters::default());
+    let counters = Arc::new(ScanCounters::new(job.asking.engine.resolvers.len()));
     match retry {
         Some(pass) => counters.total.store(pass.retried, Ordering::Relaxed),
         None => {
@@ -349,6 +353,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
     let (tx, writer) = writer::spawn(tables, checkpoint, analysis, counters.clone())?;
 
     let progress = Progress::start(counters.clone());
+    let sampler = Sampler::start(counters.clone());
     let (mut engine, sockets, driver_config) = job.asking.open(None)?;
     let window = match job.domains_in_flight {
         0 => job.asking.window,
@@ -371,6 +376,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
         .join()
         .map_err(|_| anyhow::anyhow!("the output thread panicked"))?;
     progress.finish();
+    let timeline = sampler.finish();
     // The output thread's error is the cause when there is one (the I/O thread then only
     // saw its channel close).
     let (this_run, mut tables, checkpoint) = written?;
@@ -414,8 +420,19 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
         retried: retry.map_or(0, |pass| pass.retried),
         prepare_s,
         scan_s: scan_started.elapsed().as_secs_f64(),
+        timeline,
     }
     .summary();
     summary.write(&job.out)?;
+    if job.report {
+        // The tables and summary are written: a report that cannot be costs nothing else.
+        if let Err(e) = crate::report::write_scan_report(&job.out, None) {
+            eprintln!(
+                "mxscan: warning: {e:#}; the results are complete without it, and `mxscan \
+                 report {}` writes it later",
+                job.out.display()
+            );
+        }
+    }
     Ok(summary)
 }

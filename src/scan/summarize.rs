@@ -8,6 +8,7 @@ use crate::engine::Engine;
 use crate::output::latency::pct;
 use crate::output::summary::{FamilySummary, InputSummary, QuerySummary, Summary, Timing};
 use crate::output::tally::Tally;
+use crate::output::timeline::Timeline;
 
 use super::workload::Ran;
 use super::{Prepared, ScanJob};
@@ -26,6 +27,7 @@ pub(super) struct Parts<'a> {
     pub retried: u64,
     pub prepare_s: f64,
     pub scan_s: f64,
+    pub timeline: Timeline,
 }
 
 impl Parts<'_> {
@@ -54,6 +56,7 @@ impl Parts<'_> {
             .collect();
         Summary {
             version: env!("CARGO_PKG_VERSION"),
+            command: std::env::args().collect(),
             interrupted: !self.complete,
             gave_up: self.gave_up,
             runs: self.runs,
@@ -107,6 +110,7 @@ impl Parts<'_> {
             senders: tally.senders.clone(),
             mail_auth: FamilySummary::from_counts(&tally.mail_auth),
             resolvers: ran.latency.reports(engine, self.scan_s),
+            timeline: self.timeline,
         }
     }
 }

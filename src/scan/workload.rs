@@ -147,7 +147,11 @@ impl Workload for ScanWorkload<'_> {
 
     fn on_turn(&mut self, engine: &Engine) {
         let c = &self.counters;
+        c.lookups.store(engine.stats.submitted, Ordering::Relaxed);
         c.queries.store(engine.stats.attempts, Ordering::Relaxed);
+        for (answered, r) in c.answered.iter().zip(engine.resolvers()) {
+            answered.store(r.stats.answered, Ordering::Relaxed);
+        }
         c.in_flight
             .store(engine.in_flight() as u64, Ordering::Relaxed);
         c.retries.store(engine.stats.retries, Ordering::Relaxed);

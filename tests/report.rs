@@ -1,0 +1,268 @@
+//! `report.html` in a real browser: the sample world's report loaded by headless Chromium
+//! (`scripts/chromium.sh`, which installs it when missing), its numbers checked against
+//! `summary.json`, nothing external in it, a screenshot that is not blank; a JSON Lines scan's
+//! report equals the CSV scan's; an interrupted or killed scan's report says so.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{WORLD_FLAGS, mxscan, repo_path, sample_sim, summary};
+
+/// The sections every scan report has (`mail-auth` when checks ran).
+const SECTIONS: [&str; 9] = [
+    "status",
+    "scan",
+    "findings",
+    "scores",
+    "providers",
+    "mail-auth",
+    "resolvers",
+    "codes",
+    "reproduce",
+];
+
+fn chromium(args: &[&str]) -> String {
+    let out = Command::new("bash")
+        .arg(repo_path("scripts/chromium.sh"))
+        .args(args)
+        .output()
+        .expect("run scripts/chromium.sh");
+    assert!(
+        out.status.success(),
+        "scripts/chromium.sh {args:?} failed (it installs Debian's chromium as root):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Scans the sample world with every check into `out` (CSV or JSON Lines).
+fn scan_sample(list: &str, out: &Path, format: &str) {
+    let senders = repo_path("data/senders.csv");
+    let mut args = vec![
+        "scan",
+        "-r",
+        list,
+        "-o",
+        out.to_str().unwrap(),
+        "--format",
+        format,
+        "--senders",
+        senders.to_str().unwrap(),
+        "--checks",
+        "all",
+    ];
+    args.extend(WORLD_FLAGS);
+    let domains = repo_path("data/domains.txt");
+    args.push(domains.to_str().unwrap());
+    let (code, _, stderr) = mxscan(&args, b"");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("report: "),
+        "the scan names its report: {stderr}"
+    );
+    // The terminal summary fits 80 columns.
+    for line in stderr.lines().skip(1) {
+        assert!(line.chars().count() <= 80, "over 80 columns: {line:?}");
+    }
+    assert!(stderr.contains("most frequent findings:"), "{stderr}");
+}
+
+/// Every `data-summary="POINTER">TEXT` of the page, unescaped pointer and text.
+fn summary_cells(html: &str) -> Vec<(String, String)> {
+    let mut cells = Vec::new();
+    for part in html.split("data-summary=\"").skip(1) {
+        let (pointer, rest) = part.split_once('"').unwrap();
+        let text = rest[rest.find('>').unwrap() + 1..]
+            .split('<')
+            .next()
+            .unwrap();
+        cells.push((pointer.to_string(), text.to_string()));
+    }
+    cells
+}
+
+/// The part of the page from `<section id="ID">` to its end.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let len = html[start..].find("</section>").unwrap();
+    &html[start..start + len]
+}
+
+#[test]
+fn the_sample_worlds_report_in_a_browser_and_its_jsonl_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv_out, jsonl_out) = (dir.path().join("csv"), dir.path().join("jsonl"));
+    let (handle, list) = sample_sim(&["", ""]);
+    std::thread::scope(|s| {
+        s.spawn(|| scan_sample(&list, &csv_out, "csv"));
+        s.spawn(|| scan_sample(&list, &jsonl_out, "jsonl"));
+    });
+    handle.stop().unwrap();
+    let page = csv_out.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+
+    // Self-contained: no URL, no script, nothing loaded.
+    for banned in [
+        "http://", "https://", "//", "<script", "src=", "@import", "url(",
+    ] {
+        assert!(!html.contains(banned), "the page holds {banned:?}");
+    }
+    for href in html.split("href=\"").skip(1) {
+        assert!(
+            href.starts_with('#'),
+            "a link leaves the page: {}",
+            &href[..40]
+        );
+    }
+
+    let dom = chromium(&["dump-dom", page.to_str().unwrap()]);
+    for id in SECTIONS {
+        let part = section(&dom, id);
+        if !["status", "codes", "reproduce"].contains(&id) {
+            assert!(part.contains("<svg"), "section {id} has no chart");
+        }
+    }
+    assert!(
+        dom.matches("<svg").count() >= 12,
+        "{} charts",
+        dom.matches("<svg").count()
+    );
+    assert!(section(&dom, "findings").contains("href=\"#code-MX_NO_IPV6\""));
+    assert!(section(&dom, "codes").contains("id=\"code-MX_NO_IPV6\""));
+    assert!(dom.contains("class=\"banner complete\""));
+    // Every number taken from summary.json is the summary's, as rounded on the page.
+    let s = summary(&csv_out);
+    let cells = summary_cells(&dom);
+    assert!(cells.len() > 150, "{} numbers checked", cells.len());
+    for (pointer, text) in &cells {
+        let value = s
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("{pointer} is not in summary.json"));
+        if let Some(n) = value.as_u64() {
+            assert_eq!(text, &n.to_string(), "{pointer}");
+        } else {
+            let x = value
+                .as_f64()
+                .unwrap_or_else(|| panic!("{pointer}: {value}"));
+            let shown: f64 = text
+                .parse()
+                .unwrap_or_else(|_| panic!("{pointer}: {text:?}"));
+            let decimals = text.split('.').nth(1).map_or(0, str::len) as i32;
+            assert!(
+                (shown - x).abs() <= 0.5 * 10f64.powi(-decimals) + 1e-9,
+                "{pointer}: page {text}, summary {x}"
+            );
+        }
+    }
+    // Spot checks on figures the page computes from the tables.
+    let findings = section(&dom, "findings");
+    let routes = &s["routes"];
+    assert!(section(&dom, "scan").contains(&format!(
+        "data-summary=\"/routes/HAS_MX\">{}<",
+        routes["HAS_MX"]
+    )));
+    assert!(findings.contains("loop-a.test"), "examples are listed");
+
+    // A screenshot that shows something: many pixels far from white.
+    let png_path = dir.path().join("report.png");
+    chromium(&[
+        "screenshot",
+        page.to_str().unwrap(),
+        png_path.to_str().unwrap(),
+        "1300,2000",
+    ]);
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png_path).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let dark = buf[..info.buffer_size()]
+        .chunks(channels)
+        .filter(|p| p.iter().take(3).any(|c| *c < 128))
+        .count();
+    let total = (info.width * info.height) as usize;
+    assert!(
+        dark > total / 100,
+        "the screenshot is blank: {dark} dark pixels of {total}"
+    );
+
+    // The JSON Lines scan's report shows the same figures from the same world.
+    let twin = std::fs::read_to_string(jsonl_out.join("report.html")).unwrap();
+    for id in ["findings", "scores", "providers", "mail-auth", "codes"] {
+        assert_eq!(section(&html, id), section(&twin, id), "section {id}");
+    }
+}
+
+/// A UDP socket on loopback that never answers: a resolver that is down.
+fn silent_resolver() -> (UdpSocket, String) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap().to_string();
+    (socket, addr)
+}
+
+fn scan_args(resolver: &str, out: &Path) -> Vec<String> {
+    let mut args: Vec<String> = ["scan", "-r", resolver, "-o", out.to_str().unwrap()]
+        .map(String::from)
+        .to_vec();
+    args.extend(WORLD_FLAGS.map(String::from));
+    args.push(repo_path("data/domains.txt").display().to_string());
+    args
+}
+
+#[test]
+fn an_interrupted_or_killed_scans_report_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_socket, resolver) = silent_resolver();
+
+    // Every resolver down: the scan gives up, interrupted, and its report says so at the top.
+    let out = dir.path().join("gave-up");
+    let mut args = scan_args(&resolver, &out);
+    args.extend(["--give-up", "1"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, stderr) = mxscan(&args, b"");
+    assert_ne!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let status = section(&html, "status");
+    assert!(status.contains("banner interrupted") && status.contains("INTERRUPTED"));
+    assert!(status.contains("every resolver was down"), "{status}");
+    assert!(
+        html.find("id=\"status\"") < html.find("id=\"scan\""),
+        "at the top"
+    );
+
+    // Killed (no summary.json): `mxscan report` still writes a page from the tables.
+    let out = dir.path().join("killed");
+    let args = scan_args(&resolver, &out);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!out.join("summary.json").exists());
+    let to = dir.path().join("elsewhere.html");
+    let (code, stdout, stderr) = mxscan(
+        &["report", out.to_str().unwrap(), "-o", to.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(PathBuf::from(stdout.trim()), to);
+    let html = std::fs::read_to_string(&to).unwrap();
+    assert!(section(&html, "status").contains("stopped before writing summary.json"));
+
+    // Not a scan directory: one clear error.
+    let (code, _, stderr) = mxscan(&["report", dir.path().to_str().unwrap()], b"");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("holds no scan"), "{stderr}");
+}
