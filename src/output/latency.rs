@@ -190,7 +190,8 @@ mod tests {
         let count = |le: Option<f64>| b.iter().find(|x| x.le_ms == le).unwrap().count;
         assert_eq!(b.iter().map(|x| x.count).sum::<u64>(), 7);
         assert_eq!(count(Some(0.1)), 2);
-        assert_eq!(count(Some(1.0)), 3);
+        assert_eq!(count(Some(0.2)), 1);
+        assert_eq!(count(Some(1.0)), 2);
         assert_eq!(count(Some(50.0)), 1);
         assert_eq!(count(None), 1);
         assert!(buckets(&histogram()).is_empty());
