@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -14,6 +16,8 @@ use crate::engine::{Question, Status};
 use crate::input::names;
 use crate::io::driver;
 use crate::output::latency::{Latency, LatencyRecorder, ResolverReport, pct};
+use crate::output::progress::ScanCounters;
+use crate::output::timeline::{Sampler, Timeline};
 
 /// A benchmark, resolved from the flags.
 #[derive(Debug, Clone)]
@@ -39,6 +43,10 @@ pub struct BenchReport {
     pub statuses: BTreeMap<&'static str, u64>,
     pub latency_ms: Option<Latency>,
     pub resolvers: Vec<ResolverReport>,
+    /// The command line, as given.
+    pub command: Vec<String>,
+    /// The run over time (its `domains` are the lookups done).
+    pub timeline: Timeline,
 }
 
 /// Runs the benchmark and reports it.
@@ -68,6 +76,9 @@ pub fn run(job: &BenchJob) -> anyhow::Result<BenchReport> {
     let mut latency = LatencyRecorder::new(&job.asking.engine.resolvers);
     let mut statuses: BTreeMap<&'static str, u64> = BTreeMap::new();
     let (mut lookups, mut lost) = (0u64, 0u64);
+    let resolvers = &job.asking.engine.resolvers;
+    let counters = Arc::new(ScanCounters::new(resolvers.len()));
+    let sampler = Sampler::start(counters.clone());
     let started = Instant::now();
     driver::run(
         &mut engine,
@@ -81,10 +92,24 @@ pub fn run(job: &BenchJob) -> anyhow::Result<BenchReport> {
                 lost += 1;
             }
             latency.record(&o);
+            let count = |c: &AtomicU64| c.fetch_add(1, Ordering::Relaxed);
+            count(&counters.domains_done);
+            count(&counters.lookups);
+            if o.status == Status::Timeout {
+                count(&counters.timeouts);
+            }
+            if let (Some(_), Some(i)) = (
+                o.rtt,
+                o.resolver
+                    .and_then(|r| resolvers.iter().position(|x| *x == r)),
+            ) {
+                count(&counters.answered[i]);
+            }
             Ok(())
         },
     )?;
     let run_time = started.elapsed().as_secs_f64();
+    let timeline = sampler.finish();
     Ok(BenchReport {
         run_time_s: run_time,
         lookups,
@@ -96,6 +121,8 @@ pub fn run(job: &BenchJob) -> anyhow::Result<BenchReport> {
         statuses,
         latency_ms: latency.overall(),
         resolvers: latency.reports(&engine, run_time),
+        command: std::env::args().collect(),
+        timeline,
     })
 }
 

@@ -266,3 +266,51 @@ fn an_interrupted_or_killed_scans_report_says_so() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("holds no scan"), "{stderr}");
 }
+
+#[test]
+fn a_benchmarks_report_shows_its_json_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = mxscan::sim::SyntheticWorld::new(2000, 1);
+    let (handle, list) = common::start_sim(std::sync::Arc::new(world), &["", "latency=1ms"]);
+    let names: String = (0..2000).map(|i| format!("syn{i}.test\n")).collect();
+    let input = dir.path().join("names.txt");
+    std::fs::write(&input, names).unwrap();
+    let page = dir.path().join("bench.html");
+    let (code, stdout, stderr) = mxscan(
+        &[
+            "bench",
+            "-r",
+            &list,
+            "-t",
+            "MX",
+            "--duration",
+            "2.5",
+            "--format",
+            "json",
+            "--report",
+            page.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        b"",
+    );
+    handle.stop().unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    for id in ["status", "bench", "resolvers", "reproduce"] {
+        section(&html, id);
+    }
+    assert!(section(&html, "bench").contains("<svg"), "QPS over time");
+    assert!(section(&html, "resolvers").contains("<svg"), "latency");
+    let cells = summary_cells(&html);
+    assert!(cells.len() > 40, "{} numbers", cells.len());
+    for (pointer, text) in cells {
+        let value = &report
+            .pointer(&pointer)
+            .unwrap_or_else(|| panic!("{pointer}"));
+        if let Some(n) = value.as_u64() {
+            assert_eq!(text, n.to_string(), "{pointer}");
+        }
+    }
+    assert!(!html.contains("http://") && !html.contains("<script"));
+}

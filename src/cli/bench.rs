@@ -34,6 +34,11 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
     pub format: BenchFormat,
 
+    /// Also write the benchmark as one HTML page (latency distribution per resolver, QPS over
+    /// time, loss and rcodes), like a scan's report.html.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
     /// Names, one per line (`-` or none: stdin).
     pub input: Option<PathBuf>,
 }
@@ -52,6 +57,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         input: args.input,
     };
     let report = crate::bench::run(&job)?;
+    if let Some(path) = &args.report {
+        crate::report::write_bench_report(&report, path)?;
+        eprintln!("report: {}", path.display());
+    }
     match args.format {
         BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         BenchFormat::Text => print!("{}", text(&report)),

@@ -126,9 +126,15 @@ impl Sampler {
         self.stop_thread();
         let mut t = std::mem::take(&mut *self.timeline.lock().unwrap_or_else(|e| e.into_inner()));
         let end = self.started.elapsed().as_secs_f64();
-        if t.samples.last().is_none_or(|s| s.t_s < end) {
-            t.samples.push(read(&self.counters, end));
+        // A sample just before the end would make a rate over a sliver of time: the end
+        // replaces it.
+        if t.samples
+            .last()
+            .is_some_and(|s| end - s.t_s < t.interval_s / 2.0)
+        {
+            t.samples.pop();
         }
+        t.samples.push(read(&self.counters, end));
         t
     }
 

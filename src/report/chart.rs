@@ -251,7 +251,7 @@ pub fn lines(
             }
         }
         mesh.draw().map_err(|x| e(&x))?;
-        for s in series {
+        for s in series.iter().filter(|s| !s.values.is_empty()) {
             let color = s.color;
             chart
                 .draw_series(LineSeries::new(
@@ -262,7 +262,7 @@ pub fn lines(
                 .label(s.name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
         }
-        if series.len() > 1 {
+        if series.iter().filter(|s| !s.values.is_empty()).count() > 1 {
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)

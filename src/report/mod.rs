@@ -18,6 +18,7 @@ use anyhow::Context;
 use serde_json::Value;
 
 use crate::analysis::code::catalogue;
+use crate::bench::BenchReport;
 use crate::output::Format;
 use crate::output::manifest::{MANIFEST, write_atomically};
 use chart::{Labels, PALETTE, Series};
@@ -77,6 +78,68 @@ pub fn write_scan_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<PathB
     write_atomically(&path, page.as_bytes())
         .with_context(|| format!("cannot write the report {}", path.display()))?;
     Ok(path)
+}
+
+/// Writes the page of a resolver benchmark (`mxscan bench --report FILE`).
+pub fn write_bench_report(report: &BenchReport, path: &Path) -> anyhow::Result<()> {
+    let mut value = serde_json::to_value(report)?;
+    value["version"] = env!("CARGO_PKG_VERSION").into();
+    let s = Some(&value);
+    let mut page = Page::new("mxscan bench report");
+    page.banner(
+        "status",
+        "banner complete",
+        &format!(
+            "{} lookups in {:.1} s against {} resolver(s). (mxscan {})",
+            report.lookups,
+            report.run_time_s,
+            report.resolvers.len(),
+            env!("CARGO_PKG_VERSION")
+        ),
+    );
+    page.section("bench", "Benchmark");
+    let mut table = Table::new(&["figure", "value"]);
+    for (label, pointer, decimals) in [
+        ("run time (s)", "/run_time_s", 3),
+        ("lookups", "/lookups", 0),
+        ("answered", "/answered", 0),
+        ("lost", "/lost", 0),
+        ("loss %", "/loss_pct", 2),
+        ("answered lookups/s", "/lookups_per_s", 1),
+        ("queries sent (retries included)", "/attempts", 0),
+        ("latency p50 ms", "/latency_ms/p50", 3),
+        ("latency p99 ms", "/latency_ms/p99", 3),
+    ] {
+        let cell = if decimals == 0 {
+            count_at(s, pointer)
+        } else {
+            number_at(s, pointer, decimals)
+        };
+        table.row(vec![Cell::text(label), cell]);
+    }
+    let mut statuses = Table::new(&["status", "lookups"]);
+    for status in report.statuses.keys() {
+        statuses.row(vec![
+            Cell::text(*status),
+            count_at(s, &format!("/statuses/{}", escape_pointer(status))),
+        ]);
+    }
+    page.tables(&[table, statuses]);
+    timeline(
+        &mut page,
+        &value["timeline"],
+        &value["resolvers"],
+        "lookups",
+    );
+    resolvers_section(&mut page, s, "");
+    reproduce_section(&mut page, s, None);
+    let html = page.finish(&[
+        ("bench", "Benchmark"),
+        ("resolvers", "Resolvers"),
+        ("reproduce", "Reproduce"),
+    ]);
+    write_atomically(path, html.as_bytes())
+        .with_context(|| format!("cannot write the report {}", path.display()))
 }
 
 /// A value of the summary by JSON Pointer (`Null` when absent).
@@ -301,31 +364,34 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
         return;
     }
     let interval = timeline["interval_s"].as_f64().unwrap_or(1.0);
-    let mut numbers = Table::new(&[
-        "t (s)",
-        unit,
-        "lookups",
-        "queries",
-        "in flight",
-        "retries",
-        "timeouts",
-    ]);
+    // The counters this run kept (a benchmark counts its lookups as `domains`).
+    let fields: Vec<(&str, &str)> = [
+        ("domains", unit),
+        ("lookups", "lookups"),
+        ("queries", "queries"),
+        ("in_flight", "in flight"),
+        ("retries", "retries"),
+        ("timeouts", "timeouts"),
+    ]
+    .into_iter()
+    .filter(|(field, _)| {
+        *field == "domains"
+            || (!(unit != "domains" && *field == "lookups")
+                && samples.iter().any(|x| x[*field].as_u64().unwrap_or(0) > 0))
+    })
+    .collect();
+    let mut head = vec!["t (s)"];
+    head.extend(fields.iter().map(|(_, label)| *label));
+    let mut numbers = Table::new(&head);
     let step = samples.len().div_ceil(12).max(1);
     for (i, sample) in samples.iter().enumerate() {
         if i % step != 0 && i + 1 != samples.len() {
             continue;
         }
         let mut row = vec![Cell::number(sample["t_s"].as_f64().unwrap_or(0.0), 1)];
-        for field in [
-            "domains",
-            "lookups",
-            "queries",
-            "in_flight",
-            "retries",
-            "timeouts",
-        ] {
+        for (field, _) in &fields {
             row.push(
-                Cell::count(sample[field].as_u64().unwrap_or(0))
+                Cell::count(sample[*field].as_u64().unwrap_or(0))
                     .from_summary(format!("/timeline/samples/{i}/{field}")),
             );
         }
@@ -398,7 +464,9 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
         ],
         None,
     );
-    page.raw(&format!("<figure>\n{svg}\n</figure>\n"));
+    if unit == "domains" {
+        page.raw(&format!("<figure>\n{svg}\n</figure>\n"));
+    }
     // Health over the run: each resolver's answers per second.
     let names: Vec<String> = resolvers
         .as_array()
@@ -1015,11 +1083,11 @@ fn reproduce_section(page: &mut Page, s: Option<&Value>, manifest: Option<&Value
         })
         .unwrap_or_default();
     page.paragraph(&format!(
-        "mxscan {} ran this scan with:",
+        "mxscan {} ran it with:",
         at(s, "/version")
             .as_str()
             .or_else(|| at(manifest, "/mxscan").as_str())
-            .unwrap_or("?")
+            .unwrap_or("(version not recorded)")
     ));
     page.preformatted(&if command.is_empty() {
         "(not recorded: summary.json is missing)".to_string()
@@ -1038,8 +1106,11 @@ fn reproduce_section(page: &mut Page, s: Option<&Value>, manifest: Option<&Value
             }
         }
     }
-    page.paragraph(
-        "The settings that shape the rows and those of how resolvers were asked (manifest.json):",
-    );
-    page.table(&table);
+    if !table.rows.is_empty() {
+        page.paragraph(
+            "The settings that shape the rows and those of how resolvers were asked \
+             (manifest.json):",
+        );
+        page.table(&table);
+    }
 }
