@@ -96,8 +96,11 @@ const TICK: Duration = Duration::from_millis(100);
 impl Sampler {
     pub fn start(counters: Arc<ScanCounters>) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
-        let timeline = Arc::new(Mutex::new(Timeline::new()));
         let started = Instant::now();
+        // A sample at the start, so that the first second has a rate too.
+        let mut first = Timeline::new();
+        first.samples.push(read(&counters, 0.0));
+        let timeline = Arc::new(Mutex::new(first));
         let thread = {
             let (stop, timeline, counters) = (stop.clone(), timeline.clone(), counters.clone());
             std::thread::spawn(move || {

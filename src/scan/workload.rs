@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use crate::engine::{Engine, Outcome, Question};
 use crate::input::list::{Bitset, Domains, ListError};
@@ -15,6 +16,9 @@ use crate::pipeline::{Finished, Pipeline};
 
 /// Finished domains per batch handed to the output thread.
 pub const BATCH: usize = 256;
+/// A batch is handed over when full or this old: finished domains reach the tables (and the
+/// progress counters) within it even when few finish, e.g. while the last wait on timeouts.
+const BATCH_AGE: Duration = Duration::from_millis(250);
 
 pub struct ScanWorkload<'a> {
     pipeline: Pipeline,
@@ -27,6 +31,8 @@ pub struct ScanWorkload<'a> {
     input_exhausted: bool,
     read_error: Option<ListError>,
     batch: Vec<Finished>,
+    /// When the first domain of `batch` finished.
+    batch_since: Instant,
     tx: crossbeam_channel::Sender<Vec<Finished>>,
     counters: Arc<ScanCounters>,
     latency: LatencyRecorder,
@@ -63,6 +69,7 @@ impl<'a> ScanWorkload<'a> {
             input_exhausted: false,
             read_error: None,
             batch: Vec::with_capacity(BATCH),
+            batch_since: Instant::now(),
             tx,
             counters,
             latency,
@@ -137,6 +144,9 @@ impl Workload for ScanWorkload<'_> {
         *self.statuses.entry(outcome.status.as_str()).or_default() += 1;
         self.pipeline.handle_outcome(&outcome);
         while let Some(f) = self.pipeline.poll_finished() {
+            if self.batch.is_empty() {
+                self.batch_since = Instant::now();
+            }
             self.batch.push(f);
             if self.batch.len() == BATCH {
                 self.send_batch()?;
@@ -146,6 +156,10 @@ impl Workload for ScanWorkload<'_> {
     }
 
     fn on_turn(&mut self, engine: &Engine) {
+        // A send that fails here fails again on the next full batch, which reports it.
+        if !self.batch.is_empty() && self.batch_since.elapsed() >= BATCH_AGE {
+            let _ = self.send_batch();
+        }
         let c = &self.counters;
         c.lookups.store(engine.stats.submitted, Ordering::Relaxed);
         c.queries.store(engine.stats.attempts, Ordering::Relaxed);
