@@ -82,6 +82,7 @@ for r in $(seq 1 "$runs"); do
     # An older build may not know every flag of this one: pass only what it knows.
     extra=()
     "$b" scan --help | grep -q -- --max-unanswered && extra+=(--max-unanswered 100)
+    "$b" scan --help | grep -q -- --no-report && extra+=(--no-report)
     /usr/bin/time -f "%e" -o "$work/time" "$b" scan -r 127.0.0.2:5353,127.0.0.3:5353 -o "$work/out" \
       --allow-special-use --public-range 198.18.0.0/15 --public-range 2001:db8::/32 \
       "${extra[@]}" "$work/domains.txt" 2> "$work/scan.log" || true

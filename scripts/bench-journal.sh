@@ -21,7 +21,7 @@ scan() { # scan LABEL [FLAGS...]
   local label=$1; shift
   rm -rf "$work/out"
   /usr/bin/time -f "%e" -o "$work/time" \
-    "$bin" scan -r 127.0.0.1:$port -o "$work/out" --allow-special-use \
+    "$bin" scan -r 127.0.0.1:$port -o "$work/out" --no-report --allow-special-use \
       --public-range 198.18.0.0/15 --public-range 2001:db8::/32 "$@" "$work/domains.txt" 2> "$work/scan.log"
   local journal_bytes=0
   [ -f "$work/out/journal" ] && journal_bytes=$(stat -c %s "$work/out/journal")

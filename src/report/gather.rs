@@ -65,12 +65,50 @@ pub struct TableFigures {
     pub examples: BTreeMap<String, BTreeSet<String>>,
 }
 
-/// Reads the tables of the scan in `dir`.
+/// Reads the tables of the scan in `dir`, each on a thread of its own (a scan's tables are
+/// gigabytes; each reader fills its own fields).
 pub fn tables(dir: &Path, format: Format) -> io::Result<TableFigures> {
+    type Reader = fn(&Path, Format) -> io::Result<TableFigures>;
+    let readers: [(&str, Reader); 4] = [
+        ("domains", domains),
+        ("senders", senders),
+        ("findings", findings),
+        ("records", records),
+    ];
+    let parts: Vec<io::Result<TableFigures>> = std::thread::scope(|s| {
+        let running: Vec<_> = readers
+            .iter()
+            .map(|(stem, read)| {
+                let path = table_path(dir, stem, format);
+                s.spawn(move || read(&path, format))
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut parts = parts.into_iter();
+    let mut next = || parts.next().expect("one part per reader");
+    let (d, s, f, r) = (next()?, next()?, next()?, next()?);
+    Ok(TableFigures {
+        domains: d.domains,
+        mx_counts: d.mx_counts,
+        routed: d.routed,
+        self_hosted: d.self_hosted,
+        senders: s.senders,
+        verdicts: s.verdicts,
+        findings: f.findings,
+        examples: f.examples,
+        exchanges: r.exchanges,
+        exchanges_ipv6: r.exchanges_ipv6,
+    })
+}
+
+fn domains(path: &Path, format: Format) -> io::Result<TableFigures> {
     let mut f = TableFigures::default();
-    let path = |stem: &str| table_path(dir, stem, format);
     read_rows(
-        &path("domains"),
+        path,
         format,
         &["route", "mx_count", "provider", "score", "provisional"],
         &mut |_, row| {
@@ -85,8 +123,13 @@ pub fn tables(dir: &Path, format: Format) -> io::Result<TableFigures> {
             }
         },
     )?;
+    Ok(f)
+}
+
+fn senders(path: &Path, format: Format) -> io::Result<TableFigures> {
+    let mut f = TableFigures::default();
     read_rows(
-        &path("senders"),
+        path,
         format,
         &["verdict", "score", "provisional"],
         &mut |_, row| {
@@ -94,36 +137,42 @@ pub fn tables(dir: &Path, format: Format) -> io::Result<TableFigures> {
             *f.verdicts.entry(row[0].clone()).or_default() += 1;
         },
     )?;
-    read_rows(
-        &path("findings"),
-        format,
-        &["code", "severity"],
-        &mut |domain, row| {
-            let by_severity = match f.findings.get_mut(&row[0]) {
-                Some(s) => s,
-                None => f.findings.entry(row[0].clone()).or_default(),
-            };
-            match by_severity.get_mut(&row[1]) {
-                Some(n) => *n += 1,
-                None => {
-                    by_severity.insert(row[1].clone(), 1);
-                }
+    Ok(f)
+}
+
+fn findings(path: &Path, format: Format) -> io::Result<TableFigures> {
+    let mut f = TableFigures::default();
+    read_rows(path, format, &["code", "severity"], &mut |domain, row| {
+        let by_severity = match f.findings.get_mut(&row[0]) {
+            Some(s) => s,
+            None => f.findings.entry(row[0].clone()).or_default(),
+        };
+        match by_severity.get_mut(&row[1]) {
+            Some(n) => *n += 1,
+            None => {
+                by_severity.insert(row[1].clone(), 1);
             }
-            let examples = match f.examples.get_mut(&row[0]) {
-                Some(e) => e,
-                None => f.examples.entry(row[0].clone()).or_default(),
-            };
-            let wanted = examples.len() < EXAMPLES
-                || examples.last().is_some_and(|last| domain < last.as_str());
-            if wanted && !examples.contains(domain) {
-                examples.insert(domain.to_string());
-                if examples.len() > EXAMPLES {
-                    examples.pop_last();
-                }
+        }
+        let examples = match f.examples.get_mut(&row[0]) {
+            Some(e) => e,
+            None => f.examples.entry(row[0].clone()).or_default(),
+        };
+        let wanted =
+            examples.len() < EXAMPLES || examples.last().is_some_and(|last| domain < last.as_str());
+        if wanted && !examples.contains(domain) {
+            examples.insert(domain.to_string());
+            if examples.len() > EXAMPLES {
+                examples.pop_last();
             }
-        },
-    )?;
-    // A domain's rows are written together: its exchanges are consecutive rows.
+        }
+    })?;
+    Ok(f)
+}
+
+/// Exchanges with and without IPv6: a domain's rows are written together, so its exchanges are
+/// consecutive rows.
+fn records(path: &Path, format: Format) -> io::Result<TableFigures> {
+    let mut f = TableFigures::default();
     let mut current: Option<(String, String, bool)> = None;
     let close = |f: &mut TableFigures, done: Option<(String, String, bool)>| {
         if let Some((_, _, ipv6)) = done {
@@ -132,7 +181,7 @@ pub fn tables(dir: &Path, format: Format) -> io::Result<TableFigures> {
         }
     };
     read_rows(
-        &path("records"),
+        path,
         format,
         &["role", "exchange", "address"],
         &mut |domain, row| {
