@@ -314,3 +314,28 @@ fn a_benchmarks_report_shows_its_json_figures() {
     }
     assert!(!html.contains("http://") && !html.contains("<script"));
 }
+
+#[test]
+fn completions_and_man_pages_come_from_the_flags() {
+    let (code, bash, stderr) = mxscan(&["completions", "bash"], b"");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(bash.contains("_mxscan") && bash.contains("--retry-indeterminate"));
+    let (code, zsh, _) = mxscan(&["completions", "zsh"], b"");
+    assert_eq!(code, 0);
+    assert!(zsh.starts_with("#compdef mxscan"), "{}", &zsh[..40]);
+    let (code, man, _) = mxscan(&["man"], b"");
+    assert_eq!(code, 0);
+    assert!(
+        man.contains(".TH mxscan 1") && man.contains("report"),
+        "{}",
+        &man[..200]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = mxscan(&["man", "--dir", dir.path().to_str().unwrap()], b"");
+    assert_eq!(code, 0, "{stderr}");
+    let scan_page = std::fs::read_to_string(dir.path().join("mxscan-scan.1")).unwrap();
+    assert!(
+        scan_page.contains("no\\-report"),
+        "every flag is in its page"
+    );
+}

@@ -365,38 +365,15 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
     }
     let interval = timeline["interval_s"].as_f64().unwrap_or(1.0);
     // The counters this run kept (a benchmark counts its lookups as `domains`).
-    let fields: Vec<(&str, &str)> = [
-        ("domains", unit),
-        ("lookups", "lookups"),
-        ("queries", "queries"),
-        ("in_flight", "in flight"),
-        ("retries", "retries"),
-        ("timeouts", "timeouts"),
-    ]
-    .into_iter()
-    .filter(|(field, _)| {
-        *field == "domains"
-            || (!(unit != "domains" && *field == "lookups")
-                && samples.iter().any(|x| x[*field].as_u64().unwrap_or(0) > 0))
-    })
-    .collect();
-    let mut head = vec!["t (s)"];
-    head.extend(fields.iter().map(|(_, label)| *label));
-    let mut numbers = Table::new(&head);
-    let step = samples.len().div_ceil(12).max(1);
-    for (i, sample) in samples.iter().enumerate() {
-        if i % step != 0 && i + 1 != samples.len() {
-            continue;
-        }
-        let mut row = vec![Cell::number(sample["t_s"].as_f64().unwrap_or(0.0), 1)];
-        for (field, _) in &fields {
-            row.push(
-                Cell::count(sample[*field].as_u64().unwrap_or(0))
-                    .from_summary(format!("/timeline/samples/{i}/{field}")),
-            );
-        }
-        numbers.row(row);
+    let kept = |field: &str| samples.iter().any(|x| x[field].as_u64().unwrap_or(0) > 0);
+    let mut counts = vec![(unit.to_string(), "/domains".to_string())];
+    if unit == "domains" {
+        counts.push(("lookups".into(), "/lookups".into()));
     }
+    if kept("queries") {
+        counts.push(("queries".into(), "/queries".into()));
+    }
+    let numbers = sample_table(&samples, &counts);
     let per_s = format!("{unit}/s");
     let svg = chart::lines(
         &Labels {
@@ -465,7 +442,18 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
         None,
     );
     if unit == "domains" {
-        page.raw(&format!("<figure>\n{svg}\n</figure>\n"));
+        let columns = [
+            ("in flight", "/in_flight"),
+            ("retries", "/retries"),
+            ("timeouts", "/timeouts"),
+        ]
+        .map(|(h, p)| (h.to_string(), p.to_string()));
+        page.figure(
+            &svg,
+            "Queries in flight at each sample; retries and timeouts per second between samples \
+             (the table: their running totals).",
+            &sample_table(&samples, &columns),
+        );
     }
     // Health over the run: each resolver's answers per second.
     let names: Vec<String> = resolvers
@@ -506,7 +494,37 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
         &series,
         None,
     );
-    page.raw(&format!("<figure>\n{svg}\n</figure>\n"));
+    let columns: Vec<(String, String)> = names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| (name.clone(), format!("/answered/{k}")))
+        .collect();
+    page.figure(
+        &svg,
+        "A resolver that dies or is benched drops to zero here (the table: replies so far).",
+        &sample_table(&samples, &columns),
+    );
+}
+
+/// About a dozen of the samples (the last always) as a table: the time, then each column's
+/// count, found by JSON Pointer within the sample.
+fn sample_table(samples: &[Value], columns: &[(String, String)]) -> Table {
+    let mut head = vec!["t (s)"];
+    head.extend(columns.iter().map(|(h, _)| h.as_str()));
+    let mut table = Table::new(&head);
+    let step = samples.len().div_ceil(12).max(1);
+    for (i, sample) in samples.iter().enumerate() {
+        if i % step != 0 && i + 1 != samples.len() {
+            continue;
+        }
+        let mut row = vec![Cell::number(sample["t_s"].as_f64().unwrap_or(0.0), 1)];
+        for (_, pointer) in columns {
+            let n = sample.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
+            row.push(Cell::count(n).from_summary(format!("/timeline/samples/{i}{pointer}")));
+        }
+        table.row(row);
+    }
+    table
 }
 
 fn severity_series(
