@@ -107,6 +107,14 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Every severity, worst first (the order reports list them in).
+    pub const ALL: [Severity; 4] = [
+        Severity::Error,
+        Severity::Warn,
+        Severity::Info,
+        Severity::Indeterminate,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "ERROR",

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::latency::{ResolverReport, pct};
 use super::timeline::Timeline;
+use crate::analysis::Severity;
 use crate::engine::Rejected;
 use crate::input::list::ListStats;
 use crate::pipeline::cache::CacheStats;
@@ -225,10 +226,10 @@ impl Summary {
         top.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(b.0)));
         top.truncate(10);
         let rank = |severity: &str| {
-            ["ERROR", "WARN", "INFO", "INDETERMINATE"]
+            Severity::ALL
                 .iter()
-                .position(|s| *s == severity)
-                .unwrap_or(4)
+                .position(|s| s.as_str() == severity)
+                .unwrap_or(Severity::ALL.len())
         };
         top.sort_by(|a, b| rank(a.1).cmp(&rank(b.1)).then(b.2.cmp(&a.2)));
         if !top.is_empty() {

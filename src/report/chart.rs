@@ -3,6 +3,7 @@
 //! nothing is fetched.
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
 /// The colours of the series, in order (colour-blind safe: Okabe–Ito).
@@ -124,39 +125,13 @@ pub fn bars(
                 .label_style((FONT, 12))
                 .draw()
                 .map_err(|x| e(&x))?;
-            for (k, s) in series.iter().enumerate() {
-                let rects = (0..n).map(|i| {
-                    let below: u64 = series[..k].iter().filter_map(|s| s.values.get(i)).sum();
-                    let v = s.values.get(i).copied().unwrap_or(0);
-                    let y = segment(i);
-                    let mut r = Rectangle::new(
-                        [
-                            (below, SegmentValue::Exact(y)),
-                            (below + v, SegmentValue::Exact(y + 1)),
-                        ],
-                        s.color.filled(),
-                    );
-                    r.set_margin(2, 2, 0, 0);
-                    r
-                });
-                let drawn = chart.draw_series(rects).map_err(|x| e(&x))?;
-                if legend {
-                    let color = s.color;
-                    drawn.label(s.name.as_str()).legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                    });
-                }
-            }
-            if legend {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .label_font((FONT, 12))
-                    .background_style(WHITE.mix(0.9))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(|x| e(&x))?;
-            }
+            stack(&mut chart, series, n, (2, 2, 0, 0), |i, from, to| {
+                let y = segment(i);
+                [
+                    (from, SegmentValue::Exact(y)),
+                    (to, SegmentValue::Exact(y + 1)),
+                ]
+            })?;
         } else {
             let mut chart = builder
                 .build_cartesian_2d((0..n - 1).into_segmented(), 0..top)
@@ -172,41 +147,72 @@ pub fn bars(
                 .label_style((FONT, 12))
                 .draw()
                 .map_err(|x| e(&x))?;
-            for (k, s) in series.iter().enumerate() {
-                let rects = (0..n).map(|i| {
-                    let below: u64 = series[..k].iter().filter_map(|s| s.values.get(i)).sum();
-                    let v = s.values.get(i).copied().unwrap_or(0);
-                    let mut r = Rectangle::new(
-                        [
-                            (SegmentValue::Exact(i), below),
-                            (SegmentValue::Exact(i + 1), below + v),
-                        ],
-                        s.color.filled(),
-                    );
-                    r.set_margin(0, 0, 3, 3);
-                    r
-                });
-                let drawn = chart.draw_series(rects).map_err(|x| e(&x))?;
-                if legend {
-                    let color = s.color;
-                    drawn.label(s.name.as_str()).legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                    });
-                }
-            }
-            if legend {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .label_font((FONT, 12))
-                    .background_style(WHITE.mix(0.9))
-                    .border_style(BLACK)
-                    .draw()
-                    .map_err(|x| e(&x))?;
-            }
+            stack(&mut chart, series, n, (0, 0, 3, 3), |i, from, to| {
+                [
+                    (SegmentValue::Exact(i), from),
+                    (SegmentValue::Exact(i + 1), to),
+                ]
+            })?;
         }
         Ok(())
     })
+}
+
+/// Bars of one series.
+pub fn single(
+    labels: &Labels,
+    categories: &[String],
+    name: &str,
+    color: RGBColor,
+    values: Vec<u64>,
+    across: bool,
+) -> String {
+    let series = Series {
+        name: name.to_string(),
+        color,
+        values,
+    };
+    bars(labels, categories, &[series], across)
+}
+
+/// Draws `series` stacked over `n` categories: category `i` of a series spans `from..to` of the
+/// value axis, placed by `corners`; `margin` (top, bottom, left, right) in pixels keeps bars
+/// apart. A legend when there is more than one series.
+fn stack<'a, X: Ranged, Y: Ranged>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+    series: &[Series<u64>],
+    n: usize,
+    margin: (u32, u32, u32, u32),
+    corners: impl Fn(usize, u64, u64) -> [(X::ValueType, Y::ValueType); 2],
+) -> Result<(), String> {
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    for (k, s) in series.iter().enumerate() {
+        let rects = (0..n).map(|i| {
+            let below: u64 = series[..k].iter().filter_map(|s| s.values.get(i)).sum();
+            let v = s.values.get(i).copied().unwrap_or(0);
+            let mut r = Rectangle::new(corners(i, below, below + v), s.color.filled());
+            r.set_margin(margin.0, margin.1, margin.2, margin.3);
+            r
+        });
+        let drawn = chart.draw_series(rects).map_err(|x| e(&x))?;
+        if series.len() > 1 {
+            let color = s.color;
+            drawn.label(s.name.as_str()).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+            });
+        }
+    }
+    if series.len() > 1 {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(|x| e(&x))?;
+    }
+    Ok(())
 }
 
 /// Lines through points `(x, y)`; `x_name` writes an x value as its axis label (for a

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde_json::Value;
 
+use crate::analysis::Severity;
 use crate::analysis::code::catalogue;
 use crate::bench::BenchReport;
 use crate::output::Format;
@@ -31,9 +32,15 @@ pub const REPORT: &str = "report.html";
 /// Codes in the findings chart at most (the table beside it lists every code).
 const CHARTED_CODES: usize = 30;
 
-/// Severities in the order the report shows them, with their colours.
-const SEVERITIES: [(&str, usize); 4] =
-    [("ERROR", 5), ("WARN", 1), ("INFO", 0), ("INDETERMINATE", 6)];
+/// A severity's colour in the charts.
+fn severity_color(severity: Severity) -> plotters::style::RGBColor {
+    match severity {
+        Severity::Error => PALETTE[5],
+        Severity::Warn => PALETTE[1],
+        Severity::Info => PALETTE[0],
+        Severity::Indeterminate => PALETTE[6],
+    }
+}
 
 fn read_json(path: &Path) -> anyhow::Result<Option<Value>> {
     match std::fs::read(path) {
@@ -321,18 +328,16 @@ fn scan_section(page: &mut Page, s: Option<&Value>) {
         .iter()
         .map(|n| routes[n].as_u64().unwrap_or(0))
         .collect();
-    let svg = chart::bars(
+    let svg = chart::single(
         &Labels {
             title: "Route states",
             x: "route",
             y: "domains",
         },
         &names,
-        &[Series {
-            name: "domains".into(),
-            color: PALETTE[0],
-            values,
-        }],
+        "domains",
+        PALETTE[0],
+        values,
         false,
     );
     page.figure(
@@ -531,17 +536,17 @@ fn severity_series(
     categories: &[String],
     by_code: &BTreeMap<String, BTreeMap<String, u64>>,
 ) -> Vec<Series<u64>> {
-    SEVERITIES
+    Severity::ALL
         .iter()
-        .map(|(severity, color)| Series {
-            name: severity.to_string(),
-            color: PALETTE[*color],
+        .map(|severity| Series {
+            name: severity.as_str().to_string(),
+            color: severity_color(*severity),
             values: categories
                 .iter()
                 .map(|c| {
                     by_code
                         .get(c)
-                        .and_then(|s| s.get(*severity))
+                        .and_then(|s| s.get(severity.as_str()))
                         .copied()
                         .unwrap_or(0)
                 })
@@ -576,12 +581,12 @@ fn findings_section(page: &mut Page, tables: &TableFigures) {
         true,
     );
     let mut head = vec!["code"];
-    head.extend(SEVERITIES.iter().map(|(s, _)| *s));
+    head.extend(Severity::ALL.iter().map(|s| s.as_str()));
     head.push("examples (first by name)");
     let mut table = Table::new(&head);
     for code in &codes {
         let mut row = vec![Cell::text(code).linked(format!("code-{code}"))];
-        for (severity, _) in SEVERITIES {
+        for severity in Severity::ALL.map(Severity::as_str) {
             let n = tables.findings[code].get(severity).copied().unwrap_or(0);
             row.push(if n > 0 {
                 Cell::count(n)
@@ -616,18 +621,16 @@ fn score_labels() -> Vec<String> {
 
 fn scores_figure(page: &mut Page, what: &str, scores: &gather::Scores) {
     let labels = score_labels();
-    let svg = chart::bars(
+    let svg = chart::single(
         &Labels {
             title: &format!("Scores of {what}"),
             x: "score",
             y: what,
         },
         &labels,
-        &[Series {
-            name: what.into(),
-            color: PALETTE[2],
-            values: scores.histogram.to_vec(),
-        }],
+        what,
+        PALETTE[2],
+        scores.histogram.to_vec(),
         false,
     );
     let mut table = Table::new(&["score", what]);
@@ -662,18 +665,16 @@ fn scores_section(page: &mut Page, tables: &TableFigures) {
     }
     scores_figure(page, "sender IPs", &tables.senders);
     let verdicts: Vec<String> = tables.verdicts.keys().cloned().collect();
-    let svg = chart::bars(
+    let svg = chart::single(
         &Labels {
             title: "Sender IP verdicts",
             x: "verdict",
             y: "sender IPs",
         },
         &verdicts,
-        &[Series {
-            name: "sender IPs".into(),
-            color: PALETTE[3],
-            values: verdicts.iter().map(|v| tables.verdicts[v]).collect(),
-        }],
+        "sender IPs",
+        PALETTE[3],
+        verdicts.iter().map(|v| tables.verdicts[v]).collect(),
         false,
     );
     let mut table = Table::new(&["verdict", "sender IPs"]);
@@ -722,18 +723,16 @@ fn providers_section(page: &mut Page, s: Option<&Value>, tables: &TableFigures) 
         .map(|(_, v)| (v * 100.0).round() as u64)
         .collect();
     values.push((self_hosted * 100.0).round() as u64);
-    let svg = chart::bars(
+    let svg = chart::single(
         &Labels {
             title: "Top providers by share of domains",
             x: "hundredths of a percent of the domains",
             y: "",
         },
         &names,
-        &[Series {
-            name: "share".into(),
-            color: PALETTE[0],
-            values,
-        }],
+        "share",
+        PALETTE[0],
+        values,
         true,
     );
     page.figure(
@@ -751,18 +750,16 @@ fn providers_section(page: &mut Page, s: Option<&Value>, tables: &TableFigures) 
             }
         })
         .collect();
-    let svg = chart::bars(
+    let svg = chart::single(
         &Labels {
             title: "MX records per domain",
             x: "MX records",
             y: "domains",
         },
         &labels,
-        &[Series {
-            name: "domains".into(),
-            color: PALETTE[4],
-            values: tables.mx_counts.to_vec(),
-        }],
+        "domains",
+        PALETTE[4],
+        tables.mx_counts.to_vec(),
         false,
     );
     let mut table = Table::new(&["MX records", "domains"]);
@@ -898,18 +895,16 @@ fn mail_auth_section(page: &mut Page, s: Option<&Value>) {
                 .iter()
                 .map(|k| counts[k].as_u64().unwrap_or(0))
                 .collect();
-            let svg = chart::bars(
+            let svg = chart::single(
                 &Labels {
                     title: &format!("{family}: {what}"),
                     x: what,
                     y: "domains",
                 },
                 &keys,
-                &[Series {
-                    name: "domains".into(),
-                    color: PALETTE[2],
-                    values,
-                }],
+                "domains",
+                PALETTE[2],
+                values,
                 false,
             );
             page.figure(
