@@ -260,6 +260,11 @@ fn an_interrupted_or_killed_scans_report_says_so() {
     assert_eq!(PathBuf::from(stdout.trim()), to);
     let html = std::fs::read_to_string(&to).unwrap();
     assert!(section(&html, "status").contains("stopped before writing summary.json"));
+    // Without a summary, none of its figures is shown as if measured.
+    assert!(
+        !html.contains("data-summary"),
+        "a summary figure without a summary"
+    );
 
     // Not a scan directory: one clear error.
     let (code, _, stderr) = mxscan(&["report", dir.path().to_str().unwrap()], b"");

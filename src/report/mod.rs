@@ -117,12 +117,7 @@ pub fn write_bench_report(report: &BenchReport, path: &Path) -> anyhow::Result<(
         ("latency p50 ms", "/latency_ms/p50", 3),
         ("latency p99 ms", "/latency_ms/p99", 3),
     ] {
-        let cell = if decimals == 0 {
-            count_at(s, pointer)
-        } else {
-            number_at(s, pointer, decimals)
-        };
-        table.row(vec![Cell::text(label), cell]);
+        table.row(vec![Cell::text(label), number_at(s, pointer, decimals)]);
     }
     let mut statuses = Table::new(&["status", "lookups"]);
     for status in report.statuses.keys() {
@@ -158,14 +153,30 @@ fn escape_pointer(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// A cell for the summary's count at `pointer`.
+/// A cell for the summary's count at `pointer`; `–` when the summary does not have it (never a
+/// 0 that was not measured).
 fn count_at(summary: Option<&Value>, pointer: &str) -> Cell {
-    Cell::count(at(summary, pointer).as_u64().unwrap_or(0)).from_summary(pointer)
+    match at(summary, pointer).as_u64() {
+        Some(n) => Cell::count(n).from_summary(pointer),
+        None => Cell::text("–"),
+    }
 }
 
-/// A cell for the summary's number at `pointer`, with `decimals`.
+/// A count from the tables that `summary.json`, when there is one, holds at `pointer` too:
+/// marked so that a reader (and the browser test) can check the two agree.
+fn counted(n: u64, summary: Option<&Value>, pointer: &str) -> Cell {
+    let cell = Cell::count(n);
+    if summary.is_some() {
+        cell.from_summary(pointer)
+    } else {
+        cell
+    }
+}
+
+/// A cell for the summary's number at `pointer` with `decimals` (0: a count).
 fn number_at(summary: Option<&Value>, pointer: &str, decimals: usize) -> Cell {
     match at(summary, pointer).as_f64() {
+        _ if decimals == 0 => count_at(summary, pointer),
         Some(x) => Cell::number(x, decimals).from_summary(pointer),
         None => Cell::text("–"),
     }
@@ -196,8 +207,8 @@ fn scan_page(
     ];
     status(&mut page, summary, tables);
     scan_section(&mut page, summary);
-    findings_section(&mut page, tables);
-    scores_section(&mut page, tables);
+    findings_section(&mut page, summary, tables);
+    scores_section(&mut page, summary, tables);
     providers_section(&mut page, summary, tables);
     if at(summary, "/mail_auth")
         .as_object()
@@ -304,12 +315,7 @@ fn scan_section(page: &mut Page, s: Option<&Value>) {
         ("seconds with every resolver down", "/queries/outage_s", 2),
     ];
     for (label, pointer, decimals) in rows {
-        let cell = if decimals == 0 {
-            count_at(s, pointer)
-        } else {
-            number_at(s, pointer, decimals)
-        };
-        run.row(vec![Cell::text(label), cell]);
+        run.row(vec![Cell::text(label), number_at(s, pointer, decimals)]);
     }
     page.table(&run);
 
@@ -555,7 +561,7 @@ fn severity_series(
         .collect()
 }
 
-fn findings_section(page: &mut Page, tables: &TableFigures) {
+fn findings_section(page: &mut Page, s: Option<&Value>, tables: &TableFigures) {
     page.section("findings", "Findings");
     let total = |code: &String| -> u64 { tables.findings[code].values().sum() };
     let mut codes: Vec<String> = tables.findings.keys().cloned().collect();
@@ -589,8 +595,11 @@ fn findings_section(page: &mut Page, tables: &TableFigures) {
         for severity in Severity::ALL.map(Severity::as_str) {
             let n = tables.findings[code].get(severity).copied().unwrap_or(0);
             row.push(if n > 0 {
-                Cell::count(n)
-                    .from_summary(format!("/findings/{}/{severity}", escape_pointer(code)))
+                counted(
+                    n,
+                    s,
+                    &format!("/findings/{}/{severity}", escape_pointer(code)),
+                )
             } else {
                 Cell::text("")
             });
@@ -601,7 +610,7 @@ fn findings_section(page: &mut Page, tables: &TableFigures) {
     }
     page.figure(
         &svg,
-        "Findings counted from findings table; each code links to its entry (from \
+        "Findings counted from the findings table; each code links to its entry (from \
          docs/findings.md) under Finding codes.",
         &table,
     );
@@ -656,7 +665,7 @@ fn scores_figure(page: &mut Page, what: &str, scores: &gather::Scores) {
     );
 }
 
-fn scores_section(page: &mut Page, tables: &TableFigures) {
+fn scores_section(page: &mut Page, s: Option<&Value>, tables: &TableFigures) {
     page.section("scores", "Scores");
     scores_figure(page, "domains", &tables.domains);
     if tables.senders.rows == 0 {
@@ -681,7 +690,11 @@ fn scores_section(page: &mut Page, tables: &TableFigures) {
     for v in &verdicts {
         table.row(vec![
             Cell::text(v),
-            Cell::count(tables.verdicts[v]).from_summary(format!("/senders/{}", escape_pointer(v))),
+            counted(
+                tables.verdicts[v],
+                s,
+                &format!("/senders/{}", escape_pointer(v)),
+            ),
         ]);
     }
     page.figure(
