@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::engine_args::EngineArgs;
 use super::exit;
+use crate::input::shard::ShardSpec;
 use crate::output::Format;
 use crate::output::manifest;
 use crate::output::summary::Summary;
@@ -101,6 +102,19 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_report: bool,
 
+    /// Scan only part I of N of the input (1-based), for a cluster: every shard reads the same
+    /// whole list and keeps the domains whose registrable name hashes into its part, so one
+    /// organisation's domains stay together. `auto` takes the part from a Slurm array job
+    /// (SLURM_ARRAY_TASK_ID and _COUNT); `auto/N` from a Kubernetes Indexed Job
+    /// (JOB_COMPLETION_INDEX, N completions). Give each shard its own --out; `mxscan merge`
+    /// joins them.
+    #[arg(long, value_name = "I/N|auto|auto/N", env = "MXSCAN_SHARD")]
+    pub shard: Option<ShardSpec>,
+
+    /// The seed of the shard hash: every shard of one scan must be given the same.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "shard")]
+    pub shard_seed: u64,
+
     /// No journal and no fsync: the scan cannot be resumed. Only for measuring what the journal
     /// costs (scripts/bench-journal.sh).
     #[arg(long, hide = true)]
@@ -143,6 +157,10 @@ impl ScanArgs {
             force: a.force,
             sync_interval: (!a.no_journal).then(|| Duration::from_secs_f64(a.sync_interval)),
             report: !a.no_report,
+            shard: a
+                .shard
+                .map(|s| s.resolve(a.shard_seed, &|name| std::env::var(name).ok()))
+                .transpose()?,
         })
     }
 }

@@ -190,7 +190,7 @@ pub struct EngineStats {
 }
 
 /// Replies the engine rejected, by reason (summary.json's `queries` has them by these names).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rejected {
     /// Replies from another address or port than the attempt was sent to.
     pub spoofed: u64,

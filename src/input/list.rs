@@ -21,6 +21,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::domain::normalize;
+use super::shard::Partition;
 use crate::pipeline::DomainInput;
 
 /// Memory for one sorted chunk of the duplicate check (`scripts/bench-scan.sh` keeps the whole
@@ -77,7 +78,7 @@ pub enum Layout {
 }
 
 /// Counts of the first pass.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ListStats {
     /// Records read (lines, or CSV rows without the header).
     pub records: u64,
@@ -89,6 +90,14 @@ pub struct ListStats {
     pub rejected: u64,
     /// Blank and comment lines.
     pub skipped: u64,
+    /// Records of domains other shards scan (`--shard`; rejected and blank lines are the
+    /// first shard's): `records` counts this shard's only, so the shards' counts add up.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_shards: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A prepared domain list: where to read it again and which records to scan.
@@ -437,22 +446,25 @@ pub fn spool_stdin(work_dir: &Path) -> Result<PathBuf, ListError> {
 }
 
 /// The first pass over the list at `path`: detects the layout, sends malformed records to
-/// `reject` and finds the records to scan. Sort runs go to a temporary directory in
-/// `work_dir`.
+/// `reject` and finds the records to scan (of `shard`'s domains only, when given). Sort runs
+/// go to a temporary directory in `work_dir`.
 pub fn prepare(
     path: &Path,
     work_dir: &Path,
+    shard: Option<&Partition>,
     reject: &mut dyn FnMut(RejectRow) -> io::Result<()>,
 ) -> Result<DomainList, ListError> {
-    prepare_with(path, work_dir, reject, SORT_CHUNK_BYTES)
+    prepare_with(path, work_dir, shard, reject, SORT_CHUNK_BYTES)
 }
 
 fn prepare_with(
     path: &Path,
     work_dir: &Path,
+    shard: Option<&Partition>,
     reject: &mut dyn FnMut(RejectRow) -> io::Result<()>,
     chunk_limit: usize,
 ) -> Result<DomainList, ListError> {
+    let reports_rejects = shard.is_none_or(Partition::reports_rejects);
     let path = path.to_path_buf();
     let read_err = |source| ListError::Read {
         path: path.clone(),
@@ -472,7 +484,6 @@ fn prepare_with(
     let mut ordinal = 0;
     while let Some(raw) = records.next(ordinal).map_err(read_err)? {
         ordinal += 1;
-        stats.records += 1;
         let outcome = match &raw.field {
             None if matches!(layout, Layout::Csv { .. }) => {
                 Err("no domain column in this row".to_string())
@@ -483,6 +494,15 @@ fn prepare_with(
             }
             Some(field) => normalize(field).map_err(|r| r.to_string()),
         };
+        let ours = match &outcome {
+            Ok(Some(domain)) => shard.is_none_or(|s| s.owns(domain)),
+            _ => reports_rejects,
+        };
+        if !ours {
+            stats.other_shards += 1;
+            continue;
+        }
+        stats.records += 1;
         match outcome {
             Ok(Some(domain)) => {
                 dedup
@@ -615,12 +635,13 @@ mod tests {
     use super::*;
 
     fn run(text: &[u8]) -> (Vec<DomainInput>, Vec<RejectRow>, ListStats, Vec<String>) {
-        run_with(text, SORT_CHUNK_BYTES)
+        run_with(text, SORT_CHUNK_BYTES, None)
     }
 
     fn run_with(
         text: &[u8],
         chunk: usize,
+        shard: Option<&Partition>,
     ) -> (Vec<DomainInput>, Vec<RejectRow>, ListStats, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.txt");
@@ -629,6 +650,7 @@ mod tests {
         let list = prepare_with(
             &path,
             dir.path(),
+            shard,
             &mut |r| {
                 rejects.push(r);
                 Ok(())
@@ -671,7 +693,8 @@ mod tests {
                 domains: 3,
                 duplicates: 2,
                 rejected: 1,
-                skipped: 2
+                skipped: 2,
+                other_shards: 0,
             }
         );
     }
@@ -719,7 +742,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, "name,rank\nexample.com,1\n").unwrap();
-        let e = prepare(&path, dir.path(), &mut |_| Ok(())).unwrap_err();
+        let e = prepare(&path, dir.path(), None, &mut |_| Ok(())).unwrap_err();
         let e = e.to_string();
         assert!(
             e.contains("no `domain` column") && e.contains("name,rank"),
@@ -746,9 +769,51 @@ mod tests {
         for i in (0..n).step_by(7) {
             text.push_str(&format!("D{i}.test.\n"));
         }
-        let (d, _, stats, _) = run_with(text.as_bytes(), 4096);
+        let (d, _, stats, _) = run_with(text.as_bytes(), 4096, None);
         assert_eq!(d.len(), n);
         assert_eq!(stats.duplicates as usize, n.div_ceil(7));
         assert!(d.iter().enumerate().all(|(i, x)| x.line == i as u64 + 1));
+    }
+
+    #[test]
+    fn shards_split_the_domains_and_add_up_to_the_whole() {
+        use crate::input::shard::Shard;
+        let mut text = String::from("# a comment\n\nbad..name\n");
+        for i in 0..3000 {
+            text.push_str(&format!("d{i}.test\nmail.d{i}.test\n"));
+        }
+        text.push_str("D7.TEST.\n");
+        let (all, all_rejects, whole, _) = run(text.as_bytes());
+        let mut seen = std::collections::BTreeMap::new();
+        let mut sum = ListStats::default();
+        for index in 1..=3 {
+            let p = Partition::new(Shard {
+                index,
+                count: 3,
+                seed: 9,
+            });
+            let (d, rejects, stats, _) = run_with(text.as_bytes(), 4096, Some(&p));
+            assert_eq!(rejects.len(), if index == 1 { 1 } else { 0 });
+            assert_eq!(stats.records + stats.other_shards, whole.records);
+            assert!((900..1100).contains(&(stats.domains / 2)), "{stats:?}");
+            for x in d {
+                assert!(seen.insert(x.domain.clone(), index).is_none());
+            }
+            sum.records += stats.records;
+            sum.domains += stats.domains;
+            sum.duplicates += stats.duplicates;
+            sum.rejected += stats.rejected;
+            sum.skipped += stats.skipped;
+        }
+        assert_eq!(sum, whole, "the shards' counts add up to the whole list's");
+        assert_eq!(seen.len(), all.len());
+        assert_eq!(all_rejects.len(), 1);
+        // An organisation's names are in one shard.
+        for i in 0..3000 {
+            assert_eq!(
+                seen[&format!("d{i}.test")],
+                seen[&format!("mail.d{i}.test")]
+            );
+        }
     }
 }

@@ -5,3 +5,4 @@ pub mod domain;
 pub mod list;
 pub mod names;
 pub mod senders;
+pub mod shard;

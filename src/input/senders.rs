@@ -8,12 +8,13 @@ use std::path::Path;
 
 use super::domain::normalize;
 use super::list::RejectRow;
+use super::shard::Partition;
 
 /// Sender IPs by normalised domain, each IP once, in file order.
 #[derive(Debug, Default)]
 pub struct Senders {
     by_domain: HashMap<String, Vec<IpAddr>>,
-    /// Rows read (without the header).
+    /// Rows read (without the header), of this shard's domains with `--shard`.
     pub rows: u64,
 }
 
@@ -25,11 +26,14 @@ pub struct SendersError {
 }
 
 impl Senders {
-    /// Reads `path`; malformed rows go to `reject`.
+    /// Reads `path`, keeping the rows of `shard`'s domains when given; malformed rows go to
+    /// `reject` (the first shard's only).
     pub fn load(
         path: &Path,
+        shard: Option<&Partition>,
         reject: &mut dyn FnMut(RejectRow) -> std::io::Result<()>,
     ) -> Result<Senders, SendersError> {
+        let reports_rejects = shard.is_none_or(Partition::reports_rejects);
         let err = |source| SendersError {
             path: path.to_path_buf(),
             source,
@@ -48,6 +52,9 @@ impl Senders {
                 Ok(false) => break,
                 // A row that is not UTF-8 is rejected; the others still count.
                 Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
+                    if !reports_rejects {
+                        continue;
+                    }
                     let line = e.position().map_or(0, |p| p.line());
                     reject(RejectRow {
                         file: "senders",
@@ -73,7 +80,6 @@ impl Senders {
             if text.trim().is_empty() || text.trim_start().starts_with('#') {
                 continue;
             }
-            senders.rows += 1;
             let parsed = match (record.get(0), record.get(1), record.len()) {
                 (Some(d), Some(ip), 2) => match normalize(d) {
                     Ok(Some(domain)) => ip
@@ -87,6 +93,14 @@ impl Senders {
                 },
                 _ => Err("expected two columns: domain,ip".to_string()),
             };
+            let ours = match &parsed {
+                Ok((domain, _)) => shard.is_none_or(|s| s.owns(domain)),
+                Err(_) => reports_rejects,
+            };
+            if !ours {
+                continue;
+            }
+            senders.rows += 1;
             match parsed {
                 Ok((domain, ip)) => {
                     let ips = senders.by_domain.entry(domain).or_default();
@@ -131,7 +145,7 @@ mod tests {
         )
         .unwrap();
         let mut rejects = Vec::new();
-        let mut s = Senders::load(&path, &mut |r| {
+        let mut s = Senders::load(&path, None, &mut |r| {
             rejects.push(r);
             Ok(())
         })

@@ -9,7 +9,7 @@ use hdrhistogram::Histogram;
 use crate::engine::{Engine, Outcome};
 
 /// Latency figures in milliseconds.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Latency {
     pub min: f64,
     pub mean: f64,
@@ -26,7 +26,7 @@ const BUCKET_BOUNDS_MS: [f64; 15] = [
 ];
 
 /// Answers with a latency up to `le_ms` (and over the previous bucket's bound).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bucket {
     pub le_ms: Option<f64>,
     pub count: u64,
@@ -68,7 +68,7 @@ impl Latency {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ResolverReport {
     pub resolver: SocketAddr,
     /// Datagrams sent to it (attempts).
@@ -90,11 +90,123 @@ pub struct ResolverReport {
     /// Its congestion window at the end: queries in flight it was trusted with.
     pub window: usize,
     /// `active`, `benched`, `probing` or `down` at the end.
-    pub health: &'static str,
-    pub rcodes: BTreeMap<&'static str, u64>,
+    pub health: String,
+    pub rcodes: BTreeMap<String, u64>,
     pub latency_ms: Option<Latency>,
     /// How many answers took how long (the report's latency distribution).
     pub latency_buckets: Vec<Bucket>,
+    /// Every answer's latency in microseconds as an HDR histogram (V2, deflated, base64: the
+    /// form HdrHistogram's libraries read), so that shards' percentiles can be merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_histogram: Option<String>,
+}
+
+/// `h` in the HdrHistogram V2 compressed form, base64 (`None` when empty).
+fn encode(h: &Histogram<u64>) -> Option<String> {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+    if h.is_empty() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .expect("a histogram serialises into memory");
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// A histogram [`encode`] wrote.
+fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| format!("not base64: {e}"))?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|e| format!("not an HDR histogram: {e:?}"))
+}
+
+/// Which of two end states of a resolver is worse (shown for a merged scan).
+fn health_rank(health: &str) -> u8 {
+    match health {
+        "active" => 0,
+        "benched" => 1,
+        "probing" => 2,
+        _ => 3,
+    }
+}
+
+impl ResolverReport {
+    /// One resolver's figures over several scans (shards) that asked it: counts summed, rates
+    /// over `run_time` seconds (their scan times summed), percentiles from the merged
+    /// histograms; the end state is the worst one (health), the longest timeout and the
+    /// smallest window.
+    pub fn combine(parts: &[&ResolverReport], run_time: f64) -> Result<ResolverReport, String> {
+        let first = parts.first().ok_or("no figures to combine")?;
+        let mut h = histogram();
+        let mut out = ResolverReport {
+            resolver: first.resolver,
+            sent: 0,
+            answered: 0,
+            loss_pct: 0.0,
+            qps: 0.0,
+            timeouts: 0,
+            truncated: 0,
+            benched: 0,
+            silent_waits: 0,
+            downs: 0,
+            probes: 0,
+            rto_ms: None,
+            window: first.window,
+            health: first.health.clone(),
+            rcodes: BTreeMap::new(),
+            latency_ms: None,
+            latency_buckets: Vec::new(),
+            latency_histogram: None,
+        };
+        for p in parts {
+            out.sent += p.sent;
+            out.answered += p.answered;
+            out.timeouts += p.timeouts;
+            out.truncated += p.truncated;
+            out.benched += p.benched;
+            out.silent_waits += p.silent_waits;
+            out.downs += p.downs;
+            out.probes += p.probes;
+            out.rto_ms = match (out.rto_ms, p.rto_ms) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            out.window = out.window.min(p.window);
+            if health_rank(&p.health) > health_rank(&out.health) {
+                out.health = p.health.clone();
+            }
+            for (rcode, n) in &p.rcodes {
+                *out.rcodes.entry(rcode.clone()).or_default() += n;
+            }
+            match &p.latency_histogram {
+                Some(text) => {
+                    let part = decode(text)
+                        .map_err(|e| format!("{}'s latency histogram: {e}", p.resolver))?;
+                    h.add(&part).map_err(|e| format!("{}: {e:?}", p.resolver))?;
+                }
+                None if p.answered > 0 => {
+                    return Err(format!(
+                        "{} answered {} times but has no latency histogram (a summary.json \
+                         of an older mxscan)",
+                        p.resolver, p.answered
+                    ));
+                }
+                None => {}
+            }
+        }
+        out.loss_pct = pct(out.sent.saturating_sub(out.answered), out.sent);
+        out.qps = out.answered as f64 / run_time.max(1e-9);
+        out.latency_ms = Latency::of(&h);
+        out.latency_buckets = buckets(&h);
+        out.latency_histogram = encode(&h);
+        Ok(out)
+    }
 }
 
 /// Records the latency of every answered lookup, overall and per resolver.
@@ -160,17 +272,18 @@ impl LatencyRecorder {
                 probes: r.stats.probes,
                 rto_ms: r.rto().map(|d| d.as_secs_f64() * 1e3),
                 window: r.window(),
-                health: r.health.name(),
+                health: r.health.name().to_string(),
                 rcodes: r
                     .stats
                     .rcodes
                     .iter()
                     .enumerate()
                     .filter(|(_, n)| **n > 0)
-                    .map(|(c, n)| (crate::wire::Rcode::new(c as u8).name(), *n))
+                    .map(|(c, n)| (crate::wire::Rcode::new(c as u8).name().to_string(), *n))
                     .collect(),
                 latency_ms: Latency::of(h),
                 latency_buckets: buckets(h),
+                latency_histogram: encode(h),
             })
             .collect()
     }
@@ -195,5 +308,92 @@ mod tests {
         assert_eq!(count(Some(50.0)), 1);
         assert_eq!(count(None), 1);
         assert!(buckets(&histogram()).is_empty());
+    }
+
+    fn report(resolver: &str, h: &Histogram<u64>, health: &str) -> ResolverReport {
+        ResolverReport {
+            resolver: resolver.parse().unwrap(),
+            sent: h.len() + 10,
+            answered: h.len(),
+            loss_pct: 0.0,
+            qps: 0.0,
+            timeouts: 10,
+            truncated: 1,
+            benched: 0,
+            silent_waits: 0,
+            downs: 0,
+            probes: 0,
+            rto_ms: Some(100.0),
+            window: 64,
+            health: health.into(),
+            rcodes: [("NOERROR".to_string(), h.len())].into(),
+            latency_ms: Latency::of(h),
+            latency_buckets: buckets(h),
+            latency_histogram: encode(h),
+        }
+    }
+
+    /// Shards' percentiles come from their merged histograms: the same as one histogram of the
+    /// union of their samples, which averaging the shards' percentiles is not.
+    #[test]
+    fn merged_percentiles_are_the_unions() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut union = histogram();
+        let mut parts = Vec::new();
+        // Four shards of different sizes and speeds (one slow: a cold resolver).
+        for (n, scale) in [
+            (50_000u64, 2_000u64),
+            (10_000, 200_000),
+            (30_000, 5_000),
+            (1, 7),
+        ] {
+            let mut h = histogram();
+            for _ in 0..n {
+                let us = 1 + next() % scale;
+                h.record(us).unwrap();
+                union.record(us).unwrap();
+            }
+            parts.push(report("127.0.0.1:53", &h, "active"));
+        }
+        parts[2].health = "down".into();
+        let refs: Vec<&ResolverReport> = parts.iter().collect();
+        let merged = ResolverReport::combine(&refs, 10.0).unwrap();
+        let want = Latency::of(&union).unwrap();
+        let got = merged.latency_ms.as_ref().unwrap();
+        for (g, w) in [
+            (got.p50, want.p50),
+            (got.p90, want.p90),
+            (got.p99, want.p99),
+            (got.min, want.min),
+            (got.max, want.max),
+            (got.mean, want.mean),
+        ] {
+            assert_eq!(g, w);
+        }
+        let averaged = parts
+            .iter()
+            .map(|p| p.latency_ms.as_ref().unwrap().p50)
+            .sum::<f64>()
+            / 4.0;
+        assert!(
+            (averaged - want.p50).abs() > 1.0,
+            "the test tells the two apart"
+        );
+        assert_eq!(merged.latency_buckets, buckets(&union));
+        assert_eq!(merged.answered, union.len());
+        assert_eq!(merged.sent, union.len() + 40);
+        assert_eq!(merged.rcodes["NOERROR"], union.len());
+        assert_eq!(merged.health, "down");
+        assert_eq!(merged.qps, union.len() as f64 / 10.0);
+        // The histogram survives its text form.
+        let back = decode(&encode(&union).unwrap()).unwrap();
+        assert_eq!(back, union);
+        assert!(decode("not base64!").is_err());
     }
 }

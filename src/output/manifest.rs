@@ -18,6 +18,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::journal::with_path;
+use crate::input::list::ListStats;
+use crate::input::shard::Shard;
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -82,6 +84,32 @@ pub struct Manifest {
     pub settings: BTreeMap<String, String>,
     /// Flags that change only how resolvers are asked: free to change on resume.
     pub tuning: BTreeMap<String, String>,
+    /// The BLAKE3 hash of the format and the settings: shards of one scan have the same.
+    #[serde(default)]
+    pub settings_digest: String,
+    /// The part of the input this scan covers (`--shard`), if not all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// The input's counts for this scan (of its shard's domains), once read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<ListStats>,
+    /// Set in a directory `mxscan merge` wrote: the number of shards merged. No scan runs
+    /// there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_shards: Option<u32>,
+}
+
+/// The digest of what makes rows comparable: the table format and the settings.
+pub fn settings_digest(format: &str, settings: &BTreeMap<String, String>) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(format.as_bytes());
+    for (k, v) in settings {
+        h.update(b"\0");
+        h.update(k.as_bytes());
+        h.update(b"=");
+        h.update(v.as_bytes());
+    }
+    h.finalize().to_hex().to_string()
 }
 
 /// How a resume's command differs from the manifest.
@@ -122,6 +150,15 @@ impl Manifest {
             d.fatal.push(format!(
                 "--format: `{}` then, `{}` now (the tables cannot hold both)",
                 self.format, now.format
+            ));
+        }
+        if self.shard != now.shard {
+            let show = |s: &Option<Shard>| s.map_or("(not given)".to_string(), |s| s.to_string());
+            d.fatal.push(format!(
+                "--shard: `{}` then, `{}` now (another part of the input; the shard seed must \
+                 not change either)",
+                show(&self.shard),
+                show(&now.shard)
             ));
         }
         if self.input.blake3 != now.input.blake3 {
@@ -206,6 +243,10 @@ mod tests {
             input,
             settings: [("--weights".to_string(), "default".to_string())].into(),
             tuning: [("--qps".to_string(), "0".to_string())].into(),
+            settings_digest: String::new(),
+            shard: None,
+            counts: None,
+            merged_shards: None,
         }
     }
 
@@ -253,8 +294,14 @@ mod tests {
 
         let mut now = manifest(id(10, "cc", "in.txt"));
         now.format = "jsonl".into();
+        now.shard = Some(Shard {
+            index: 2,
+            count: 4,
+            seed: 0,
+        });
         let d = then.compare(&now, Some("cc"));
-        assert_eq!(d.fatal.len(), 2, "{d:?}");
+        assert_eq!(d.fatal.len(), 3, "{d:?}");
+        assert!(d.fatal[1].contains("--shard: `(not given)` then, `2/4` now"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::latency::{ResolverReport, pct};
 use super::timeline::Timeline;
@@ -13,7 +13,7 @@ use crate::engine::Rejected;
 use crate::input::list::ListStats;
 use crate::pipeline::cache::CacheStats;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InputSummary {
     pub path: String,
     #[serde(flatten)]
@@ -25,7 +25,7 @@ pub struct InputSummary {
     pub sender_domains_not_scanned: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QuerySummary {
     /// Distinct questions looked up (after sharing).
     pub lookups: u64,
@@ -36,7 +36,7 @@ pub struct QuerySummary {
     /// Lookups per scanned domain: what sharing saves shows here.
     pub lookups_per_domain: f64,
     pub attempts_per_domain: f64,
-    pub statuses: BTreeMap<&'static str, u64>,
+    pub statuses: BTreeMap<String, u64>,
     pub shared: CacheStats,
     /// The mail-authentication questions among them (`--checks`): `hits` were answered from
     /// the cache or the domain's own earlier answers, `joined` a lookup in flight, `sent` asked.
@@ -54,7 +54,7 @@ pub struct QuerySummary {
     pub outage_s: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Timing {
     pub prepare_s: f64,
     pub scan_s: f64,
@@ -62,9 +62,9 @@ pub struct Timing {
     pub lookups_per_s: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
-    pub version: &'static str,
+    pub version: String,
     /// The command line of this run, as given.
     pub command: Vec<String>,
     /// The scan was stopped before the end of its input (`--resume` continues it).
@@ -81,9 +81,9 @@ pub struct Summary {
     pub domains_scanned: u64,
     /// Domains this run added (queries, timing and resolvers cover this run only).
     pub domains_this_run: u64,
-    pub routes: BTreeMap<&'static str, u64>,
+    pub routes: BTreeMap<String, u64>,
     /// Share of scanned domains per route state, in percent.
-    pub route_pct: BTreeMap<&'static str, f64>,
+    pub route_pct: BTreeMap<String, f64>,
     /// INDETERMINATE domains with a lookup no resolver answered (timeouts; a SERVFAIL is a
     /// measurement of broken DNS and does not count): `--retry-indeterminate` asks again.
     pub unanswered: u64,
@@ -105,7 +105,7 @@ pub struct Summary {
 }
 
 /// One mail-authentication family over the scanned domains.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FamilySummary {
     /// Domains checked.
     pub domains: u64,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::progress::ScanCounters;
 
@@ -17,7 +17,7 @@ use super::progress::ScanCounters;
 pub const MAX_SAMPLES: usize = 600;
 
 /// One reading of the counters, `t_s` seconds into the run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub t_s: f64,
     /// Domains written, this run's and earlier runs' (a resume starts where it was).
@@ -32,7 +32,7 @@ pub struct Sample {
 }
 
 /// The samples of one run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     /// Seconds between samples (doubles each time the samples are thinned).
     pub interval_s: f64,

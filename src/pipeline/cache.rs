@@ -26,7 +26,7 @@ pub enum Ask {
     Send(u64),
 }
 
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct CacheStats {
     /// Answers served from the cache.
     pub hits: u64,

@@ -27,11 +27,12 @@ use crate::analysis::score::Weights;
 use crate::engine::EngineConfig;
 use crate::input::list::{self, Bitset, DomainList, RejectRow};
 use crate::input::senders::Senders;
+use crate::input::shard::{Partition, Shard};
 use crate::io::driver;
 use crate::output::Format;
 use crate::output::checkpoint::{self, Opened};
 use crate::output::latency::LatencyRecorder;
-use crate::output::manifest::{FileId, Manifest};
+use crate::output::manifest::{self, FileId, Manifest};
 use crate::output::progress::{Progress, ScanCounters};
 use crate::output::retry;
 use crate::output::scan::{create_table, table_path};
@@ -95,6 +96,8 @@ pub struct ScanJob {
     pub sync_interval: Option<Duration>,
     /// Write `report.html` at the end (complete or interrupted).
     pub report: bool,
+    /// Scan only this part of the input (`--shard I/N`).
+    pub shard: Option<Shard>,
 }
 
 impl ScanJob {
@@ -124,6 +127,7 @@ impl ScanJob {
             force: false,
             sync_interval: Some(Duration::from_secs_f64(DEFAULT_SYNC_INTERVAL)),
             report: true,
+            shard: None,
         }
     }
 
@@ -186,12 +190,17 @@ impl ScanJob {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect()
         };
+        let settings = map(&settings);
         Ok(Manifest {
             mxscan: env!("CARGO_PKG_VERSION").to_string(),
             format: self.format.name().to_string(),
             input,
-            settings: map(&settings),
+            settings_digest: manifest::settings_digest(self.format.name(), &settings),
+            settings,
             tuning: map(&tuning),
+            shard: self.shard,
+            counts: None,
+            merged_shards: None,
         })
     }
 }
@@ -220,18 +229,28 @@ fn prepare(job: &ScanJob, input_path: &Path) -> anyhow::Result<Prepared> {
     let rejects_tmp = rejects_path.with_extension("tmp");
     let mut rejects = create_table::<RejectRow>(rejects_tmp.clone(), job.format, &[])?;
     let mut sender_rejects = 0;
+    let partition = job.shard.map(Partition::new);
     let senders = match &job.senders {
-        Some(path) => Senders::load(path, &mut |r| {
+        Some(path) => Senders::load(path, partition.as_ref(), &mut |r| {
             sender_rejects += 1;
             rejects.write(&r)
         })?,
         None => Senders::default(),
     };
-    let list = list::prepare(input_path, &job.out, &mut |r| rejects.write(&r))?;
+    let list = list::prepare(input_path, &job.out, partition.as_ref(), &mut |r| {
+        rejects.write(&r)
+    })?;
     rejects.flush()?;
     drop(rejects);
     std::fs::rename(&rejects_tmp, &rejects_path)
         .with_context(|| format!("cannot write {}", rejects_path.display()))?;
+    // The manifest says what this scan's input holds (merge checks a shard against it).
+    if let Some(mut m) = Manifest::load(&job.out)?
+        && m.counts != Some(list.stats)
+    {
+        m.counts = Some(list.stats);
+        m.write(&job.out)?;
+    }
     Ok(Prepared {
         list,
         sender_rows: senders.rows,

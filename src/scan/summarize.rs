@@ -50,12 +50,17 @@ impl Parts<'_> {
         };
         let all_done = tally.domains();
         let s = &engine.stats;
-        let routes: BTreeMap<&'static str, u64> = Route::ALL
+        let routes: BTreeMap<String, u64> = Route::ALL
             .iter()
-            .map(|r| (r.as_str(), tally.routes.get(r).copied().unwrap_or(0)))
+            .map(|r| {
+                (
+                    r.as_str().to_string(),
+                    tally.routes.get(r).copied().unwrap_or(0),
+                )
+            })
             .collect();
         Summary {
-            version: env!("CARGO_PKG_VERSION"),
+            version: env!("CARGO_PKG_VERSION").to_string(),
             command: std::env::args().collect(),
             interrupted: !self.complete,
             gave_up: self.gave_up,
@@ -75,7 +80,7 @@ impl Parts<'_> {
             domains_this_run: done_this_run,
             route_pct: routes
                 .iter()
-                .map(|(r, n)| (*r, pct(*n, all_done)))
+                .map(|(r, n)| (r.clone(), pct(*n, all_done)))
                 .collect(),
             routes,
             unanswered: tally.unanswered,
@@ -86,7 +91,9 @@ impl Parts<'_> {
                 tcp_fallbacks: s.tcp_fallbacks,
                 lookups_per_domain: per_domain(s.completed),
                 attempts_per_domain: per_domain(s.attempts),
-                statuses: ran.statuses.clone(),
+                statuses: (ran.statuses.iter())
+                    .map(|(s, n)| (s.to_string(), *n))
+                    .collect(),
                 shared: ran.pipeline.lookups.stats,
                 shared_mail_auth: ran.pipeline.stats.auth,
                 rejected: s.rejected,
