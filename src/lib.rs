@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod input;
 pub mod io;
 pub mod mailauth;
+pub mod merge;
 pub mod output;
 pub mod pipeline;
 pub mod report;

@@ -5,12 +5,11 @@
 
 mod common;
 
-use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{WORLD_FLAGS, mxscan, repo_path, sample_sim, summary};
+use common::{WORLD_FLAGS, mxscan, repo_path, sample_sim, silent_resolver, summary};
 
 /// The sections every scan report has (`mail-auth` when checks ran).
 const SECTIONS: [&str; 9] = [
@@ -202,12 +201,6 @@ fn the_sample_worlds_report_in_a_browser_and_its_jsonl_twin() {
 }
 
 /// A UDP socket on loopback that never answers: a resolver that is down.
-fn silent_resolver() -> (UdpSocket, String) {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let addr = socket.local_addr().unwrap().to_string();
-    (socket, addr)
-}
-
 fn scan_args(resolver: &str, out: &Path) -> Vec<String> {
     let mut args: Vec<String> = ["scan", "-r", resolver, "-o", out.to_str().unwrap()]
         .map(String::from)

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod demo;
 pub mod engine_args;
 pub mod exit;
+pub mod merge;
 pub mod report;
 pub mod resolve;
 pub mod scan;
@@ -37,6 +38,9 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Evaluate SPF (RFC 7208 check_host) for one client IP and sender through the resolvers.
     Spf(spf::SpfArgs),
+    /// Join the shards of a scan (`scan --shard I/N`, each in its own --out) into one results
+    /// directory, after checking they are one complete scan.
+    Merge(merge::MergeArgs),
     /// Write a scan's report: one self-contained HTML page with charts (DIR/report.html).
     Report(report::ReportArgs),
     /// Print a shell completion script.
@@ -54,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
         Command::Spf(args) => spf::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Report(args) => report::run(args),
         Command::Completions(args) => report::completions(args),
         Command::Man(args) => report::man(args),

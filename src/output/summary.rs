@@ -11,6 +11,7 @@ use super::timeline::Timeline;
 use crate::analysis::Severity;
 use crate::engine::Rejected;
 use crate::input::list::ListStats;
+use crate::input::shard::Shard;
 use crate::pipeline::cache::CacheStats;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -100,8 +101,26 @@ pub struct Summary {
     pub queries: QuerySummary,
     pub timing: Timing,
     pub resolvers: Vec<ResolverReport>,
-    /// This run over time (output::timeline).
+    /// This run over time (output::timeline); empty in a merge of shards.
     pub timeline: Timeline,
+    /// The part of the input this scan covered (`--shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// In a merge (`mxscan merge`): the shards merged. Counts above are their sums; timings
+    /// are summed over shards (shard-seconds) and rates are per shard-second.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardPart>,
+}
+
+/// One shard of a merged scan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShardPart {
+    pub shard: Shard,
+    /// The shard's --out directory, as given to `mxscan merge`.
+    pub out: String,
+    pub domains: u64,
+    pub runs: u32,
+    pub scan_s: f64,
 }
 
 /// One mail-authentication family over the scanned domains.

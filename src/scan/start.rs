@@ -136,6 +136,18 @@ fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
 pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
     let out = &job.out;
     let previous = read_previous(out);
+    if let Ok(Some((m, _))) = &previous
+        && let Some(n) = m.merged_shards
+        && (job.resume || job.retry || !job.force)
+    {
+        return Err(Refused(format!(
+            "{} holds a merge of {n} shards, not a scan: resume or retry each shard in its own \
+             --out and merge again, or write this scan to another --out (--force replaces the \
+             merge)",
+            out.display()
+        ))
+        .into());
+    }
     if job.retry && matches!(previous, Ok(None)) {
         return Err(Refused(format!(
             "{} holds no scan to retry: run the scan first",

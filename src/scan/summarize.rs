@@ -118,6 +118,8 @@ impl Parts<'_> {
             mail_auth: FamilySummary::from_counts(&tally.mail_auth),
             resolvers: ran.latency.reports(engine, self.scan_s),
             timeline: self.timeline,
+            shard: job.shard,
+            shards: Vec::new(),
         }
     }
 }
