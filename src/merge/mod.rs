@@ -340,13 +340,7 @@ pub fn run(job: &MergeJob) -> anyhow::Result<Summary> {
     merged.write(&job.out)?;
     sync_dir(&job.out)?;
     if job.report {
-        if let Err(e) = crate::report::write_scan_report(&job.out, None) {
-            eprintln!(
-                "mxscan: warning: {e:#}; the merge is complete without it, and `mxscan report \
-                 {}` writes it later",
-                job.out.display()
-            );
-        }
+        crate::report::write_after(&job.out, "merge");
     }
     Ok(merged)
 }

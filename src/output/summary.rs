@@ -96,7 +96,7 @@ pub struct Summary {
     pub senders: BTreeMap<String, u64>,
     /// The mail-authentication survey, per family checked (`spf`, `dmarc`, `mta_sts`,
     /// `tls_rpt`, `tlsa`); NXDOMAIN domains are left out.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub mail_auth: BTreeMap<String, FamilySummary>,
     pub queries: QuerySummary,
     pub timing: Timing,

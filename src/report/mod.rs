@@ -87,6 +87,18 @@ pub fn write_scan_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<PathB
     Ok(path)
 }
 
+/// Writes `dir/report.html` after a scan or merge whose results (`what`) are written: a report
+/// that cannot be written is a warning, since the results stand without it.
+pub fn write_after(dir: &Path, what: &str) {
+    if let Err(e) = write_scan_report(dir, None) {
+        eprintln!(
+            "mxscan: warning: {e:#}; the {what} is complete without it, and `mxscan report {}` \
+             writes it later",
+            dir.display()
+        );
+    }
+}
+
 /// Writes the page of a resolver benchmark (`mxscan bench --report FILE`).
 pub fn write_bench_report(report: &BenchReport, path: &Path) -> anyhow::Result<()> {
     let mut value = serde_json::to_value(report)?;

@@ -444,14 +444,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
     .summary();
     summary.write(&job.out)?;
     if job.report {
-        // The tables and summary are written: a report that cannot be costs nothing else.
-        if let Err(e) = crate::report::write_scan_report(&job.out, None) {
-            eprintln!(
-                "mxscan: warning: {e:#}; the results are complete without it, and `mxscan \
-                 report {}` writes it later",
-                job.out.display()
-            );
-        }
+        crate::report::write_after(&job.out, "scan");
     }
     Ok(summary)
 }
