@@ -43,7 +43,8 @@ dd if=/dev/urandom of="$work/munge/key" bs=1024 count=1 status=none
 chmod 700 "$work/munge"
 chmod 400 "$work/munge/key"
 munged --foreground --force --key-file="$work/munge/key" --socket="$work/munge/socket" \
-  --pid-file="$work/munge/pid" --log-file="$work/munge/log" --seed-file="$work/munge/seed" &
+  --pid-file="$work/munge/pid" --log-file="$work/munge/log" --seed-file="$work/munge/seed" \
+  > "$work/munged.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -S "$work/munge/socket" ] && break; sleep 0.1; done
 
@@ -79,9 +80,9 @@ NodeName=$node NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=4096 State=UNKNOWN
 PartitionName=local Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 export SLURM_CONF=$work/slurm.conf
-slurmctld -D -i -f "$SLURM_CONF" &
+slurmctld -D -i -f "$SLURM_CONF" > "$work/slurmctld.out" 2>&1 &
 pids+=($!)
-slurmd -D -f "$SLURM_CONF" &
+slurmd -D -f "$SLURM_CONF" > "$work/slurmd.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do
   sinfo -h -o '%T' 2>/dev/null | grep -qE '^(idle|mixed)' && break
@@ -95,6 +96,7 @@ sinfo
 pids+=($!)
 sleep 1
 flags="--allow-special-use --public-range 198.18.0.0/15 --public-range 2001:db8::/32 --checks all"
+flags="$flags --senders $here/data/senders.csv"
 export MXSCAN=$bin INPUT=$here/data/domains.txt RESULTS=$work/results
 export RESOLVERS=127.0.0.1:15391,127.0.0.1:15392 MXSCAN_FLAGS="$flags --no-report" SHARDS=3
 echo "== deploy/slurm/submit.sh (SHARDS=3)"
@@ -125,8 +127,12 @@ for t in domains records findings senders rejects; do
   if [ "$a" = "$b" ]; then same=same; else same=DIFFERENT; status=1; fi
   printf '  %-9s %6d rows  merged %s  plain %s  %s\n' "$t" "$rows" "$a" "$b" "$same"
 done
-for i in 1 2 3; do
-  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(f"  shard {s[\"shard\"][\"index\"]}/{s[\"shard\"][\"count\"]}: {s[\"domains_scanned\"]} domains")' \
-    "$RESULTS/shard-$i/summary.json"
-done
+python3 - "$RESULTS"/shard-*/summary.json <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    s = json.load(open(path))
+    shard = s["shard"]
+    print(f"  shard {shard['index']}/{shard['count']}: {s['domains_scanned']} domains, "
+          f"{s['input']['rejected']} rejected, {s['timing']['scan_s']:.1f} s")
+PY
 exit $status

@@ -147,6 +147,23 @@ fn the_sample_world_in_three_shards_merges_into_the_plain_scan() {
         assert_eq!(m["shard"]["count"], 3);
         assert_eq!(m["counts"]["domains"], summary(out)["input"]["domains"]);
     }
+    // A retry pass works on a shard (its own domains only), and the merge takes the result.
+    let mut retry = flags.clone();
+    retry.extend(["--shard", "1/3", "--retry-indeterminate"]);
+    run_ok(&scan_args(&list, &shards[0], &retry, &domains));
+    assert_eq!(summary(&shards[0])["runs"], 2);
+    assert_eq!(
+        summary(&shards[0])["domains_scanned"],
+        summary(&shards[0])["input"]["domains"]
+    );
+    // A retry pass (or a resume) must be of the same shard.
+    let mut other = flags.clone();
+    other.extend(["--shard", "2/3", "--retry-indeterminate"]);
+    let args = scan_args(&list, &shards[0], &other, &domains);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, _, err) = mxscan(&args, b"");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--shard: `1/3` then, `2/3` now"), "{err}");
     handle.stop().unwrap();
     // Rejects (the list's and the senders file's) are the first shard's alone.
     for (i, out) in shards.iter().enumerate() {

@@ -218,7 +218,9 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
         job.input.clone().expect("a path when not stdin")
     };
     let (id, prefix) = FileId::of(&input, Some(then.input.size))?;
-    let now = job.manifest(id)?;
+    let mut now = job.manifest(id)?;
+    // Counted again by the first pass (and written then if they changed).
+    now.counts = then.counts;
     let d = then.compare(&now, prefix.as_deref());
     let list = |items: &[String]| {
         items
