@@ -317,6 +317,7 @@ fn a_retry_pass_turns_a_damaged_scan_into_a_clean_one_even_when_killed() {
         "routes",
         "findings",
         "senders",
+        "mail_auth",
         "domains_scanned",
         "unanswered",
     ] {

@@ -9,7 +9,7 @@
 //! `READY` leaves the old tables as they were (the next run removes `.retry`); a crash after it
 //! is finished by the next run. Either way nothing is lost or written twice.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use super::journal::TrackedFile;
 use super::manifest::sync_dir;
 use super::read::{csv_reader, read_error, read_rows};
 use super::scan::{SCAN_TABLES, ScanTables, table_path};
-use super::tally::Tally;
+use super::tally::{AuthFigures, Tally, is_spf_error};
 use crate::analysis::{Code, Route};
 
 /// Where a pass builds the next tables, inside the scan's directory.
@@ -36,15 +36,53 @@ pub struct Unmeasured {
     pub tally: Tally,
 }
 
+/// The `domains` columns [`AuthFigures`] is read back from, in this order.
+const AUTH_COLUMNS: [&str; 10] = [
+    "spf",
+    "spf_lookups",
+    "spf_all",
+    "spf_mx_pass",
+    "dmarc",
+    "dmarc_policy",
+    "dmarc_rua",
+    "mta_sts",
+    "tls_rpt",
+    "tlsa",
+];
+
+/// A domain's mail-authentication figures from its `domains` row (cells of [`AUTH_COLUMNS`],
+/// as the CSV writes them; JSON Lines lists as JSON) and its SPF ERROR codes.
+fn auth_figures<'a>(cells: &'a [String], spf_errors: Vec<&'a str>) -> AuthFigures<'a> {
+    let text = |i: usize| Some(cells[i].as_str()).filter(|c| !c.is_empty());
+    AuthFigures {
+        spf: text(0),
+        spf_lookups: cells[1].parse().unwrap_or(0),
+        spf_all: text(2),
+        spf_mx_pass: text(3).map(|b| b == "true"),
+        spf_errors,
+        dmarc: text(4),
+        dmarc_policy: text(5),
+        dmarc_rua: text(6).is_some_and(|rua| rua != "[]"),
+        mta_sts: text(7),
+        tls_rpt: text(8),
+        tlsa: text(9),
+    }
+}
+
 /// Reads the unmeasured domains of the tables in `dir` and the tally of their rows.
 pub fn unmeasured(dir: &Path, format: Format) -> io::Result<Unmeasured> {
     let mut found = Unmeasured::default();
     let mut providers: Vec<String> = Vec::new();
+    let mut auth: HashMap<String, Vec<String>> = HashMap::new();
     let t = &mut found.tally;
+    let wanted: Vec<&str> = ["route", "provider", "provisional"]
+        .into_iter()
+        .chain(AUTH_COLUMNS)
+        .collect();
     read_rows(
         &table_path(dir, "domains", format),
         format,
-        &["route", "provider", "provisional"],
+        &wanted,
         &mut |domain, row| {
             if row[2] == "true" {
                 found.domains.insert(domain.to_string());
@@ -52,6 +90,7 @@ pub fn unmeasured(dir: &Path, format: Format) -> io::Result<Unmeasured> {
                 if let Some(route) = Route::ALL.iter().find(|r| r.as_str() == row[0]) {
                     *t.routes.entry(*route).or_default() += 1;
                 }
+                auth.insert(domain.to_string(), row[3..].to_vec());
             }
         },
     )?;
@@ -66,6 +105,7 @@ pub fn unmeasured(dir: &Path, format: Format) -> io::Result<Unmeasured> {
         }
     }
     let mut unanswered: HashSet<String> = HashSet::new();
+    let mut spf_errors: HashMap<String, Vec<String>> = HashMap::new();
     read_rows(
         &table_path(dir, "findings", format),
         format,
@@ -78,10 +118,24 @@ pub fn unmeasured(dir: &Path, format: Format) -> io::Result<Unmeasured> {
                 if row[0] == Code::DNS_TIMEOUT.name() && row[2].is_empty() {
                     unanswered.insert(domain.to_string());
                 }
+                if is_spf_error(&row[0], &row[1], &row[2]) {
+                    spf_errors
+                        .entry(domain.to_string())
+                        .or_default()
+                        .push(row[0].clone());
+                }
             }
         },
     )?;
     t.unanswered = unanswered.len() as u64;
+    for (domain, cells) in &auth {
+        let errors = spf_errors
+            .get(domain)
+            .map_or(Vec::new(), |e| e.iter().map(String::as_str).collect());
+        for key in auth_figures(cells, errors).keys() {
+            *t.mail_auth.entry(key).or_default() += 1;
+        }
+    }
     read_rows(
         &table_path(dir, "senders", format),
         format,
@@ -178,5 +232,51 @@ pub fn recover(dir: &Path) -> io::Result<()> {
         std::fs::remove_dir_all(&pass)
     } else {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A row's cells give the figures its report gave, as CSV writes them and as JSON Lines do
+    /// (where lists are JSON): a retry pass takes away exactly what the domain counted.
+    #[test]
+    fn a_rows_mail_authentication_figures_are_its_reports() {
+        let cells = |rua: &str| -> Vec<String> {
+            [
+                "valid", "12", "", "true", "valid", "reject", rua, "none", "", "some",
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let want = [
+            "spf.state.valid",
+            "spf.lookups.11+",
+            "spf.all.missing",
+            "spf.mx_pass.true",
+            "spf.errors.SPF_TOO_MANY_LOOKUPS",
+            "dmarc.state.valid",
+            "dmarc.policy.reject",
+            "dmarc.rua.true",
+            "mta_sts.state.none",
+            "tlsa.state.some",
+        ];
+        let errors = vec!["SPF_TOO_MANY_LOOKUPS", "SPF_TOO_MANY_LOOKUPS"];
+        for rua in ["mailto:d@example.com", "[\"mailto:d@example.com\"]"] {
+            let c = cells(rua);
+            assert_eq!(auth_figures(&c, errors.clone()).keys(), want);
+        }
+        for rua in ["", "[]"] {
+            let c = cells(rua);
+            assert!(
+                auth_figures(&c, vec![])
+                    .keys()
+                    .contains(&"dmarc.rua.false".to_string())
+            );
+        }
+        // An NXDOMAIN domain's row has none.
+        let empty = vec![String::new(); AUTH_COLUMNS.len()];
+        assert!(auth_figures(&empty, vec![]).keys().is_empty());
     }
 }

@@ -57,56 +57,104 @@ fn add_counts(counts: &mut BTreeMap<String, u64>, other: &BTreeMap<String, u64>)
     }
 }
 
+/// A domain's mail-authentication figures, from its report or read back from its `domains`
+/// and `findings` rows (a retry pass): one rule turns either into the summary's counts.
+#[derive(Debug, Default)]
+pub struct AuthFigures<'a> {
+    /// SPF's state (`None`: not checked).
+    pub spf: Option<&'a str>,
+    pub spf_lookups: u32,
+    pub spf_all: Option<&'a str>,
+    pub spf_mx_pass: Option<bool>,
+    /// The SPF ERROR codes about the domain itself, in the order of its findings.
+    pub spf_errors: Vec<&'a str>,
+    pub dmarc: Option<&'a str>,
+    pub dmarc_policy: Option<&'a str>,
+    /// A report destination (`rua`) is given.
+    pub dmarc_rua: bool,
+    pub mta_sts: Option<&'a str>,
+    pub tls_rpt: Option<&'a str>,
+    pub tlsa: Option<&'a str>,
+}
+
+impl AuthFigures<'_> {
+    /// The `family.what.value` figures the domain counts towards.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if let Some(state) = self.spf {
+            keys.push(format!("spf.state.{state}"));
+            if matches!(state, "valid" | "permerror") {
+                let lookups = if self.spf_lookups > MAX_LOOKUPS {
+                    format!("{}+", MAX_LOOKUPS + 1)
+                } else {
+                    self.spf_lookups.to_string()
+                };
+                keys.push(format!("spf.lookups.{lookups}"));
+                keys.push(format!("spf.all.{}", self.spf_all.unwrap_or("missing")));
+            }
+            if let Some(pass) = self.spf_mx_pass {
+                keys.push(format!("spf.mx_pass.{pass}"));
+            }
+            let mut errors = self.spf_errors.clone();
+            errors.dedup();
+            keys.extend(errors.iter().map(|c| format!("spf.errors.{c}")));
+        }
+        if let Some(state) = self.dmarc {
+            keys.push(format!("dmarc.state.{state}"));
+            if let Some(policy) = self.dmarc_policy {
+                keys.push(format!("dmarc.policy.{policy}"));
+            }
+            if state == "valid" {
+                keys.push(format!("dmarc.rua.{}", self.dmarc_rua));
+            }
+        }
+        for (family, state) in [
+            ("mta_sts", self.mta_sts),
+            ("tls_rpt", self.tls_rpt),
+            ("tlsa", self.tlsa),
+        ] {
+            if let Some(state) = state {
+                keys.push(format!("{family}.state.{state}"));
+            }
+        }
+        keys
+    }
+}
+
+/// Whether a finding is one of the SPF ERROR codes the summary counts per domain.
+pub fn is_spf_error(code: &str, severity: &str, subject: &str) -> bool {
+    code.starts_with("SPF_")
+        && severity == crate::analysis::Severity::Error.as_str()
+        && subject.is_empty()
+}
+
 /// The mail-authentication figures a domain counts towards (none for NXDOMAIN, which has no
 /// posture: `DomainReport::auth` is `None`).
 pub fn mail_auth_keys(r: &DomainReport) -> Vec<String> {
-    let mut keys = Vec::new();
     let Some(auth) = &r.auth else {
-        return keys;
+        return Vec::new();
     };
-    if let Some(spf) = &auth.spf {
-        keys.push(format!("spf.state.{}", spf.state));
-        if matches!(spf.state, "valid" | "permerror") {
-            let lookups = if spf.lookups > MAX_LOOKUPS {
-                format!("{}+", MAX_LOOKUPS + 1)
-            } else {
-                spf.lookups.to_string()
-            };
-            keys.push(format!("spf.lookups.{lookups}"));
-            keys.push(format!("spf.all.{}", spf.all.unwrap_or("missing")));
-        }
-        if let Some(pass) = spf.mx_pass {
-            keys.push(format!("spf.mx_pass.{pass}"));
-        }
-        let mut errors: Vec<&str> = r
+    let spf = auth.spf.as_ref();
+    let dmarc = auth.dmarc.as_ref();
+    AuthFigures {
+        spf: spf.map(|s| s.state),
+        spf_lookups: spf.map_or(0, |s| s.lookups),
+        spf_all: spf.and_then(|s| s.all),
+        spf_mx_pass: spf.and_then(|s| s.mx_pass),
+        spf_errors: r
             .findings
             .iter()
-            .filter(|f| f.code.name().starts_with("SPF_") && f.subject.is_empty())
-            .filter(|f| f.severity == crate::analysis::Severity::Error)
+            .filter(|f| is_spf_error(f.code.name(), f.severity.as_str(), &f.subject))
             .map(|f| f.code.name())
-            .collect();
-        errors.dedup();
-        keys.extend(errors.iter().map(|c| format!("spf.errors.{c}")));
+            .collect(),
+        dmarc: dmarc.map(|d| d.state),
+        dmarc_policy: dmarc.and_then(|d| d.policy).map(|p| p.as_str()),
+        dmarc_rua: dmarc.is_some_and(|d| !d.rua.is_empty()),
+        mta_sts: auth.mta_sts,
+        tls_rpt: auth.tls_rpt,
+        tlsa: auth.tlsa,
     }
-    if let Some(dmarc) = &auth.dmarc {
-        keys.push(format!("dmarc.state.{}", dmarc.state));
-        if let Some(policy) = dmarc.policy {
-            keys.push(format!("dmarc.policy.{}", policy.as_str()));
-        }
-        if dmarc.state == "valid" {
-            keys.push(format!("dmarc.rua.{}", !dmarc.rua.is_empty()));
-        }
-    }
-    for (family, state) in [
-        ("mta_sts", auth.mta_sts),
-        ("tls_rpt", auth.tls_rpt),
-        ("tlsa", auth.tlsa),
-    ] {
-        if let Some(state) = state {
-            keys.push(format!("{family}.state.{state}"));
-        }
-    }
-    keys
+    .keys()
 }
 
 fn is_zero(n: &u64) -> bool {
