@@ -188,8 +188,13 @@ fn the_sample_world_in_three_shards_merges_into_the_plain_scan() {
     assert_same_providers(&m, &s);
     assert_resolver_sums(&m, &shards);
     assert_eq!(m["shards"].as_array().unwrap().len(), 3);
-    // The merge has a report, and is no place for a scan.
-    assert!(merged.join("report.html").exists());
+    // The merge has a report that says so, and is no place for a scan.
+    let page = std::fs::read_to_string(merged.join("report.html")).unwrap();
+    assert!(page.contains("merged from 3 shards"), "the report's status");
+    assert!(
+        page.contains(&format!(">{}<", shards[2].display())),
+        "the shards' table"
+    );
     let again = scan_args(&list, &merged, &[], &domains);
     let again: Vec<&str> = again.iter().map(String::as_str).collect();
     let (code, _, err) = mxscan(&again, b"");

@@ -269,6 +269,16 @@ fn status(page: &mut Page, summary: Option<&Value>, tables: &TableFigures) {
                  covers those. Continue it with mxscan scan --resume. (mxscan {mxscan})"
             ),
         );
+    } else if let Some(shards) = s["shards"].as_array().filter(|x| !x.is_empty()) {
+        page.banner(
+            "status",
+            "banner complete",
+            &format!(
+                "Complete: {scanned} domains, merged from {} shards (mxscan merge). Counts are \
+                 the shards' sums; times are summed over the shards. (mxscan {mxscan})",
+                shards.len()
+            ),
+        );
     } else {
         page.banner(
             "status",
@@ -279,6 +289,30 @@ fn status(page: &mut Page, summary: Option<&Value>, tables: &TableFigures) {
             ),
         );
     }
+}
+
+/// A merge's shards: which directory held which part.
+fn shards_table(page: &mut Page, s: Option<&Value>) {
+    let shards = at(s, "/shards").as_array().cloned().unwrap_or_default();
+    if shards.is_empty() {
+        return;
+    }
+    let mut table = Table::new(&["shard", "directory", "domains", "runs", "scanning (s)"]);
+    for (i, shard) in shards.iter().enumerate() {
+        let part = format!(
+            "{}/{}",
+            shard["shard"]["index"].as_u64().unwrap_or(0),
+            shard["shard"]["count"].as_u64().unwrap_or(0)
+        );
+        table.row(vec![
+            Cell::text(part),
+            Cell::text(shard["out"].as_str().unwrap_or("")),
+            count_at(s, &format!("/shards/{i}/domains")),
+            count_at(s, &format!("/shards/{i}/runs")),
+            number_at(s, &format!("/shards/{i}/scan_s"), 2),
+        ]);
+    }
+    page.table(&table);
 }
 
 fn scan_section(page: &mut Page, s: Option<&Value>) {
@@ -330,6 +364,7 @@ fn scan_section(page: &mut Page, s: Option<&Value>) {
         run.row(vec![Cell::text(label), number_at(s, pointer, decimals)]);
     }
     page.table(&run);
+    shards_table(page, s);
 
     let routes = at(s, "/routes").as_object().cloned().unwrap_or_default();
     let names: Vec<String> = routes.keys().cloned().collect();
@@ -363,7 +398,14 @@ fn scan_section(page: &mut Page, s: Option<&Value>) {
         "Where each domain's mail goes (docs/output.md, route).",
         &table,
     );
-    timeline(page, at(s, "/timeline"), at(s, "/resolvers"), "domains");
+    if at(s, "/shards").as_array().is_some_and(|x| !x.is_empty()) {
+        page.paragraph(
+            "A merge has no timeline: the shards ran apart. Each shard's own report shows its \
+             run over time.",
+        );
+    } else {
+        timeline(page, at(s, "/timeline"), at(s, "/resolvers"), "domains");
+    }
 }
 
 /// The per-second rates between consecutive samples of `field`.
