@@ -302,11 +302,14 @@ pub fn run(job: &MergeJob) -> anyhow::Result<Summary> {
             job.out.display()
         )
     })?;
-    // What a scan or merge left in `out` goes first: a half-done merge has no summary.
+    // What a scan or merge left in `out` goes first: a half-done merge has no summary, and no
+    // journal of a scan there vouches for the merged tables.
     for name in [
         "summary.json",
         crate::output::manifest::MANIFEST,
         crate::report::REPORT,
+        checkpoint::JOURNAL,
+        crate::input::list::STDIN_SPOOL,
     ] {
         let _ = std::fs::remove_file(job.out.join(name));
     }
