@@ -4,7 +4,11 @@
 # `mxscan sim` serving a synthetic world as its authority on 127.0.0.1 (the sim answers
 # non-recursive queries with AA). Reports per run: lookups, attempts per lookup, retries, late
 # answers (for a lookup already ended), stale answers (from an attempt already re-sent; counted
-# since the health rules of issue #11), INDETERMINATE domains and wall time.
+# since the health rules of issue #11), INDETERMINATE domains and wall time. Then (b): the
+# farm restarted cold and dnsperf replaying exactly the scan's distinct questions once
+# (`--questions-log`, each at its first asking, in the scan's order), every other one to each
+# resolver, both at once with half the scan's window each; the ratio of the scan's wall time to
+# dnsperf's is (a)/(b).
 #
 #   scripts/bench-farm.sh [N] [RUNS] [BIN ...]     (default 100000 domains, 1 run, this build)
 #
@@ -73,8 +77,8 @@ trap 'stop_farm; cleanup' EXIT
 
 "$bin" sim --synthetic "$n" --write-only --write-domains "$work/domains.txt"
 start_sim "$n"
-echo "| binary | run | lookups | attempts/lookup | retries | late | stale | late+stale % of lookups | INDETERMINATE | wall s |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| binary | run | lookups | attempts/lookup | retries | late | stale | late+stale % of lookups | INDETERMINATE | (a) wall s | distinct questions | lookups ÷ distinct | (b) dnsperf wall s | dnsperf lost | (a)/(b) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for r in $(seq 1 "$runs"); do
   for b in "${bins[@]}"; do
     start_farm
@@ -83,11 +87,28 @@ for r in $(seq 1 "$runs"); do
     extra=()
     "$b" scan --help | grep -q -- --max-unanswered && extra+=(--max-unanswered 100)
     "$b" scan --help | grep -q -- --no-report && extra+=(--no-report)
+    logged=0
+    "$b" scan --help | grep -q -- --questions-log && { extra+=(--questions-log "$work/questions.txt"); logged=1; }
     /usr/bin/time -f "%e" -o "$work/time" "$b" scan -r 127.0.0.2:5353,127.0.0.3:5353 -o "$work/out" \
       --allow-special-use --public-range 198.18.0.0/15 --public-range 2001:db8::/32 \
       "${extra[@]}" "$work/domains.txt" 2> "$work/scan.log" || true
     stop_farm
-    python3 - "$work/out/summary.json" "$(cat "$work/time")" "$b" "$r" <<'PY'
+    replay=""
+    if [ $logged -eq 1 ]; then
+      # (b): the same distinct questions, once, through the farm started cold again.
+      awk '!seen[$0]++' "$work/questions.txt" > "$work/distinct.txt"
+      total=$(wc -l < "$work/distinct.txt")
+      split -n r/2 "$work/distinct.txt" "$work/half."
+      start_farm
+      start=$EPOCHREALTIME
+      dnsperf -s 127.0.0.2 -p 5353 -d "$work/half.aa" -n 1 -c 1 -q 5000 -t 5 > "$work/dnsperf-a.out" 2>&1 &
+      pa=$!
+      dnsperf -s 127.0.0.3 -p 5353 -d "$work/half.ab" -n 1 -c 1 -q 5000 -t 5 > "$work/dnsperf-b.out" 2>&1
+      wait $pa
+      replay="$start $EPOCHREALTIME $total $(cat "$work"/dnsperf-?.out | awk '/Queries lost/ {s += $3} END {print s}')"
+      stop_farm
+    fi
+    python3 - "$work/out/summary.json" "$(cat "$work/time")" "$b" "$r" "$replay" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 q = s["queries"]
@@ -96,8 +117,16 @@ late = q["late"] + q["duplicates"]
 lk = q["lookups"]
 shown = "n/a" if stale is None else stale
 pct = 100.0 * (late + (stale or 0)) / lk
+wall = float(sys.argv[2])
+replay = sys.argv[5].split()
+if replay:
+    b_wall = float(replay[1]) - float(replay[0])
+    distinct, lost = int(replay[2]), int(replay[3]) if len(replay) > 3 else 0
+    b = f"{distinct} | {lk / distinct:.3f} | {b_wall:.1f} | {lost} | {wall / b_wall:.2f}"
+else:
+    b = "- | - | - | - | -"
 print(f"| {sys.argv[3]} | {sys.argv[4]} | {lk} | {q['attempts'] / lk:.4f} | {q['retries']} | {late} "
-      f"| {shown} | {pct:.2f} | {s['routes'].get('INDETERMINATE', 0)} | {float(sys.argv[2]):.1f} |")
+      f"| {shown} | {pct:.2f} | {s['routes'].get('INDETERMINATE', 0)} | {wall:.1f} | {b} |")
 PY
   done
 done

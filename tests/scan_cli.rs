@@ -333,3 +333,48 @@ fn demo_scans_the_embedded_sample_world() {
     // expected ones.
     assert_eq!(sorted_rows(&out.join("findings.csv")).1.len(), 558);
 }
+
+#[test]
+fn the_questions_log_holds_every_question_sent_once_per_lookup() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = SyntheticWorld::new(5_000, 4);
+    let input = dir.path().join("domains.txt");
+    world
+        .write_domains(&mut std::fs::File::create(&input).unwrap())
+        .unwrap();
+    let (handle, list) = start_sim(Arc::new(world), &[""]);
+    let out = dir.path().join("out");
+    let log = dir.path().join("questions.txt");
+    scan(
+        &list,
+        &out,
+        &["--no-report", "--questions-log", log.to_str().unwrap()],
+        input.to_str().unwrap(),
+        b"",
+    );
+    handle.stop().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines.len() as u64,
+        summary(&out)["queries"]["lookups"].as_u64().unwrap(),
+        "one line per lookup sent"
+    );
+    for line in &lines {
+        let (name, qtype) = line.split_once(' ').unwrap();
+        assert!(!name.is_empty() && !name.contains(' '), "{line}");
+        assert!(
+            ["MX", "A", "AAAA", "PTR", "TXT", "CNAME", "TLSA"].contains(&qtype),
+            "{line}"
+        );
+    }
+    assert!(lines.contains(&"syn0.test. MX"));
+    // Sharing sends each question once while it is cached: few repeat in a small world.
+    let distinct: std::collections::HashSet<&str> = lines.iter().copied().collect();
+    assert!(
+        distinct.len() * 100 >= lines.len() * 99,
+        "{} of {}",
+        distinct.len(),
+        lines.len()
+    );
+}

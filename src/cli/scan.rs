@@ -111,6 +111,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "I/N|auto|auto/N", env = "MXSCAN_SHARD")]
     pub shard: Option<ShardSpec>,
 
+    /// Write every question sent to the resolvers (after sharing) to FILE, one `name TYPE`
+    /// line each, as dnsperf reads them: an archive of what was asked, and with `sort -u` the
+    /// floor of distinct questions (a resumed run appends).
+    #[arg(long, value_name = "FILE")]
+    pub questions_log: Option<PathBuf>,
+
     /// The seed of the shard hash: every shard of one scan must be given the same.
     #[arg(long, value_name = "N", default_value_t = 0, requires = "shard")]
     pub shard_seed: u64,
@@ -161,6 +167,7 @@ impl ScanArgs {
                 .shard
                 .map(|s| s.resolve(a.shard_seed, &|name| std::env::var(name).ok()))
                 .transpose()?,
+            questions_log: a.questions_log,
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod journal;
 pub mod latency;
 pub mod manifest;
 pub mod progress;
+pub mod questions;
 pub mod read;
 pub mod resolve;
 pub mod retry;

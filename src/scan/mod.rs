@@ -34,6 +34,7 @@ use crate::output::checkpoint::{self, Opened};
 use crate::output::latency::LatencyRecorder;
 use crate::output::manifest::{self, FileId, Manifest};
 use crate::output::progress::{Progress, ScanCounters};
+use crate::output::questions::QuestionsLog;
 use crate::output::retry;
 use crate::output::scan::{create_table, table_path};
 use crate::output::summary::Summary;
@@ -98,6 +99,8 @@ pub struct ScanJob {
     pub report: bool,
     /// Scan only this part of the input (`--shard I/N`).
     pub shard: Option<Shard>,
+    /// Write every question sent here (`--questions-log`).
+    pub questions_log: Option<PathBuf>,
 }
 
 impl ScanJob {
@@ -128,6 +131,7 @@ impl ScanJob {
             sync_interval: Some(Duration::from_secs_f64(DEFAULT_SYNC_INTERVAL)),
             report: true,
             shard: None,
+            questions_log: None,
         }
     }
 
@@ -345,6 +349,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
     })?;
     let started = Instant::now();
     let (start, input_path) = decide_start(job)?;
+    let fresh = matches!(start, Start::New);
     let mut input = prepare(job, &input_path)?;
     let prepare_s = started.elapsed().as_secs_f64();
     let Tables { opened, retry } = open_tables(job, start, &input.list)?;
@@ -388,9 +393,16 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
         counters,
         LatencyRecorder::new(&job.asking.engine.resolvers),
     );
+    if let Some(path) = &job.questions_log {
+        // A resumed run or a retry pass adds to the log of the runs before.
+        workload.log_questions(QuestionsLog::open(path, !fresh)?);
+    }
     let result = driver::run_workload(&mut engine, &sockets, &driver_config, &mut workload);
     let gave_up = matches!(result, Ok(driver::Ended::GaveUp));
-    let (ran, sent) = workload.end(gave_up);
+    let (mut ran, sent) = workload.end(gave_up);
+    if let Some(Err(e)) = ran.questions.take().map(QuestionsLog::finish) {
+        eprintln!("mxscan: warning: the questions log is incomplete: {e}");
+    }
     let written = writer
         .join()
         .map_err(|_| anyhow::anyhow!("the output thread panicked"))?;

@@ -12,6 +12,7 @@ use crate::input::senders::Senders;
 use crate::io::driver::Workload;
 use crate::output::latency::LatencyRecorder;
 use crate::output::progress::ScanCounters;
+use crate::output::questions::QuestionsLog;
 use crate::pipeline::{Finished, Pipeline};
 
 /// Finished domains per batch handed to the output thread.
@@ -37,6 +38,7 @@ pub struct ScanWorkload<'a> {
     counters: Arc<ScanCounters>,
     latency: LatencyRecorder,
     statuses: BTreeMap<&'static str, u64>,
+    questions: Option<QuestionsLog>,
 }
 
 /// What the I/O thread's run left for the summary.
@@ -46,6 +48,8 @@ pub struct Ran {
     pub read_error: Option<ListError>,
     pub latency: LatencyRecorder,
     pub statuses: BTreeMap<&'static str, u64>,
+    /// `--questions-log`, to finish.
+    pub questions: Option<QuestionsLog>,
     /// Every input domain was scanned (no stop, no give-up, nothing in flight).
     pub complete: bool,
 }
@@ -74,7 +78,13 @@ impl<'a> ScanWorkload<'a> {
             counters,
             latency,
             statuses: BTreeMap::new(),
+            questions: None,
         }
+    }
+
+    /// Writes every question sent to `log` (`--questions-log`).
+    pub fn log_questions(&mut self, log: QuestionsLog) {
+        self.questions = Some(log);
     }
 
     fn send_batch(&mut self) -> std::io::Result<()> {
@@ -101,6 +111,7 @@ impl<'a> ScanWorkload<'a> {
             read_error: self.read_error,
             latency: self.latency,
             statuses: self.statuses,
+            questions: self.questions,
             complete,
         };
         (ran, sent)
@@ -111,6 +122,9 @@ impl Workload for ScanWorkload<'_> {
     fn next_query(&mut self) -> Option<Question> {
         loop {
             if let Some(q) = self.pipeline.poll_query() {
+                if let Some(log) = &mut self.questions {
+                    log.write(&q);
+                }
                 return Some(q);
             }
             if self.input_done || !self.pipeline.can_start() {
