@@ -7,8 +7,9 @@
 # since the health rules of issue #11), INDETERMINATE domains and wall time. Then (b): the
 # farm restarted cold and dnsperf replaying exactly the scan's distinct questions once
 # (`--questions-log`, each at its first asking, in the scan's order), every other one to each
-# resolver, both at once with half the scan's window each; the ratio of the scan's wall time to
-# dnsperf's is (a)/(b).
+# resolver, both at once with REPLAY_Q queries outstanding each (default 5000, half the scan's
+# window); the ratio of the scan's wall time to dnsperf's is (a)/(b). dnsperf does not retry:
+# what it loses only waits out its 5 s timeout.
 #
 #   scripts/bench-farm.sh [N] [RUNS] [BIN ...]     (default 100000 domains, 1 run, this build)
 #
@@ -101,9 +102,9 @@ for r in $(seq 1 "$runs"); do
       split -n r/2 "$work/distinct.txt" "$work/half."
       start_farm
       start=$EPOCHREALTIME
-      dnsperf -s 127.0.0.2 -p 5353 -d "$work/half.aa" -n 1 -c 1 -q 5000 -t 5 > "$work/dnsperf-a.out" 2>&1 &
+      dnsperf -s 127.0.0.2 -p 5353 -d "$work/half.aa" -n 1 -c 1 -q "${REPLAY_Q:-5000}" -t 5 > "$work/dnsperf-a.out" 2>&1 &
       pa=$!
-      dnsperf -s 127.0.0.3 -p 5353 -d "$work/half.ab" -n 1 -c 1 -q 5000 -t 5 > "$work/dnsperf-b.out" 2>&1
+      dnsperf -s 127.0.0.3 -p 5353 -d "$work/half.ab" -n 1 -c 1 -q "${REPLAY_Q:-5000}" -t 5 > "$work/dnsperf-b.out" 2>&1
       wait $pa
       replay="$start $EPOCHREALTIME $total $(cat "$work"/dnsperf-?.out | awk '/Queries lost/ {s += $3} END {print s}')"
       stop_farm
