@@ -204,6 +204,16 @@ pub struct Rejected {
     pub malformed: u64,
 }
 
+impl std::ops::AddAssign for Rejected {
+    fn add_assign(&mut self, other: Rejected) {
+        self.spoofed += other.spoofed;
+        self.wrong_question += other.wrong_question;
+        self.late += other.late;
+        self.duplicates += other.duplicates;
+        self.malformed += other.malformed;
+    }
+}
+
 impl std::fmt::Display for Rejected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

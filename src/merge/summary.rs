@@ -16,21 +16,6 @@ fn add<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
     }
 }
 
-fn add_cache(into: &mut CacheStats, from: &CacheStats) {
-    into.hits += from.hits;
-    into.joined += from.joined;
-    into.sent += from.sent;
-    into.evicted += from.evicted;
-}
-
-fn add_rejected(into: &mut Rejected, from: &Rejected) {
-    into.spoofed += from.spoofed;
-    into.wrong_question += from.wrong_question;
-    into.late += from.late;
-    into.duplicates += from.duplicates;
-    into.malformed += from.malformed;
-}
-
 /// A family's figures as the tally's `family.what.value` counts (FamilySummary's input).
 fn family_counts(family: &str, f: &FamilySummary, into: &mut BTreeMap<String, u64>) {
     for (state, n) in &f.states {
@@ -126,9 +111,9 @@ pub fn combine(
         queries.retries += q.retries;
         queries.tcp_fallbacks += q.tcp_fallbacks;
         add(&mut queries.statuses, &q.statuses);
-        add_cache(&mut queries.shared, &q.shared);
-        add_cache(&mut queries.shared_mail_auth, &q.shared_mail_auth);
-        add_rejected(&mut queries.rejected, &q.rejected);
+        queries.shared += q.shared;
+        queries.shared_mail_auth += q.shared_mail_auth;
+        queries.rejected += q.rejected;
         queries.stale_answers += q.stale_answers;
         queries.moved += q.moved;
         queries.probes += q.probes;

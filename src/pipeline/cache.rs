@@ -38,6 +38,15 @@ pub struct CacheStats {
     pub evicted: u64,
 }
 
+impl std::ops::AddAssign for CacheStats {
+    fn add_assign(&mut self, other: CacheStats) {
+        self.hits += other.hits;
+        self.joined += other.joined;
+        self.sent += other.sent;
+        self.evicted += other.evicted;
+    }
+}
+
 struct Pending {
     key: Key,
     waiters: Vec<Waiter>,
