@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::{Farm, WORLD_FLAGS, mxscan, repo_path, sorted_rows, start_sim, summary};
 use mxscan::sim::SyntheticWorld;
 
-const N: u64 = 100_000;
+const N: u64 = 50_000;
 const TABLES: [&str; 5] = ["domains", "records", "findings", "senders", "rejects"];
 
 /// Every table's rows, sorted, by table name.
@@ -164,10 +164,12 @@ impl XorShift {
 #[test]
 fn kill_9_at_random_moments_then_resume_equals_an_uninterrupted_scan() {
     let w = world();
+    // Each trial costs about one full scan of the world.
+    const TRIALS: u32 = 6;
     let seed = 0x6d78_7363_616e;
     let mut rng = XorShift(seed);
     let (mut interrupted, mut checked) = (0, 0);
-    for trial in 0..10 {
+    for trial in 0..TRIALS {
         let out = w.dir.join(format!("kill{trial}"));
         let args = scan_args(&w.resolvers, &out, &w.input, &[]);
         // Anywhere from the first pass to the last batches of the run.
@@ -196,11 +198,11 @@ fn kill_9_at_random_moments_then_resume_equals_an_uninterrupted_scan() {
         let _ = std::fs::remove_dir_all(&out);
     }
     assert!(
-        interrupted >= 8,
-        "only {interrupted} of 10 trials were killed mid-scan"
+        interrupted >= TRIALS - 1,
+        "only {interrupted} of {TRIALS} trials were killed mid-scan"
     );
     assert!(
-        checked >= 5,
+        checked >= TRIALS / 2,
         "only {checked} trials were killed after the tables existed"
     );
 }
@@ -604,31 +606,40 @@ fn the_real_farm_survives_sigint_and_kill_9_with_resumes() {
         extra.extend(["--senders", senders]);
         scan_args(&resolvers, out, &domains, &extra)
     };
+    // The three scans run at once (each takes half a minute, most of it waiting on the sample
+    // world's unreachable servers); the interrupted ones are compared after all are done.
     let baseline_out = dir.path().join("baseline");
-    let (code, _, err) = run(&args(&baseline_out, &[]));
-    assert_eq!(code, 0, "{err}");
-    let baseline = read_tables(&baseline_out);
-
-    // A rate limit stretches the 340 domains over seconds, so the signals land mid-scan; the
-    // resumes drop it (tuning may change).
-    for case in ["sigint", "kill"] {
-        let out = dir.path().join(case);
-        let mut child = spawn(&args(&out, &["--qps", "400"]));
-        std::thread::sleep(Duration::from_millis(1500));
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "{case}: finished too soon"
-        );
-        if case == "sigint" {
-            signal(&child, "-INT");
-            assert_eq!(child.wait().unwrap().code(), Some(130));
-            assert_valid_interrupted(&out, 340);
-        } else {
-            child.kill().unwrap();
-            child.wait().unwrap();
+    let cases = ["sigint", "kill"];
+    std::thread::scope(|scope| {
+        let baseline = scope.spawn(|| run(&args(&baseline_out, &[])));
+        // A rate limit stretches the 340 domains over seconds, so the signals land mid-scan;
+        // the resumes drop it (tuning may change).
+        for case in cases {
+            let (out, args) = (dir.path().join(case), &args);
+            scope.spawn(move || {
+                let mut child = spawn(&args(&out, &["--qps", "400"]));
+                std::thread::sleep(Duration::from_millis(1500));
+                assert!(
+                    child.try_wait().unwrap().is_none(),
+                    "{case}: finished too soon"
+                );
+                if case == "sigint" {
+                    signal(&child, "-INT");
+                    assert_eq!(child.wait().unwrap().code(), Some(130));
+                    assert_valid_interrupted(&out, 340);
+                } else {
+                    child.kill().unwrap();
+                    child.wait().unwrap();
+                }
+                resume(&args(&out, &[]));
+            });
         }
-        resume(&args(&out, &[]));
-        assert_same_tables(&out, &baseline, &format!("farm, {case}"));
+        let (code, _, err) = baseline.join().unwrap();
+        assert_eq!(code, 0, "{err}");
+    });
+    let baseline = read_tables(&baseline_out);
+    for case in cases {
+        assert_same_tables(&dir.path().join(case), &baseline, &format!("farm, {case}"));
     }
     drop(farm);
 }
