@@ -431,6 +431,22 @@ fn four_shards_of_a_million_domains_merge_into_the_single_scan() {
     assert_eq!(exact_counts(&m), exact_counts(&s));
     assert_same_providers(&m, &s);
     assert_resolver_sums(&m, &shards);
+    // The shards asked the same questions as the single scan, the shared hosts' in several
+    // shards: the union of their sketches is the single scan's sketch, and the shards' lookups
+    // together are further above that floor.
+    let floor = |s: &serde_json::Value, key: &str| s["queries"][key].clone();
+    assert_eq!(
+        floor(&m, "distinct_questions_sketch"),
+        floor(&s, "distinct_questions_sketch")
+    );
+    assert_eq!(
+        floor(&m, "distinct_questions"),
+        floor(&s, "distinct_questions")
+    );
+    assert!(
+        floor(&m, "lookups_per_distinct_question").as_f64()
+            > floor(&s, "lookups_per_distinct_question").as_f64()
+    );
     // The rows of a verdict table, spot-checked through a map: route counts agree.
     let routes: BTreeMap<String, u64> = serde_json::from_value(m["routes"].clone()).unwrap();
     assert_eq!(routes.values().sum::<u64>(), N);

@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::engine::Rejected;
+use crate::output::distinct::DistinctQuestions;
 use crate::output::latency::{ResolverReport, pct};
-use crate::output::summary::{FamilySummary, QuerySummary, ShardPart, Summary, Timing};
+use crate::output::summary::{
+    FamilySummary, QuerySummary, QuestionFloor, ShardPart, Summary, Timing,
+};
 use crate::output::timeline::Timeline;
 use crate::pipeline::cache::CacheStats;
 
@@ -52,6 +55,7 @@ pub fn combine(
         tcp_fallbacks: 0,
         lookups_per_domain: 0.0,
         attempts_per_domain: 0.0,
+        floor: QuestionFloor::default(),
         statuses: BTreeMap::new(),
         shared: CacheStats::default(),
         shared_mail_auth: CacheStats::default(),
@@ -77,6 +81,8 @@ pub fn combine(
     let (mut domains, mut this_run, mut unanswered, mut runs, mut retried) = (0, 0, 0, 0, 0);
     // Each resolver's figures per shard, and the scan seconds of the shards that asked it.
     let mut resolvers: Vec<(SocketAddr, Vec<&ResolverReport>, f64)> = Vec::new();
+    // The shards' questions together: a provider's host asked by every shard counts once.
+    let mut distinct = DistinctQuestions::default();
     for s in shards {
         let l = &s.input.list;
         let m = &mut input.list;
@@ -118,6 +124,9 @@ pub fn combine(
         queries.moved += q.moved;
         queries.probes += q.probes;
         queries.outage_s += q.outage_s;
+        let sketch = DistinctQuestions::decode(&q.floor.distinct_questions_sketch)
+            .map_err(|e| format!("a shard's distinct_questions_sketch: {e}"))?;
+        distinct.merge(&sketch);
         timing.prepare_s += s.timing.prepare_s;
         timing.scan_s += s.timing.scan_s;
         for r in &s.resolvers {
@@ -132,6 +141,7 @@ pub fn combine(
     }
     queries.lookups_per_domain = per(queries.lookups, this_run);
     queries.attempts_per_domain = per(queries.attempts, this_run);
+    queries.floor = QuestionFloor::new(queries.lookups, &distinct);
     timing.domains_per_s = this_run as f64 / timing.scan_s.max(1e-9);
     timing.lookups_per_s = queries.lookups as f64 / timing.scan_s.max(1e-9);
     let resolvers = resolvers

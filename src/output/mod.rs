@@ -1,6 +1,7 @@
 //! Streaming writers: `resolve` rows, the scan's tables, its progress bar and summary.
 
 pub mod checkpoint;
+pub mod distinct;
 pub mod journal;
 pub mod latency;
 pub mod manifest;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::distinct::DistinctQuestions;
 use super::latency::{ResolverReport, pct};
 use super::timeline::Timeline;
 use crate::analysis::Severity;
@@ -28,7 +29,8 @@ pub struct InputSummary {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QuerySummary {
-    /// Distinct questions looked up (after sharing).
+    /// Questions looked up: after sharing, so a question answered from the cache or joined
+    /// while in flight is not counted again, but one asked again after it left the cache is.
     pub lookups: u64,
     /// Datagrams and TCP queries sent, retries included.
     pub attempts: u64,
@@ -37,6 +39,9 @@ pub struct QuerySummary {
     /// Lookups per scanned domain: what sharing saves shows here.
     pub lookups_per_domain: f64,
     pub attempts_per_domain: f64,
+    /// The floor of `lookups`: how many of them were distinct questions.
+    #[serde(flatten)]
+    pub floor: QuestionFloor,
     pub statuses: BTreeMap<String, u64>,
     pub shared: CacheStats,
     /// The mail-authentication questions among them (`--checks`): `hits` were answered from
@@ -53,6 +58,34 @@ pub struct QuerySummary {
     pub probes: u64,
     /// Seconds every resolver was down at once (the scan waited).
     pub outage_s: f64,
+}
+
+/// Distinct questions among a run's lookups: no cache can ask fewer, so
+/// `lookups_per_distinct_question` is what repeats cost (1.0: no question asked twice).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuestionFloor {
+    /// Estimated from [`DistinctQuestions`] (standard error 0.4 %, exact while few).
+    pub distinct_questions: u64,
+    pub lookups_per_distinct_question: f64,
+    /// The sketch the estimate comes from, so that `mxscan merge` counts the shards' union.
+    pub distinct_questions_sketch: String,
+}
+
+impl QuestionFloor {
+    pub fn new(lookups: u64, distinct: &DistinctQuestions) -> QuestionFloor {
+        let estimate = distinct.estimate().round();
+        QuestionFloor {
+            // A lookup is a question: the estimate's error cannot make them fewer.
+            distinct_questions: (estimate as u64).min(lookups),
+            lookups_per_distinct_question: if estimate > 0.0 {
+                lookups as f64 / estimate.min(lookups as f64)
+            } else {
+                0.0
+            },
+            distinct_questions_sketch: distinct.encode(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -186,7 +219,7 @@ impl Summary {
             .map(|(r, n)| format!("{r} {n}"))
             .collect();
         format!(
-            "mxscan scan: {} domains in {:.1} s ({:.0}/s){}, {} rejected{}, {} duplicates; {:.2} lookups/domain, {} retries; {}{}{}",
+            "mxscan scan: {} domains in {:.1} s ({:.0}/s){}, {} rejected{}, {} duplicates; {:.2} lookups/domain ({:.3}× the distinct questions), {} retries; {}{}{}",
             self.domains_this_run,
             self.timing.scan_s,
             self.timing.domains_per_s,
@@ -203,6 +236,7 @@ impl Summary {
             },
             self.input.list.duplicates,
             self.queries.lookups_per_domain,
+            self.queries.floor.lookups_per_distinct_question,
             self.queries.retries,
             routes.join(", "),
             if self.unanswered > 0 {

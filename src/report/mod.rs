@@ -338,13 +338,23 @@ fn scan_section(page: &mut Page, s: Option<&Value>) {
     page.table(&input);
 
     let mut run = Table::new(&["run", "value"]);
-    let rows: [(&str, &str, usize); 12] = [
+    let rows: [(&str, &str, usize); 14] = [
         ("preparing the input (s)", "/timing/prepare_s", 2),
         ("scanning (s)", "/timing/scan_s", 2),
         ("domains/s", "/timing/domains_per_s", 1),
         ("lookups/s", "/timing/lookups_per_s", 1),
         ("lookups", "/queries/lookups", 0),
         ("lookups per domain", "/queries/lookups_per_domain", 3),
+        (
+            "distinct questions (estimated)",
+            "/queries/distinct_questions",
+            0,
+        ),
+        (
+            "lookups per distinct question (1: none asked twice)",
+            "/queries/lookups_per_distinct_question",
+            3,
+        ),
         ("queries sent per domain", "/queries/attempts_per_domain", 3),
         ("retries", "/queries/retries", 0),
         (

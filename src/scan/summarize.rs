@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use crate::analysis::Route;
 use crate::engine::Engine;
 use crate::output::latency::pct;
-use crate::output::summary::{FamilySummary, InputSummary, QuerySummary, Summary, Timing};
+use crate::output::summary::{
+    FamilySummary, InputSummary, QuerySummary, QuestionFloor, Summary, Timing,
+};
 use crate::output::tally::Tally;
 use crate::output::timeline::Timeline;
 
@@ -91,6 +93,7 @@ impl Parts<'_> {
                 tcp_fallbacks: s.tcp_fallbacks,
                 lookups_per_domain: per_domain(s.completed),
                 attempts_per_domain: per_domain(s.attempts),
+                floor: QuestionFloor::new(s.completed, &ran.distinct),
                 statuses: (ran.statuses.iter())
                     .map(|(s, n)| (s.to_string(), *n))
                     .collect(),

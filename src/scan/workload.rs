@@ -10,6 +10,7 @@ use crate::engine::{Engine, Outcome, Question};
 use crate::input::list::{Bitset, Domains, ListError};
 use crate::input::senders::Senders;
 use crate::io::driver::Workload;
+use crate::output::distinct::DistinctQuestions;
 use crate::output::latency::LatencyRecorder;
 use crate::output::progress::ScanCounters;
 use crate::output::questions::QuestionsLog;
@@ -39,6 +40,7 @@ pub struct ScanWorkload<'a> {
     latency: LatencyRecorder,
     statuses: BTreeMap<&'static str, u64>,
     questions: Option<QuestionsLog>,
+    distinct: DistinctQuestions,
 }
 
 /// What the I/O thread's run left for the summary.
@@ -50,6 +52,8 @@ pub struct Ran {
     pub statuses: BTreeMap<&'static str, u64>,
     /// `--questions-log`, to finish.
     pub questions: Option<QuestionsLog>,
+    /// Every question sent.
+    pub distinct: DistinctQuestions,
     /// Every input domain was scanned (no stop, no give-up, nothing in flight).
     pub complete: bool,
 }
@@ -79,6 +83,7 @@ impl<'a> ScanWorkload<'a> {
             latency,
             statuses: BTreeMap::new(),
             questions: None,
+            distinct: DistinctQuestions::default(),
         }
     }
 
@@ -112,6 +117,7 @@ impl<'a> ScanWorkload<'a> {
             latency: self.latency,
             statuses: self.statuses,
             questions: self.questions,
+            distinct: self.distinct,
             complete,
         };
         (ran, sent)
@@ -122,6 +128,7 @@ impl Workload for ScanWorkload<'_> {
     fn next_query(&mut self) -> Option<Question> {
         loop {
             if let Some(q) = self.pipeline.poll_query() {
+                self.distinct.insert(&q.name, q.qtype);
                 if let Some(log) = &mut self.questions {
                     log.write(&q);
                 }
