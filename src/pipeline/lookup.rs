@@ -237,7 +237,11 @@ impl Answer {
                 _ => break,
             }
         }
-        for record in message.answers.iter().filter(|r| r.name == owner) {
+        let owned = || message.answers.iter().filter(|r| r.name == owner);
+        // Exactly as many as there are: a cached answer would otherwise keep a vector's spare
+        // capacity (four records' room for one address) for the rest of the scan.
+        answer.data.reserve_exact(owned().count());
+        for record in owned() {
             let data = match (&record.data, qtype) {
                 (RData::MX(mx), RecordType::MX) => Data::Mx {
                     preference: mx.preference,

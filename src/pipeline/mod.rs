@@ -134,17 +134,16 @@ pub fn is_ip_literal(name: &str) -> bool {
 }
 
 /// Whether domains other than `domain` may ask `key`, so that its answer is worth caching: not
-/// the domain's own MX, nor a TXT record at or under its name (its SPF, `_dmarc`, `_mta-sts`,
-/// `_smtp._tls`), which would only push shared answers out of the cache.
+/// a name at or under the domain (its MX, its own mail hosts' addresses, its SPF, `_dmarc`,
+/// `_mta-sts`, `_smtp._tls`), which in a survey only that domain asks and which would only
+/// push shared answers (a provider's or a hoster's hosts, reverse names) out of the cache.
+/// An address's PTR may be shared (a hosting farm's address) and is kept.
 fn shared(key: &Key, domain: &str) -> bool {
-    let own = |name: &str| {
-        name.strip_suffix(domain)
-            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
-    };
-    match key {
-        Key::Mx(name) => **name != *domain,
-        Key::Txt(name) => !own(name),
-        _ => true,
+    match key.name() {
+        Some(name) => name
+            .strip_suffix(domain)
+            .is_none_or(|rest| !(rest.is_empty() || rest.ends_with('.'))),
+        None => true,
     }
 }
 

@@ -275,3 +275,20 @@ fn mail_auth_checks_share_provider_records_and_finish_every_job() {
     assert!(sent.keys().all(|(_, t)| *t != 16 && *t != 52), "{sent:?}");
     assert!(results.values().all(|r| r.auth.is_none()));
 }
+
+#[test]
+fn only_names_outside_the_domain_are_kept_for_other_domains() {
+    let d = "shop1.test";
+    let kept = |key: Key| shared(&key, d);
+    // The domain's own questions: only it asks them in a survey.
+    assert!(!kept(Key::Mx(d.into())));
+    assert!(!kept(Key::A("mail.shop1.test".into())));
+    assert!(!kept(Key::Aaaa("mail.shop1.test".into())));
+    assert!(!kept(Key::Txt("_dmarc.shop1.test".into())));
+    assert!(!kept(Key::Tlsa("_25._tcp.mx.shop1.test".into())));
+    // A provider's or a hoster's hosts, a name that merely ends alike, and reverse names.
+    assert!(kept(Key::A("mx1.provider.test".into())));
+    assert!(kept(Key::A("mail.myshop1.test".into())));
+    assert!(kept(Key::Mx("other.test".into())));
+    assert!(kept(Key::Ptr("198.19.0.9".parse().unwrap())));
+}
