@@ -38,8 +38,9 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
 
-    /// Answers kept for sharing between domains (a bounded LRU; in-flight questions are
-    /// always shared).
+    /// Answers kept for sharing between domains (a bounded LRU of names outside the asking
+    /// domain; in-flight questions are always shared). summary.json's
+    /// `lookups_per_distinct_question` shows whether it is big enough.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CACHE)]
     pub cache: usize,
 
