@@ -21,7 +21,11 @@ const DOMAINS: u64 = 20_000;
 /// Runs the pipeline over the first `DOMAINS` synthetic domains against the in-memory sim.
 fn finished() -> Vec<Finished> {
     let world = Arc::new(SyntheticWorld::new(DOMAINS, 1));
-    let mut p = Pipeline::new(1000, 100_000, mxscan::pipeline::auth::Checks::default());
+    let mut p = Pipeline::new(
+        1000,
+        mxscan::pipeline::cache::CacheSize::DEFAULT,
+        mxscan::pipeline::auth::Checks::default(),
+    );
     let mut out = Vec::new();
     let mut next = 0;
     loop {

@@ -41,6 +41,8 @@ install_packages() {
 zone_names() {
   for f in "$zones_dir"/*.zone; do basename "$f" .zone; done
 }
+# The zone a file serves: <name>.zone serves "name.", root.zone the root.
+fqdn() { [ "$1" = root ] && echo "." || echo "$1."; }
 
 write_nsd_conf() {
   {
@@ -63,7 +65,7 @@ write_nsd_conf() {
     echo "  control-enable: no"
     for z in $(zone_names); do
       echo "zone:"
-      echo "  name: \"$z.\""
+      echo "  name: \"$(fqdn "$z")\""
       echo "  zonefile: \"$z.zone\""
     done
   } > "$farm_dir/nsd.conf"
@@ -100,11 +102,12 @@ write_unbound_conf() {
     echo "  outgoing-interface: $ip"
     # Unbound's built-in answers for localhost, test., invalid. and the special-use reverse
     # zones give way to the zone files, so that it answers exactly what NSD serves.
-    for z in $(zone_names); do echo "  local-zone: \"$z.\" nodefault"; done
+    for z in $(zone_names); do [ "$z" = root ] || echo "  local-zone: \"$z.\" nodefault"; done
     [ -f "$zones_dir/resolver-policy.conf" ] && echo "  include: \"$zones_dir/resolver-policy.conf\""
     echo "remote-control:"
     echo "  control-enable: no"
-    for z in $(zone_names) ""; do
+    # The root too (a root.zone file or not): names outside every zone go to NSD, never out.
+    for z in $(zone_names | grep -vx root) ""; do
       echo "stub-zone:"
       echo "  name: \"$z.\""
       echo "  stub-addr: $nsd_ip@$nsd_port"

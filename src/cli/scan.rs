@@ -13,10 +13,10 @@ use crate::output::Format;
 use crate::output::manifest;
 use crate::output::summary::Summary;
 use crate::pipeline::auth::Checks;
+use crate::pipeline::cache::CacheSize;
 use crate::scan::start::{resume_command, retry_command};
 use crate::scan::{
-    AlreadyComplete, DEFAULT_CACHE, DEFAULT_SYNC_INTERVAL, NothingToRetry, Refused, RetryStopped,
-    ScanJob,
+    AlreadyComplete, DEFAULT_SYNC_INTERVAL, NothingToRetry, Refused, RetryStopped, ScanJob,
 };
 
 #[derive(Debug, Args, Clone)]
@@ -38,11 +38,11 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
 
-    /// Answers kept for sharing between domains (a bounded LRU of names outside the asking
-    /// domain; in-flight questions are always shared). summary.json's
-    /// `lookups_per_distinct_question` shows whether it is big enough.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_CACHE)]
-    pub cache: usize,
+    /// Memory for answers kept for sharing between domains, e.g. 64MiB or 0 (names outside the
+    /// asking domain, in a frequency-aware cache; in-flight questions are always shared).
+    /// summary.json's `lookups_per_distinct_question` shows whether it is big enough.
+    #[arg(long, value_name = "SIZE", default_value_t = CacheSize::DEFAULT)]
+    pub cache: CacheSize,
 
     /// Domains in progress at most (0: the lookup window).
     #[arg(long, value_name = "N", default_value_t = 0)]

@@ -59,6 +59,15 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE", requires = "synthetic")]
     pub write_truth: Option<PathBuf>,
 
+    /// Write zone files for an authoritative server (NSD, `scripts/farm.sh`) into this
+    /// directory: every record the questions of --zone-questions reach in the world.
+    #[arg(long, value_name = "DIR", requires = "zone_questions")]
+    pub write_zones: Option<PathBuf>,
+
+    /// The questions to export zones for, as `mxscan scan --questions-log` writes them.
+    #[arg(long, value_name = "FILE", requires = "write_zones")]
+    pub zone_questions: Option<PathBuf>,
+
     /// Only write the files above, do not serve.
     #[arg(long, requires = "synthetic")]
     pub write_only: bool,
@@ -103,6 +112,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
         }
     }
     let zones: Arc<dyn Zones> = match (&args.zones, args.synthetic) {
+        (None, None) => bail!("give --zones DIR or --synthetic N"),
         (Some(dir), _) => {
             let world = ZoneFiles::load_dir(dir)?;
             eprintln!(
@@ -120,7 +130,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
             if let Some(path) = &args.write_truth {
                 write_file(path, "ground truth", |w| world.write_truth(w))?;
             }
-            if args.write_only {
+            if args.write_only && args.write_zones.is_none() {
                 return Ok(0);
             }
             eprintln!(
@@ -129,8 +139,24 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
             );
             Arc::new(world)
         }
-        (None, None) => bail!("give --zones DIR or --synthetic N"),
     };
+    if let (Some(dir), Some(questions)) = (&args.write_zones, &args.zone_questions) {
+        let file = File::open(questions)
+            .with_context(|| format!("cannot read questions file {}", questions.display()))?;
+        let exported = sim::export::write_zones(&*zones, std::io::BufReader::new(file), dir)
+            .with_context(|| format!("cannot export zones from {}", questions.display()))?;
+        eprintln!(
+            "mxscan sim: {} questions, {} zones with {} records ({} NODATA placeholders) in {}",
+            exported.questions,
+            exported.zones,
+            exported.records,
+            exported.placeholders,
+            dir.display()
+        );
+        if args.write_only {
+            return Ok(0);
+        }
+    }
     let configs: Vec<ResolverConfig> = args
         .listen
         .iter()

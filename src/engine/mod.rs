@@ -243,25 +243,51 @@ fn key_index(key: &(u16, u16)) -> usize {
     ((key.0 as usize) << 16) | key.1 as usize
 }
 
-/// Attempts in flight, indexed directly by (socket, id): a lookup per reply without hashing
-/// (SipHash of the key was 2 % of `mxscan resolve`'s profile). 65 536 entries per socket.
-struct AttemptTable(Vec<Option<Attempt>>);
+/// Attempts in flight, found directly by (socket, id): a lookup per reply without hashing
+/// (SipHash of the key was 2 % of `mxscan resolve`'s profile). The direct table holds a 4-byte
+/// index per possible key (65 536 per socket, 1 MiB for four sockets) into a slab as big as the
+/// window: the attempts themselves in the direct table took 12.6 MB (docs/BENCHMARKS.md).
+struct AttemptTable {
+    /// Slot + 1 in `slab` for each (socket, id); 0 when no attempt waits on it.
+    index: Vec<u32>,
+    slab: Vec<Option<Attempt>>,
+    free: Vec<usize>,
+}
 
 impl AttemptTable {
     fn new(sockets: usize) -> Self {
-        AttemptTable(vec![None; sockets << 16])
+        AttemptTable {
+            index: vec![0; sockets << 16],
+            slab: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+    fn slot(&self, key: &(u16, u16)) -> Option<usize> {
+        let at = *self.index.get(key_index(key))?;
+        (at > 0).then(|| at as usize - 1)
     }
     fn get(&self, key: &(u16, u16)) -> Option<&Attempt> {
-        self.0.get(key_index(key))?.as_ref()
+        self.slab[self.slot(key)?].as_ref()
     }
     fn get_mut(&mut self, key: &(u16, u16)) -> Option<&mut Attempt> {
-        self.0.get_mut(key_index(key))?.as_mut()
+        let slot = self.slot(key)?;
+        self.slab[slot].as_mut()
     }
     fn insert(&mut self, key: (u16, u16), attempt: Attempt) {
-        self.0[key_index(&key)] = Some(attempt);
+        match self.slot(&key) {
+            Some(slot) => self.slab[slot] = Some(attempt),
+            None => {
+                let slot = crate::slots::occupy(&mut self.slab, &mut self.free, attempt);
+                self.index[key_index(&key)] =
+                    u32::try_from(slot + 1).expect("fewer attempts in flight than 2^32");
+            }
+        }
     }
     fn remove(&mut self, key: &(u16, u16)) -> Option<Attempt> {
-        self.0.get_mut(key_index(key))?.take()
+        let slot = self.slot(key)?;
+        self.index[key_index(key)] = 0;
+        self.free.push(slot);
+        self.slab[slot].take()
     }
 }
 

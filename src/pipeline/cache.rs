@@ -1,13 +1,16 @@
 //! The lookup cache: lookups shared by every domain of a scan. A question is sent once however
 //! many domains ask it. A second asker of a question in flight waits for the first answer; a
-//! finished answer stays in a bounded LRU cache, so a big provider's MX host is looked up once, not
-//! millions of times, while memory stays flat.
+//! finished answer stays in a cache bounded in bytes, so a big provider's MX host is looked up once,
+//! not millions of times, while memory stays flat. The cache is frequency-aware (quick_cache's
+//! Clock-PRO, close to S3-FIFO): an answer asked once leaves before one asked again, and a loop of
+//! shared questions longer than the cache keeps hitting on the part it holds, where an LRU would
+//! evict every answer just before it is asked again.
 
 use std::collections::HashMap;
-use std::num::NonZeroUsize;
 use std::sync::Arc;
 
-use lru::LruCache;
+use quick_cache::Weighter;
+use quick_cache::unsync::Cache;
 
 use super::Role;
 use super::lookup::{Answer, Key};
@@ -34,7 +37,7 @@ pub struct CacheStats {
     pub joined: u64,
     /// Questions sent.
     pub sent: u64,
-    /// Answers dropped from the cache to keep it within its capacity.
+    /// Answers dropped from the cache, or never admitted, to keep it within its size.
     pub evicted: u64,
 }
 
@@ -54,9 +57,84 @@ struct Pending {
     keep: bool,
 }
 
+/// The size of the cache in bytes, written `16MiB`, `64M` or `0` (no cache).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSize(pub u64);
+
+impl CacheSize {
+    /// The default: the shared answers of the synthetic 10M-domain world within 3 % of its floor
+    /// (docs/BENCHMARKS.md, issue #16).
+    pub const DEFAULT: CacheSize = CacheSize(28 << 20);
+}
+
+impl std::str::FromStr for CacheSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        // Until 0.1 the flag counted answers: a bare number is refused rather than read as
+        // bytes, so an old script fails clearly instead of running with no cache.
+        if text != "0" && text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "a cache size needs its unit, e.g. {text}B, 16MiB or 64MB (0 turns the cache off)"
+            ));
+        }
+        parse_size::Config::new()
+            .with_binary()
+            .parse_size(text)
+            .map(CacheSize)
+            .map_err(|e| format!("{e}: a size such as 16MiB, 64MB or 0"))
+    }
+}
+
+impl std::fmt::Display for CacheSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+        match UNITS
+            .iter()
+            .find(|(_, unit)| self.0 >= *unit && self.0.is_multiple_of(*unit))
+        {
+            Some((name, unit)) => write!(f, "{}{name}", self.0 / unit),
+            None if self.0 == 0 => write!(f, "0"),
+            None => write!(f, "{}B", self.0),
+        }
+    }
+}
+
+/// Weighs a cached answer by the bytes it holds.
+#[derive(Clone, Copy)]
+struct Bytes;
+
+impl Weighter<Key, Arc<Answer>> for Bytes {
+    fn weight(&self, key: &Key, answer: &Arc<Answer>) -> u64 {
+        entry_bytes(key, answer) as u64
+    }
+}
+
+/// quick_cache's share per answer held: its slab entry (key, value and links), half again as
+/// many ghost slots and its hash map; measured with `memory_used` (the test below).
+const TABLE_SHARE: usize = 104;
+
+/// The bytes a cached answer takes, its question and the cache's own share included: what
+/// `--cache` bounds. An estimate (allocators round up), checked against quick_cache's own
+/// count in the tests.
+pub fn entry_bytes(key: &Key, answer: &Answer) -> usize {
+    held_bytes(key, answer) + TABLE_SHARE
+}
+
+/// The bytes of a question and its answer outside the cache's tables.
+fn held_bytes(key: &Key, answer: &Answer) -> usize {
+    /// The Arc's counters.
+    const ARC: usize = 16;
+    size_of::<Key>() + key.heap_bytes() + size_of::<Arc<Answer>>() + ARC + answer.heap_bytes()
+}
+
 /// The cache and the lookups in flight.
 pub struct LookupCache {
-    ready: LruCache<Key, Arc<Answer>>,
+    /// `None` when the size allows no answer at all.
+    ready: Option<Cache<Key, Arc<Answer>, Bytes>>,
+    /// Answers admitted so far, evicted or not.
+    admitted: u64,
     in_flight: HashMap<Key, usize>,
     slots: Vec<Option<Pending>>,
     free: Vec<usize>,
@@ -64,10 +142,20 @@ pub struct LookupCache {
 }
 
 impl LookupCache {
-    /// A cache holding at most `capacity` answers.
-    pub fn new(capacity: usize) -> Self {
+    /// A cache holding answers of at most `size` bytes in all ([`entry_bytes`]).
+    pub fn new(CacheSize(bytes): CacheSize) -> Self {
+        /// A typical shared answer (one address or one name), for the table's first size.
+        const TYPICAL_ENTRY: u64 = 280;
+        let ready = (bytes > 0).then(|| {
+            let items = ((bytes / TYPICAL_ENTRY) as usize).clamp(1, 1 << 22);
+            let mut cache = Cache::with_weighter(items, bytes, Bytes);
+            // At full size now: growing by doubling would hold the old and new tables at once.
+            cache.reserve(items);
+            cache
+        });
         LookupCache {
-            ready: LruCache::new(NonZeroUsize::new(capacity.max(1)).expect("at least one")),
+            ready,
+            admitted: 0,
             in_flight: HashMap::new(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -78,7 +166,7 @@ impl LookupCache {
     /// Asks `key` for `waiter`; `keep`: cache the answer (false for a question only its domain
     /// asks, such as its own MX, which would only push shared answers out).
     pub fn ask(&mut self, key: &Key, waiter: Waiter, keep: bool) -> Ask {
-        if let Some(answer) = self.ready.get(key) {
+        if let Some(answer) = self.ready.as_ref().and_then(|ready| ready.get(key)) {
             self.stats.hits += 1;
             return Ask::Ready(answer.clone());
         }
@@ -112,8 +200,12 @@ impl LookupCache {
         let pending = self.slots.get_mut(slot)?.take()?;
         self.free.push(slot);
         self.in_flight.remove(&pending.key);
-        if pending.keep && self.ready.push(pending.key.clone(), answer).is_some() {
-            self.stats.evicted += 1;
+        if let Some(ready) = self.ready.as_mut().filter(|_| pending.keep) {
+            // A key completes only while not cached (asking checks the cache first), so every
+            // insert is new and what the cache no longer holds was evicted or turned away.
+            ready.insert(pending.key.clone(), answer);
+            self.admitted += 1;
+            self.stats.evicted = self.admitted - ready.len() as u64;
         }
         Some((pending.key, pending.waiters))
     }
@@ -125,7 +217,12 @@ impl LookupCache {
 
     /// Answers cached.
     pub fn cached(&self) -> usize {
-        self.ready.len()
+        self.ready.as_ref().map_or(0, Cache::len)
+    }
+
+    /// Bytes cached ([`entry_bytes`]).
+    pub fn cached_bytes(&self) -> u64 {
+        self.ready.as_ref().map_or(0, Cache::weight)
     }
 }
 
@@ -133,6 +230,7 @@ impl LookupCache {
 mod tests {
     use super::*;
     use crate::engine::Status;
+    use crate::pipeline::lookup::Data;
 
     fn answer() -> Arc<Answer> {
         Arc::new(Answer::failed(Status::NxDomain, 1))
@@ -140,7 +238,7 @@ mod tests {
 
     #[test]
     fn second_asker_joins_then_hits() {
-        let mut s = LookupCache::new(10);
+        let mut s = LookupCache::new(CacheSize(1 << 20));
         let key = Key::A("mx.test".into());
         let Ask::Send(tag) = s.ask(&key, (1, Role::Host), true) else {
             panic!("first ask sends")
@@ -158,18 +256,32 @@ mod tests {
         assert!(s.complete(tag, answer()).is_none(), "a tag completes once");
     }
 
-    #[test]
-    fn capacity_bounds_the_cache_and_unkept_answers_are_not_cached() {
-        let mut s = LookupCache::new(2);
-        for i in 0..5 {
-            let key = Key::A(format!("h{i}.test").into());
-            let Ask::Send(tag) = s.ask(&key, (0, Role::Host), true) else {
-                panic!()
-            };
-            s.complete(tag, answer());
+    /// Asks `key` and completes it at once if it was sent; whether it was a hit.
+    fn ask_and_answer(s: &mut LookupCache, key: &Key) -> bool {
+        match s.ask(key, (0, Role::Host), true) {
+            Ask::Send(tag) => {
+                s.complete(tag, answer());
+                false
+            }
+            Ask::Ready(_) => true,
+            Ask::Joined => panic!("nothing is left in flight"),
         }
-        assert_eq!(s.cached(), 2);
-        assert_eq!(s.stats.evicted, 3);
+    }
+
+    fn host(i: usize) -> Key {
+        Key::A(format!("h{i}.test").into())
+    }
+
+    #[test]
+    fn the_size_bounds_the_cache_and_unkept_answers_are_not_cached() {
+        let one = entry_bytes(&host(0), &answer()) as u64;
+        let mut s = LookupCache::new(CacheSize(10 * one));
+        for i in 0..50 {
+            ask_and_answer(&mut s, &host(i));
+        }
+        assert!(s.cached_bytes() <= 10 * one, "{} bytes", s.cached_bytes());
+        assert!((5..=10).contains(&s.cached()), "{} cached", s.cached());
+        assert_eq!(s.stats.evicted, 50 - s.cached() as u64);
         let key = Key::Mx("d.test".into());
         let Ask::Send(tag) = s.ask(&key, (0, Role::Domain), false) else {
             panic!()
@@ -179,5 +291,96 @@ mod tests {
             s.ask(&key, (0, Role::Domain), false),
             Ask::Send(_)
         ));
+        let mut none = LookupCache::new(CacheSize(0));
+        assert!(!ask_and_answer(&mut none, &host(0)));
+        assert!(
+            !ask_and_answer(&mut none, &host(0)),
+            "a size of 0 caches nothing"
+        );
+        assert_eq!(none.stats.evicted, 0);
+    }
+
+    /// The synthetic world's shared reverse questions come round in a loop longer than the
+    /// cache: an LRU hits none of them, a frequency-aware cache keeps a part and hits that.
+    #[test]
+    fn a_loop_longer_than_the_cache_still_hits() {
+        let one = entry_bytes(&host(0), &answer()) as u64;
+        let mut s = LookupCache::new(CacheSize(1000 * one));
+        let mut hits = 0;
+        for _round in 0..10 {
+            for i in 0..1300 {
+                hits += usize::from(ask_and_answer(&mut s, &host(i)));
+            }
+        }
+        // An LRU of 1 000 answers: no hit at all.
+        assert!(hits > 13_000 / 2, "{hits} hits of 13 000 asks");
+    }
+
+    /// Answers asked once do not push out an answer many domains share.
+    #[test]
+    fn one_off_answers_do_not_evict_a_popular_one() {
+        let one = entry_bytes(&host(0), &answer()) as u64;
+        let mut s = LookupCache::new(CacheSize(100 * one));
+        let popular = Key::A("mx.provider.test".into());
+        ask_and_answer(&mut s, &popular);
+        for i in 0..10_000 {
+            assert!(
+                i == 0 || ask_and_answer(&mut s, &popular),
+                "popular missed at {i}"
+            );
+            ask_and_answer(&mut s, &host(i));
+        }
+    }
+
+    /// What `--cache` promises: the cache's tables and the answers it holds stay within the size
+    /// (the bytes an answer holds are counted by `entry_bytes`, the tables by quick_cache).
+    #[test]
+    fn a_full_cache_holds_no_more_bytes_than_its_size() {
+        let size = 4 << 20;
+        let mut s = LookupCache::new(CacheSize(size));
+        for i in 0..100_000 {
+            let key = Key::A(format!("mx{i}.provider.test").into());
+            let Ask::Send(tag) = s.ask(&key, (0, Role::Host), true) else {
+                panic!("a new question is sent")
+            };
+            let mut a = Answer::failed(Status::NoError, 1);
+            a.data = vec![Data::A(std::net::Ipv4Addr::new(192, 0, 2, (i % 256) as u8))];
+            s.complete(tag, Arc::new(a));
+        }
+        let ready = s.ready.as_ref().unwrap();
+        let tables = ready.memory_used();
+        let held: usize = ready.iter().map(|(k, v)| held_bytes(k, v)).sum();
+        let total = (tables.entries + tables.map + held) as u64;
+        assert!(ready.len() > 10_000, "{} answers", ready.len());
+        assert!(
+            total <= size + size / 20,
+            "{total} bytes held in a cache of {size}: {tables:?}, {held} in answers"
+        );
+    }
+
+    #[test]
+    fn sizes_read_and_print_with_their_units() {
+        for (text, bytes, shown) in [
+            ("16MiB", 16 << 20, "16MiB"),
+            ("64M", 64 << 20, "64MiB"),
+            ("1.5 GiB", 3 << 29, "1536MiB"),
+            ("100KB", 100 << 10, "100KiB"),
+            ("512B", 512, "512B"),
+            ("0", 0, "0"),
+        ] {
+            let size: CacheSize = text.parse().unwrap();
+            assert_eq!(size, CacheSize(bytes), "{text}");
+            assert_eq!(size.to_string(), shown);
+            assert_eq!(
+                shown.parse::<CacheSize>().unwrap(),
+                size,
+                "{shown} round trip"
+            );
+        }
+        for bad in ["100000", "", "16 parsecs", "-1MiB"] {
+            assert!(bad.parse::<CacheSize>().is_err(), "{bad:?} accepted");
+        }
+        let err = "100000".parse::<CacheSize>().unwrap_err();
+        assert!(err.contains("100000B"), "{err}");
     }
 }

@@ -43,6 +43,11 @@ impl Key {
         }
     }
 
+    /// Bytes the question holds outside itself (its name), for the cache's bound.
+    pub fn heap_bytes(&self) -> usize {
+        self.name().map_or(0, str::len)
+    }
+
     /// The name asked, for every question but PTR.
     pub fn name(&self) -> Option<&str> {
         match self {
@@ -279,6 +284,45 @@ impl Answer {
             answer.malformed = true;
         }
         answer
+    }
+
+    /// Bytes the answer holds, itself included, for the cache's bound. The parsed SPF record
+    /// is counted as twice its text: its terms keep the text's pieces and a few words each.
+    pub fn heap_bytes(&self) -> usize {
+        let chain: usize = self
+            .chain
+            .iter()
+            .map(|n| size_of::<String>() + n.len())
+            .sum();
+        let data: usize = self
+            .data
+            .iter()
+            .map(|d| {
+                size_of::<Data>()
+                    + match d {
+                        Data::Mx { exchange: n, .. } | Data::Ptr(n) | Data::Cname(n) => n.len(),
+                        Data::A(_) | Data::Aaaa(_) => 0,
+                        Data::Txt(strings) => strings
+                            .iter()
+                            .map(|s| size_of::<Box<[u8]>>() + s.len())
+                            .sum(),
+                        Data::Tlsa(t) => t.data.len(),
+                    }
+            })
+            .sum();
+        let txt: usize = self
+            .data
+            .iter()
+            .map(|d| match d {
+                Data::Txt(strings) => strings.iter().map(|s| s.len()).sum(),
+                _ => 0,
+            })
+            .sum();
+        let spf = self
+            .spf
+            .as_ref()
+            .map_or(0, |_| size_of::<RecordAt>() + 2 * txt);
+        size_of::<Answer>() + chain + data + spf
     }
 
     /// The addresses of an A or AAAA answer.

@@ -23,7 +23,7 @@ use hickory_proto::rr::RecordType;
 use crate::engine::{Outcome, Question, Status};
 use crate::mailauth;
 use auth::{AuthState, Checks, Posture};
-use cache::{Ask, CacheStats, LookupCache};
+use cache::{Ask, CacheSize, CacheStats, LookupCache};
 use lookup::{Answer, Key};
 
 /// PTR names whose forward lookup is checked, as mail receivers do (RFC 8601 §3: iprev
@@ -219,9 +219,9 @@ fn follow_ups(
 }
 
 impl Pipeline {
-    /// A pipeline with at most `max_active` domains in progress, a cache of `cache` answers,
+    /// A pipeline with at most `max_active` domains in progress, a cache of `cache` bytes,
     /// and the mail-authentication `checks`.
-    pub fn new(max_active: usize, cache: usize, checks: Checks) -> Self {
+    pub fn new(max_active: usize, cache: CacheSize, checks: Checks) -> Self {
         Pipeline {
             tasks: Vec::new(),
             free: Vec::new(),

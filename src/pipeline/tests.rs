@@ -81,7 +81,7 @@ fn scan_checking(
     checks: Checks,
 ) -> (HashMap<String, DomainResult>, HashMap<(String, u16), u32>) {
     let zones = world();
-    let mut p = Pipeline::new(max_active, 1000, checks);
+    let mut p = Pipeline::new(max_active, CacheSize(1 << 20), checks);
     let mut input = domains.iter().enumerate();
     let mut sent: HashMap<(String, u16), u32> = HashMap::new();
     let mut results = HashMap::new();

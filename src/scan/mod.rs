@@ -41,11 +41,10 @@ use crate::output::summary::Summary;
 use crate::output::timeline::Sampler;
 use crate::pipeline::Pipeline;
 use crate::pipeline::auth::Checks;
+use crate::pipeline::cache::CacheSize;
 pub use start::{AlreadyComplete, Refused};
 use start::{Start, decide_start, remove_leftovers};
 
-/// Answers kept for sharing between domains, by default.
-pub const DEFAULT_CACHE: usize = 100_000;
 /// Seconds between syncs of the tables and journal, by default.
 pub const DEFAULT_SYNC_INTERVAL: f64 = 2.0;
 
@@ -73,8 +72,8 @@ pub struct ScanJob {
     pub asking: driver::Settings,
     /// The resolvers as given (`-r`), for the manifest.
     pub resolver_spec: String,
-    /// Answers kept for sharing between domains.
-    pub cache: usize,
+    /// Memory for answers kept for sharing between domains.
+    pub cache: CacheSize,
     /// Domains in progress at most (0: the window).
     pub domains_in_flight: usize,
     /// The mail-authentication families checked besides MX.
@@ -118,7 +117,7 @@ impl ScanJob {
             format: Format::Csv,
             asking: driver::Settings::new(engine),
             resolver_spec,
-            cache: DEFAULT_CACHE,
+            cache: CacheSize::DEFAULT,
             domains_in_flight: 0,
             checks: Checks::DEFAULT,
             allow_special_use: false,

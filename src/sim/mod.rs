@@ -7,6 +7,7 @@
 //! answer over TCP.
 
 pub mod counters;
+pub mod export;
 pub mod faults;
 pub mod responder;
 pub mod sample;
