@@ -135,8 +135,10 @@ fn embeds(name: &str, ip: IpAddr, toks: &[&str]) -> bool {
 }
 
 /// Verdicts remembered per thread: a provider's addresses recur in millions of domains, and the
-/// verdict depends only on the name and the address. Cleared when full, so memory stays bounded.
-const MEMO_CAPACITY: usize = 1 << 16;
+/// verdict depends only on the name and the address. Cleared when full, so memory stays bounded:
+/// 4 096 entries (~0.3 MB per thread) hold every big provider's addresses; 65 536 took 13 MB
+/// over the analysis threads of a 1M-domain scan (docs/BENCHMARKS.md, issue #16).
+const MEMO_CAPACITY: usize = 1 << 12;
 
 thread_local! {
     static MEMO: std::cell::RefCell<std::collections::HashMap<IpAddr, (Box<str>, Generic)>> =

@@ -43,11 +43,6 @@ impl Key {
         }
     }
 
-    /// Bytes the question holds outside itself (its name), for the cache's bound.
-    pub fn heap_bytes(&self) -> usize {
-        self.name().map_or(0, str::len)
-    }
-
     /// The name asked, for every question but PTR.
     pub fn name(&self) -> Option<&str> {
         match self {
