@@ -73,8 +73,8 @@ impl std::str::FromStr for CacheSize {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        // Until 0.1 the flag counted answers: a bare number is refused rather than read as
-        // bytes, so an old script fails clearly instead of running with no cache.
+        // The flag used to count answers (100000 by default): a bare number is refused rather
+        // than read as bytes, so an old script fails clearly instead of running with no cache.
         if text != "0" && text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(
                 "a cache size needs its unit, e.g. {text}B, 16MiB or 64MB (0 turns the cache off)"
