@@ -439,9 +439,17 @@ fn four_shards_of_a_million_domains_merge_into_the_single_scan() {
         floor(&m, "distinct_questions_sketch"),
         floor(&s, "distinct_questions_sketch")
     );
-    assert_eq!(
-        floor(&m, "distinct_questions"),
-        floor(&s, "distinct_questions")
+    // The same sketch gives the same estimate, but a run's floor never exceeds its lookups: the
+    // single scan, which asks about every question once, may be capped where the shards are not.
+    let (merged_floor, single_floor) = (
+        floor(&m, "distinct_questions").as_u64().unwrap(),
+        floor(&s, "distinct_questions").as_u64().unwrap(),
+    );
+    let single_lookups = floor(&s, "lookups").as_u64().unwrap();
+    assert!(
+        merged_floor == single_floor
+            || (single_floor == single_lookups && merged_floor > single_floor),
+        "merged floor {merged_floor}, single {single_floor} of {single_lookups} lookups"
     );
     assert!(
         floor(&m, "lookups_per_distinct_question").as_f64()
