@@ -53,6 +53,8 @@ impl std::ops::AddAssign for CacheStats {
 
 struct Pending {
     key: Key,
+    /// The key's fingerprint, computed when it was asked.
+    fingerprint: Fingerprint,
     waiters: Vec<Waiter>,
     /// Cache the answer: other domains may ask it.
     keep: bool,
@@ -180,10 +182,8 @@ impl LookupCache {
     /// Asks `key` for `waiter`; `keep`: cache the answer (false for a question only its domain
     /// asks, such as its own MX, which would only push shared answers out).
     pub fn ask(&mut self, key: &Key, waiter: Waiter, keep: bool) -> Ask {
-        let cached = self
-            .ready
-            .as_ref()
-            .and_then(|ready| ready.get(&fingerprint(key)));
+        let print = fingerprint(key);
+        let cached = self.ready.as_ref().and_then(|ready| ready.get(&print));
         if let Some(answer) = cached {
             self.stats.hits += 1;
             return Ask::Ready(answer.clone());
@@ -197,6 +197,7 @@ impl LookupCache {
         }
         let pending = Pending {
             key: key.clone(),
+            fingerprint: print,
             waiters: vec![waiter],
             keep,
         };
@@ -221,7 +222,7 @@ impl LookupCache {
         if let Some(ready) = self.ready.as_mut().filter(|_| pending.keep) {
             // A key completes only while not cached (asking checks the cache first), so every
             // insert is new and what the cache no longer holds was evicted or turned away.
-            ready.insert(fingerprint(&pending.key), answer);
+            ready.insert(pending.fingerprint, answer);
             self.admitted += 1;
             self.stats.evicted = self.admitted - ready.len() as u64;
         }

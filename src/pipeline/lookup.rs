@@ -289,30 +289,21 @@ impl Answer {
             .iter()
             .map(|n| size_of::<String>() + n.len())
             .sum();
-        let data: usize = self
-            .data
-            .iter()
-            .map(|d| {
-                size_of::<Data>()
-                    + match d {
-                        Data::Mx { exchange: n, .. } | Data::Ptr(n) | Data::Cname(n) => n.len(),
-                        Data::A(_) | Data::Aaaa(_) => 0,
-                        Data::Txt(strings) => strings
-                            .iter()
-                            .map(|s| size_of::<Box<[u8]>>() + s.len())
-                            .sum(),
-                        Data::Tlsa(t) => t.data.len(),
+        let (mut data, mut txt) = (0, 0);
+        for d in self.data.iter() {
+            data += size_of::<Data>();
+            match d {
+                Data::Mx { exchange: n, .. } | Data::Ptr(n) | Data::Cname(n) => data += n.len(),
+                Data::A(_) | Data::Aaaa(_) => {}
+                Data::Txt(strings) => {
+                    for s in strings {
+                        data += size_of::<Box<[u8]>>() + s.len();
+                        txt += s.len();
                     }
-            })
-            .sum();
-        let txt: usize = self
-            .data
-            .iter()
-            .map(|d| match d {
-                Data::Txt(strings) => strings.iter().map(|s| s.len()).sum(),
-                _ => 0,
-            })
-            .sum();
+                }
+                Data::Tlsa(t) => data += t.data.len(),
+            }
+        }
         let spf = self
             .spf
             .as_ref()
