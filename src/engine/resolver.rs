@@ -13,7 +13,11 @@
 //!   TCP's) that grows by one per answer in slow start, then by one per window of answers, and
 //!   halves once per loss event (losses within an RTO, at least 100 ms, of the last halving),
 //!   never below 256. A recursive resolver over its capacity drops queries (Unbound beyond
-//!   `num-queries-per-thread`), and every drop would cost a retry.
+//!   `num-queries-per-thread`), and every drop would cost a retry. One that queues instead
+//!   (a deep socket buffer, or the scanner's own unread replies) never drops, so the window
+//!   also stops growing while a queue stands ([`QueueDetector`], RFC 9406's round-minimum
+//!   test): more in flight would only add latency, and a latency that doubles within one
+//!   round outruns the retransmission timeout.
 //! - *Failure outliers* (SERVFAIL, REFUSED, charged timeouts far above the best peer's) are
 //!   [`Health::Benched`] for a period, then probed with one real query.
 //!
@@ -248,6 +252,53 @@ pub struct Resolver {
     ssthresh: f64,
     /// No halving before this: the end of the last loss event.
     next_decrease: Option<Instant>,
+    queue: QueueDetector,
+}
+
+/// Whether a queue stands in front of the resolver: the fastest answer of the current round
+/// (about one window of answers) is clearly slower than the fastest answer ever seen.
+///
+/// A recursive resolver's latencies spread over three orders of magnitude (cache hits against
+/// recursion), so the mean or a quantile says nothing about queueing; but every round of a
+/// few hundred answers holds a cache hit, and a queue delays even that one. The threshold is
+/// RFC 9406's: an eighth of the base, between 4 and 16 ms.
+#[derive(Debug, Clone, Default)]
+struct QueueDetector {
+    /// The fastest answer ever seen.
+    base: Option<Duration>,
+    /// The current round: its fastest answer, its answers so far, and the answer count at
+    /// which it ends.
+    round_min: Option<Duration>,
+    round_samples: u32,
+    round_ends_at: u64,
+    /// The verdict of the last test, kept until the new round has enough samples.
+    standing: bool,
+}
+
+/// Answers a round needs before its minimum is trusted (RFC 9406's `N_RTT_SAMPLE` is 8; a
+/// resolver's spread asks for more).
+const ROUND_SAMPLES: u32 = 16;
+
+impl QueueDetector {
+    /// Records an answer's `rtt`; `answered` counts the resolver's answers so far and `window`
+    /// is the congestion window (the length of the next round). Returns whether a queue stands.
+    fn sample(&mut self, rtt: Duration, answered: u64, window: f64) -> bool {
+        if answered >= self.round_ends_at {
+            self.round_min = None;
+            self.round_samples = 0;
+            self.round_ends_at = answered + window as u64;
+        }
+        self.base = Some(self.base.map_or(rtt, |b| b.min(rtt)));
+        self.round_min = Some(self.round_min.map_or(rtt, |m| m.min(rtt)));
+        self.round_samples += 1;
+        if self.round_samples >= ROUND_SAMPLES
+            && let (Some(base), Some(min)) = (self.base, self.round_min)
+        {
+            let threshold = (base / 8).clamp(Duration::from_millis(4), Duration::from_millis(16));
+            self.standing = min >= base + threshold;
+        }
+        self.standing
+    }
 }
 
 /// Shortest loss event: on a fast resolver a burst of drops times out over more than its RTO.
@@ -282,6 +333,7 @@ impl Resolver {
             cwnd: INITIAL_WINDOW,
             ssthresh: MAX_WINDOW,
             next_decrease: None,
+            queue: QueueDetector::default(),
         }
     }
 
@@ -396,8 +448,12 @@ impl Resolver {
             self.update_rto();
         }
         self.record_outcome(failed);
-        // Grow only while the window is in use: an idle window proves nothing.
-        if !failed && self.in_flight as f64 >= self.cwnd / 2.0 {
+        let queueing = self.queue.sample(rtt, self.stats.answered, self.cwnd);
+        // Grow only while the window is in use (an idle window proves nothing) and no queue
+        // stands; a queue also ends slow start, as a loss would, without halving.
+        if queueing {
+            self.ssthresh = self.ssthresh.min(self.cwnd);
+        } else if !failed && self.in_flight as f64 >= self.cwnd / 2.0 {
             self.cwnd += if self.cwnd < self.ssthresh {
                 1.0
             } else {
@@ -693,6 +749,73 @@ mod tests {
         r.on_timeout(t0 + ms(800), &limits);
         assert_eq!(r.window(), 256, "never below 256");
         assert!(!r.can_send(t0, &limits), "1 100 in flight, window 256");
+    }
+
+    /// Drives a resolver for `seconds` of fake time against a server that answers `rate`
+    /// queries per millisecond in order, after a latency from `latency`: the client keeps its
+    /// window full. Returns the largest RTT of the last second and the final window.
+    fn drive(
+        seconds: u64,
+        rate: usize,
+        mut latency: impl FnMut(u64) -> Duration,
+    ) -> (Duration, usize) {
+        let limits = ResolverLimits {
+            max_in_flight: 1 << 20,
+            ..Default::default()
+        };
+        let t0 = Instant::now();
+        let mut r = Resolver::new(addr());
+        let (mut queue, mut in_service) = (std::collections::VecDeque::new(), Vec::new());
+        let (mut worst, mut n) = (Duration::ZERO, 0u64);
+        for tick in 0..seconds * 1000 {
+            let now = t0 + ms(tick);
+            while r.can_send(now, &limits) {
+                r.on_send(now);
+                queue.push_back(now);
+            }
+            // The server takes `rate` queries off its queue per tick; each is answered after
+            // its own latency.
+            for sent in queue.drain(..rate.min(queue.len())) {
+                n += 1;
+                in_service.push((now + latency(n), sent));
+            }
+            in_service.retain(|&(due, sent)| {
+                if due > now {
+                    return true;
+                }
+                let rtt = now - sent;
+                if tick >= (seconds - 1) * 1000 {
+                    worst = worst.max(rtt);
+                }
+                r.on_reply(now, rtt, Rcode::NOERROR, false, true);
+                false
+            });
+        }
+        (worst, r.window())
+    }
+
+    #[test]
+    fn the_window_stops_growing_while_a_queue_stands() {
+        // 20 000 answers/s in 0.5 ms: without the detector the window would fill the queue
+        // with over a million queries (a latency of minutes).
+        let (worst, window) = drive(5, 20, |_| Duration::from_micros(500));
+        assert!(worst < ms(60), "latency held near the base: {worst:?}");
+        assert!(window < 1_200, "{window}");
+        assert!(window >= 256);
+    }
+
+    #[test]
+    fn a_recursive_resolvers_spread_is_no_queue() {
+        // Unlimited capacity; every 20th answer a 1 ms cache hit, the rest 20 to 400 ms of
+        // recursion: the window keeps growing.
+        let (_, window) = drive(5, usize::MAX, |n| {
+            if n % 20 == 0 {
+                ms(1)
+            } else {
+                ms(20 + n * 7919 % 380)
+            }
+        });
+        assert!(window > 4_000, "{window}");
     }
 
     #[test]
