@@ -137,8 +137,7 @@ fn case_of(n: u64, faults: &[&str], extra: &[&str], bound: Bound) -> serde_json:
 fn no_fault() {
     let s = case(&["", ""], &[], Bound { indeterminate: 0 });
     assert_eq!(
-        s["queries"]["retries"],
-        0,
+        s["queries"]["retries"], 0,
         "no fault, so no retry; the resolvers saw: {:#}",
         s["resolvers"]
     );
