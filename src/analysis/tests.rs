@@ -25,7 +25,7 @@ fn address(addr: &str, ptr: &[&str], iprev: Iprev) -> Address {
     } else {
         ans(
             Status::NoError,
-            ptr.iter().map(|n| Data::Ptr(n.to_string())).collect(),
+            ptr.iter().map(|n| Data::Ptr((*n).into())).collect(),
         )
     };
     let forward = ptr
@@ -110,7 +110,7 @@ fn domain(name: &str, exchanges: Vec<(u16, &str, Option<Host>)>) -> DomainResult
         .iter()
         .map(|(p, n, _)| Data::Mx {
             preference: *p,
-            exchange: n.to_string(),
+            exchange: (*n).into(),
         })
         .collect();
     DomainResult {

@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
+use smallvec::SmallVec;
 
 pub use policy::{Failure, Next, RetryPolicy};
 pub use resolver::{Health, Resolver, ResolverLimits, ResolverStats, TokenBucket};
@@ -331,8 +332,8 @@ struct Query {
     attempts: u32,
     /// Attempts moved off a resolver that went down: sent, but not charged to the query.
     uncharged: u32,
-    tried: Vec<usize>,
-    keys: Vec<(u16, u16)>,
+    tried: SmallVec<[usize; 2]>,
+    keys: SmallVec<[(u16, u16); 2]>,
     /// The attempt whose timeout is armed.
     current: Option<(u16, u16)>,
     /// Timer generation: a popped timer with another generation is stale.
@@ -457,8 +458,8 @@ impl Engine {
             outage_mark: self.outage_clock(now),
             attempts: 0,
             uncharged: 0,
-            tried: Vec::new(),
-            keys: Vec::new(),
+            tried: SmallVec::new(),
+            keys: SmallVec::new(),
             current: None,
             generation: 0,
             waiting_retry: false,

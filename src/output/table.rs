@@ -132,6 +132,8 @@ pub struct Table<R, W: Write> {
     /// Pass-through columns after `R`'s (a CSV input's other columns), by header; in JSON
     /// Lines an `input` object.
     extra: Vec<String>,
+    /// The cells of the row being written, kept between rows so that a row allocates nothing
+    /// once the cells have grown to their widths.
     cells: Vec<String>,
     row: PhantomData<fn(&R)>,
 }
@@ -206,13 +208,23 @@ impl<R: Row<Kind = R>, W: Write> Table<R, W> {
                 .chain(std::iter::repeat(String::new()))
         };
         let written = if let Some(w) = self.file.csv.as_mut() {
-            self.cells.clear();
-            row.serialize(cells::Cells(&mut self.cells))
-                .map_err(io::Error::other)?;
-            debug_assert_eq!(self.cells.len(), T::COLUMNS.len(), "{:?}", T::COLUMNS);
-            self.cells.extend(padded().take(self.extra.len()));
-            self.cells.iter_mut().for_each(super::csv_cell);
-            w.write_record(&self.cells).map_err(io::Error::from)
+            let mut used = 0;
+            row.serialize(cells::Cells {
+                cells: &mut self.cells,
+                used: &mut used,
+            })
+            .map_err(io::Error::other)?;
+            debug_assert_eq!(used, T::COLUMNS.len(), "{:?}", T::COLUMNS);
+            let values = extra
+                .iter()
+                .map(String::as_str)
+                .chain(std::iter::repeat(""));
+            for value in values.take(self.extra.len()) {
+                cells::next_cell(&mut self.cells, &mut used).push_str(value);
+            }
+            let cells = &mut self.cells[..used];
+            cells.iter_mut().for_each(super::csv_cell);
+            w.write_record(&*cells).map_err(io::Error::from)
         } else if let Some(w) = self.file.jsonl.as_mut() {
             let value = super::jsonl_row(row).map(|mut v| {
                 if let serde_json::Value::Object(fields) = &mut v
@@ -260,8 +272,23 @@ mod cells {
         Err(Error(format!("a table cell cannot hold {what}")))
     }
 
-    /// Serializes a row (a struct) into one cell per field.
-    pub struct Cells<'a>(pub &'a mut Vec<String>);
+    /// Serializes a row (a struct) into one cell per field: `cells[..used]`, the strings
+    /// after them kept for their capacity.
+    pub struct Cells<'a> {
+        pub cells: &'a mut Vec<String>,
+        pub used: &'a mut usize,
+    }
+
+    /// The next cell, empty: a kept string if there is one.
+    pub fn next_cell<'a>(cells: &'a mut Vec<String>, used: &mut usize) -> &'a mut String {
+        if *used == cells.len() {
+            cells.push(String::new());
+        }
+        let cell = &mut cells[*used];
+        *used += 1;
+        cell.clear();
+        cell
+    }
 
     /// Serializes one value into one cell; a list's items go in joined by `;`.
     struct Cell<'a>(&'a mut String);
@@ -331,10 +358,7 @@ mod cells {
             _: &'static str,
             value: &T,
         ) -> Result<(), Error> {
-            let mut cell = String::new();
-            value.serialize(Cell(&mut cell))?;
-            self.0.push(cell);
-            Ok(())
+            value.serialize(Cell(next_cell(self.cells, self.used)))
         }
         fn end(self) -> Result<(), Error> {
             Ok(())
@@ -363,28 +387,36 @@ mod cells {
             self.text(v)
         }
         fn serialize_i8(self, v: i8) -> Result<(), Error> {
-            self.text(v)
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Ok(())
         }
         fn serialize_i16(self, v: i16) -> Result<(), Error> {
-            self.text(v)
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Ok(())
         }
         fn serialize_i32(self, v: i32) -> Result<(), Error> {
-            self.text(v)
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Ok(())
         }
         fn serialize_i64(self, v: i64) -> Result<(), Error> {
-            self.text(v)
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Ok(())
         }
         fn serialize_u8(self, v: u8) -> Result<(), Error> {
-            self.text(v)
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Ok(())
         }
         fn serialize_u16(self, v: u16) -> Result<(), Error> {
-            self.text(v)
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Ok(())
         }
         fn serialize_u32(self, v: u32) -> Result<(), Error> {
-            self.text(v)
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Ok(())
         }
         fn serialize_u64(self, v: u64) -> Result<(), Error> {
-            self.text(v)
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Ok(())
         }
         fn serialize_f32(self, v: f32) -> Result<(), Error> {
             self.serialize_f64(f64::from(v))

@@ -7,6 +7,7 @@
 //! evict every answer just before it is asked again.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use quick_cache::Weighter;
@@ -109,9 +110,10 @@ impl std::fmt::Display for CacheSize {
 /// of a scan of 10⁸ questions share a hash with odds around 2⁻⁷⁵, far below any resolver's
 /// error rate.
 /// (Two halves rather than a `u128`, whose 16-byte alignment pads every slot of the table.)
-type Fingerprint = (u64, u64);
+/// The pipeline also compares questions by it: two `u64` against two names.
+pub type Fingerprint = (u64, u64);
 
-fn fingerprint(key: &Key) -> Fingerprint {
+pub fn fingerprint(key: &Key) -> Fingerprint {
     let qtype = u64::from(u16::from(key.qtype()));
     let hash = match key {
         Key::Ptr(std::net::IpAddr::V4(ip)) => xxh3_128_with_seed(&ip.octets(), qtype),
@@ -119,6 +121,27 @@ fn fingerprint(key: &Key) -> Fingerprint {
         _ => xxh3_128_with_seed(key.name().unwrap_or_default().as_bytes(), qtype),
     };
     ((hash >> 64) as u64, hash as u64)
+}
+
+/// A hasher for fingerprints: their bits, folded.
+#[derive(Default)]
+pub struct FingerprintHasher(u64);
+
+impl Hasher for FingerprintHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached for a fingerprint (two `write_u64`), but correct for anything.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(29) ^ n;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Weighs a cached answer by the bytes it holds.
@@ -150,7 +173,9 @@ pub struct LookupCache {
     ready: Option<Cache<Fingerprint, Arc<Answer>, Bytes>>,
     /// Answers admitted so far, evicted or not.
     admitted: u64,
-    in_flight: HashMap<Key, usize>,
+    /// The lookups in flight by question: a fingerprint is a hash already, so its bits are
+    /// the map's hash.
+    in_flight: HashMap<Fingerprint, usize, BuildHasherDefault<FingerprintHasher>>,
     slots: Vec<Option<Pending>>,
     free: Vec<usize>,
     pub stats: CacheStats,
@@ -172,23 +197,23 @@ impl LookupCache {
         LookupCache {
             ready,
             admitted: 0,
-            in_flight: HashMap::new(),
+            in_flight: HashMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
             stats: CacheStats::default(),
         }
     }
 
-    /// Asks `key` for `waiter`; `keep`: cache the answer (false for a question only its domain
-    /// asks, such as its own MX, which would only push shared answers out).
-    pub fn ask(&mut self, key: &Key, waiter: Waiter, keep: bool) -> Ask {
-        let print = fingerprint(key);
+    /// Asks `key` (whose fingerprint is `print`) for `waiter`; `keep`: cache the answer (false
+    /// for a question only its domain asks, such as its own MX, which would only push shared
+    /// answers out).
+    pub fn ask(&mut self, key: &Key, print: Fingerprint, waiter: Waiter, keep: bool) -> Ask {
         let cached = self.ready.as_ref().and_then(|ready| ready.get(&print));
         if let Some(answer) = cached {
             self.stats.hits += 1;
             return Ask::Ready(answer.clone());
         }
-        if let Some(&slot) = self.in_flight.get(key) {
+        if let Some(&slot) = self.in_flight.get(&print) {
             self.stats.joined += 1;
             if let Some(p) = self.slots[slot].as_mut() {
                 p.waiters.push(waiter);
@@ -202,7 +227,7 @@ impl LookupCache {
             keep,
         };
         let slot = crate::slots::occupy(&mut self.slots, &mut self.free, pending);
-        self.in_flight.insert(key.clone(), slot);
+        self.in_flight.insert(print, slot);
         self.stats.sent += 1;
         Ask::Send(slot as u64)
     }
@@ -212,13 +237,17 @@ impl LookupCache {
         self.slots.get(tag as usize)?.as_ref().map(|p| &p.key)
     }
 
-    /// Completes the lookup `tag` and returns its question and waiters. The answer is cached
-    /// if its first asker said to keep it.
-    pub fn complete(&mut self, tag: u64, answer: Arc<Answer>) -> Option<(Key, Vec<Waiter>)> {
+    /// Completes the lookup `tag` and returns its question, the question's fingerprint and its
+    /// waiters. The answer is cached if its first asker said to keep it.
+    pub fn complete(
+        &mut self,
+        tag: u64,
+        answer: Arc<Answer>,
+    ) -> Option<(Key, Fingerprint, Vec<Waiter>)> {
         let slot = usize::try_from(tag).ok()?;
         let pending = self.slots.get_mut(slot)?.take()?;
         self.free.push(slot);
-        self.in_flight.remove(&pending.key);
+        self.in_flight.remove(&pending.fingerprint);
         if let Some(ready) = self.ready.as_mut().filter(|_| pending.keep) {
             // A key completes only while not cached (asking checks the cache first), so every
             // insert is new and what the cache no longer holds was evicted or turned away.
@@ -226,7 +255,7 @@ impl LookupCache {
             self.admitted += 1;
             self.stats.evicted = self.admitted - ready.len() as u64;
         }
-        Some((pending.key, pending.waiters))
+        Some((pending.key, pending.fingerprint, pending.waiters))
     }
 
     /// Questions in flight.
@@ -259,16 +288,19 @@ mod tests {
     fn second_asker_joins_then_hits() {
         let mut s = LookupCache::new(CacheSize(1 << 20));
         let key = Key::A("mx.test".into());
-        let Ask::Send(tag) = s.ask(&key, (1, Role::Host), true) else {
+        let Ask::Send(tag) = s.ask(&key, fingerprint(&key), (1, Role::Host), true) else {
             panic!("first ask sends")
         };
-        assert!(matches!(s.ask(&key, (2, Role::Host), true), Ask::Joined));
+        assert!(matches!(
+            s.ask(&key, fingerprint(&key), (2, Role::Host), true),
+            Ask::Joined
+        ));
         assert_eq!(s.in_flight(), 1);
-        let (k, waiters) = s.complete(tag, answer()).unwrap();
+        let (k, _, waiters) = s.complete(tag, answer()).unwrap();
         assert_eq!(k, key);
         assert_eq!(waiters, vec![(1, Role::Host), (2, Role::Host)]);
         assert!(matches!(
-            s.ask(&key, (3, Role::Forward), true),
+            s.ask(&key, fingerprint(&key), (3, Role::Forward), true),
             Ask::Ready(_)
         ));
         assert_eq!((s.stats.sent, s.stats.joined, s.stats.hits), (1, 1, 1));
@@ -277,7 +309,7 @@ mod tests {
 
     /// Asks `key` and completes it at once if it was sent; whether it was a hit.
     fn ask_and_answer(s: &mut LookupCache, key: &Key) -> bool {
-        match s.ask(key, (0, Role::Host), true) {
+        match s.ask(key, fingerprint(key), (0, Role::Host), true) {
             Ask::Send(tag) => {
                 s.complete(tag, answer());
                 false
@@ -302,12 +334,12 @@ mod tests {
         assert!((5..=10).contains(&s.cached()), "{} cached", s.cached());
         assert_eq!(s.stats.evicted, 50 - s.cached() as u64);
         let key = Key::Mx("d.test".into());
-        let Ask::Send(tag) = s.ask(&key, (0, Role::Domain), false) else {
+        let Ask::Send(tag) = s.ask(&key, fingerprint(&key), (0, Role::Domain), false) else {
             panic!()
         };
         s.complete(tag, answer());
         assert!(matches!(
-            s.ask(&key, (0, Role::Domain), false),
+            s.ask(&key, fingerprint(&key), (0, Role::Domain), false),
             Ask::Send(_)
         ));
         let mut none = LookupCache::new(CacheSize(0));
@@ -359,7 +391,7 @@ mod tests {
         let mut s = LookupCache::new(CacheSize(size));
         for i in 0..100_000 {
             let key = Key::A(format!("mx{i}.provider.test").into());
-            let Ask::Send(tag) = s.ask(&key, (0, Role::Host), true) else {
+            let Ask::Send(tag) = s.ask(&key, fingerprint(&key), (0, Role::Host), true) else {
                 panic!("a new question is sent")
             };
             let mut a = Answer::failed(Status::NoError, 1);

@@ -17,17 +17,17 @@ use crate::wire::Rcode;
 /// dot (the root is `.`), so equal questions compare equal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Key {
-    Mx(Box<str>),
-    A(Box<str>),
-    Aaaa(Box<str>),
+    Mx(Arc<str>),
+    A(Arc<str>),
+    Aaaa(Arc<str>),
     Ptr(IpAddr),
     /// The CNAME record alone, asked one hop at a time to see loops a resolver hides behind
     /// SERVFAIL.
-    Cname(Box<str>),
+    Cname(Arc<str>),
     /// TXT records (SPF, DMARC, MTA-STS, TLS-RPT).
-    Txt(Box<str>),
+    Txt(Arc<str>),
     /// TLSA records (`_25._tcp.<exchange>`).
-    Tlsa(Box<str>),
+    Tlsa(Arc<str>),
 }
 
 impl Key {
@@ -54,19 +54,22 @@ impl Key {
     }
 
     /// The address lookup of `name` for the family of `ip`.
-    pub fn forward(name: &str, ip: IpAddr) -> Key {
+    pub fn forward(name: Arc<str>, ip: IpAddr) -> Key {
         match ip {
-            IpAddr::V4(_) => Key::A(name.into()),
-            IpAddr::V6(_) => Key::Aaaa(name.into()),
+            IpAddr::V4(_) => Key::A(name),
+            IpAddr::V6(_) => Key::Aaaa(name),
         }
     }
 
     /// The name to put in the query, fully qualified.
     pub fn query_name(&self) -> String {
         match self {
-            Key::Ptr(ip) => Name::from(*ip).to_ascii(),
+            Key::Ptr(ip) => reverse_name(*ip),
             Key::Mx(n) | Key::A(n) | Key::Aaaa(n) | Key::Cname(n) | Key::Txt(n) | Key::Tlsa(n) => {
-                format!("{n}.")
+                let mut query = String::with_capacity(n.len() + 1);
+                query.push_str(n);
+                query.push('.');
+                query
             }
         }
     }
@@ -75,7 +78,7 @@ impl Key {
     /// dot; a PTR question by its reverse name); `None` for a type the pipeline does not ask
     /// or a reverse name that is no address.
     pub fn of(name: &str, qtype: RecordType) -> Option<Key> {
-        let name: Box<str> = name.into();
+        let name: Arc<str> = name.into();
         Some(match qtype {
             RecordType::MX => Key::Mx(name),
             RecordType::A => Key::A(name),
@@ -145,13 +148,14 @@ impl fmt::Display for Key {
 /// One record of the asked type, at the end of any CNAME chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Data {
+    /// Names shared with the questions asked of them (`Arc`), so asking allocates nothing.
     Mx {
         preference: u16,
-        exchange: String,
+        exchange: Arc<str>,
     },
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
-    Ptr(String),
+    Ptr(Arc<str>),
     Cname(String),
     /// A TXT record's character-strings, as received (they may not be UTF-8).
     Txt(Vec<Box<[u8]>>),
@@ -177,13 +181,60 @@ pub struct Answer {
     pub spf: Option<Arc<RecordAt>>,
 }
 
-/// Presentation form of a name: lower case, no trailing dot, the root as `.`.
-pub fn name_text(name: &Name) -> String {
-    let text = name.to_lowercase().to_ascii();
-    match text.strip_suffix('.') {
-        Some(stripped) if !stripped.is_empty() => stripped.to_string(),
-        _ => text,
+/// The reverse (PTR) name of an address, fully qualified: written directly, as every
+/// address looked up is asked this way.
+fn reverse_name(ip: IpAddr) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut name = String::with_capacity(73);
+    match ip {
+        IpAddr::V4(v4) => {
+            for octet in v4.octets().iter().rev() {
+                name.push_str(itoa::Buffer::new().format(*octet));
+                name.push('.');
+            }
+            name.push_str("in-addr.arpa.");
+        }
+        IpAddr::V6(v6) => {
+            for byte in v6.octets().iter().rev() {
+                for nibble in [byte & 0xf, byte >> 4] {
+                    name.push(HEX[usize::from(nibble)] as char);
+                    name.push('.');
+                }
+            }
+            name.push_str("ip6.arpa.");
+        }
     }
+    name
+}
+
+/// Presentation form of a name: lower case, no trailing dot, the root as `.`. Written in one
+/// pass (every name of every answer goes through here), escaped as hickory's `Name::to_ascii`
+/// escapes, the form names have always had in the tables.
+pub fn name_text(name: &Name) -> String {
+    use std::fmt::Write;
+    let mut text = String::with_capacity(name.len());
+    for (i, label) in name.iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        for (j, byte) in label.iter().map(u8::to_ascii_lowercase).enumerate() {
+            let c = char::from(byte);
+            let first = j == 0;
+            if c.is_ascii_alphanumeric() || c == '_' || (c == '-' && !first) || (c == '*' && first)
+            {
+                text.push(c);
+            } else if byte > 0x20 && byte < 0x7f {
+                text.push('\\');
+                text.push(c);
+            } else {
+                let _ = write!(text, "\\{byte:03o}");
+            }
+        }
+    }
+    if text.is_empty() {
+        text.push('.');
+    }
+    text
 }
 
 impl Answer {
@@ -245,11 +296,11 @@ impl Answer {
             let data = match (&record.data, qtype) {
                 (RData::MX(mx), RecordType::MX) => Data::Mx {
                     preference: mx.preference,
-                    exchange: name_text(&mx.exchange),
+                    exchange: name_text(&mx.exchange).into(),
                 },
                 (RData::A(a), RecordType::A) => Data::A(a.0),
                 (RData::AAAA(a), RecordType::AAAA) => Data::Aaaa(a.0),
-                (RData::PTR(p), RecordType::PTR) => Data::Ptr(name_text(&p.0)),
+                (RData::PTR(p), RecordType::PTR) => Data::Ptr(name_text(&p.0).into()),
                 (RData::CNAME(c), RecordType::CNAME) => Data::Cname(name_text(&c.0)),
                 (RData::TXT(t), RecordType::TXT) => Data::Txt(t.txt_data.to_vec()),
                 (RData::TLSA(t), RecordType::TLSA) => Data::Tlsa(Tlsa {
@@ -293,7 +344,9 @@ impl Answer {
         for d in self.data.iter() {
             data += size_of::<Data>();
             match d {
-                Data::Mx { exchange: n, .. } | Data::Ptr(n) | Data::Cname(n) => data += n.len(),
+                // An `Arc<str>` holds its two counts before the text.
+                Data::Mx { exchange: n, .. } | Data::Ptr(n) => data += 16 + n.len(),
+                Data::Cname(n) => data += n.len(),
                 Data::A(_) | Data::Aaaa(_) => {}
                 Data::Txt(strings) => {
                     for s in strings {
@@ -321,9 +374,9 @@ impl Answer {
     }
 
     /// The names of a PTR answer.
-    pub fn ptr_names(&self) -> impl Iterator<Item = &str> + '_ {
+    pub fn ptr_names(&self) -> impl Iterator<Item = &Arc<str>> + '_ {
         self.data.iter().filter_map(|d| match d {
-            Data::Ptr(n) => Some(n.as_str()),
+            Data::Ptr(n) => Some(n),
             _ => None,
         })
     }
@@ -348,10 +401,10 @@ impl Answer {
             .data
             .iter()
             .filter_map(|d| match d {
-                Data::Mx { exchange, .. } => Some(Rdata::Mx(exchange.clone())),
+                Data::Mx { exchange, .. } => Some(Rdata::Mx(exchange.to_string())),
                 Data::A(a) => Some(Rdata::A(*a)),
                 Data::Aaaa(a) => Some(Rdata::Aaaa(*a)),
-                Data::Ptr(n) => Some(Rdata::Ptr(n.clone())),
+                Data::Ptr(n) => Some(Rdata::Ptr(n.to_string())),
                 Data::Txt(strings) => {
                     Some(Rdata::Txt(strings.iter().map(|s| s.to_vec()).collect()))
                 }
@@ -381,6 +434,7 @@ mod tests {
     use crate::engine::Question;
     use hickory_proto::op::{Message, MessageType, Query, ResponseCode};
     use hickory_proto::rr::rdata::{A, CNAME, MX};
+    use rand::RngExt;
 
     fn outcome(status: Status, msg: &Message) -> Outcome {
         let q = &msg.queries[0];
@@ -509,12 +563,39 @@ mod tests {
     }
 
     #[test]
+    fn name_text_is_hickorys_presentation_form() {
+        let hickory = |name: &Name| {
+            let text = name.to_lowercase().to_ascii();
+            match text.strip_suffix('.') {
+                Some(stripped) if !stripped.is_empty() => stripped.to_string(),
+                _ => text,
+            }
+        };
+        let mut rng = rand::rng();
+        for _ in 0..2_000 {
+            let labels: Vec<Vec<u8>> = (0..rng.random_range(0..4))
+                .map(|_| (0..rng.random_range(1..6)).map(|_| rng.random()).collect())
+                .collect();
+            let name = Name::from_labels(labels).unwrap();
+            assert_eq!(name_text(&name), hickory(&name), "{name:?}");
+        }
+        for text in [".", "MX1.Example.TEST.", "*.a-b._x.test.", "a\\.b.test."] {
+            let name = Name::from_ascii(text).unwrap();
+            assert_eq!(name_text(&name), hickory(&name), "{text}");
+        }
+    }
+
+    #[test]
     fn key_names() {
         assert_eq!(Key::Mx("x.test".into()).query_name(), "x.test.");
         assert_eq!(
             Key::Ptr("192.0.2.1".parse().unwrap()).query_name(),
             "1.2.0.192.in-addr.arpa."
         );
+        for ip in ["2001:db8::a:bc", "198.51.100.255", "::"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(Key::Ptr(ip).query_name(), Name::from(ip).to_ascii(), "{ip}");
+        }
         assert_eq!(name_text(&Name::root()), ".");
         assert_eq!(name_text(&Name::from_ascii("A.Test.").unwrap()), "a.test");
     }

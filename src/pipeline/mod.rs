@@ -19,11 +19,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use hickory_proto::rr::RecordType;
+use smallvec::SmallVec;
 
 use crate::engine::{Outcome, Question, Status};
 use crate::mailauth;
 use auth::{AuthState, Checks, Posture};
-use cache::{Ask, CacheSize, CacheStats, LookupCache};
+use cache::{Ask, CacheSize, CacheStats, Fingerprint, LookupCache, fingerprint};
 use lookup::{Answer, Key};
 
 /// PTR names whose forward lookup is checked, as mail receivers do (RFC 8601 §3: iprev
@@ -91,8 +92,11 @@ impl Finished {
 
 struct Task {
     input: DomainInput,
-    requested: Vec<(Key, Role)>,
+    /// The questions asked, in each role, by fingerprint: compared on every request.
+    requested: Vec<(Fingerprint, Role)>,
     answers: Vec<(Key, Arc<Answer>)>,
+    /// The fingerprints of `answers`' questions, in the same order.
+    answered: Vec<Fingerprint>,
     outstanding: usize,
     /// CNAME-walk steps requested so far.
     walked: usize,
@@ -110,6 +114,9 @@ pub struct PipelineStats {
     pub auth: CacheStats,
 }
 
+/// An answer on its way to a domain: (slot, question, its fingerprint, role, answer).
+type Delivery = (usize, Key, Fingerprint, Role, Arc<Answer>);
+
 /// The pipeline's state. See the module documentation for the call order.
 pub struct Pipeline {
     tasks: Vec<Option<Task>>,
@@ -118,7 +125,7 @@ pub struct Pipeline {
     max_active: usize,
     pub lookups: LookupCache,
     queries: VecDeque<Question>,
-    deliveries: VecDeque<(usize, Key, Role, Arc<Answer>)>,
+    deliveries: VecDeque<Delivery>,
     finished: VecDeque<Finished>,
     checks: Checks,
     pub stats: PipelineStats,
@@ -147,17 +154,15 @@ fn shared(key: &Key, domain: &str) -> bool {
     }
 }
 
+/// The questions that follow from one answer: a few (an MX answer's exchanges, an address's
+/// PTR), inline.
+type FollowUps = SmallVec<[(Key, Role); 4]>;
+
 /// The questions that follow from `answer` to `key` asked in `role`, for a domain that has
 /// already made `walked` CNAME-walk steps.
-fn follow_ups(
-    key: &Key,
-    role: Role,
-    answer: &Answer,
-    walked: usize,
-    checks: Checks,
-) -> Vec<(Key, Role)> {
-    let mut next = Vec::new();
-    let walk = |name: &str, next: &mut Vec<(Key, Role)>| {
+fn follow_ups(key: &Key, role: Role, answer: &Answer, walked: usize, checks: Checks) -> FollowUps {
+    let mut next = FollowUps::new();
+    let walk = |name: &str, next: &mut FollowUps| {
         if walked < MAX_WALK {
             next.push((Key::Cname(name.into()), Role::Walk));
         }
@@ -167,11 +172,11 @@ fn follow_ups(
             Status::NoError => {
                 for d in &answer.data {
                     if let lookup::Data::Mx { exchange, .. } = d
-                        && exchange != "."
+                        && &**exchange != "."
                         && !is_ip_literal(exchange)
                     {
-                        next.push((Key::A(exchange.as_str().into()), Role::Host));
-                        next.push((Key::Aaaa(exchange.as_str().into()), Role::Host));
+                        next.push((Key::A(exchange.clone()), Role::Host));
+                        next.push((Key::Aaaa(exchange.clone()), Role::Host));
                         if checks.tlsa {
                             let name = auth::tlsa_name(exchange);
                             next.push((Key::Tlsa(name.into()), Role::Auth));
@@ -200,12 +205,12 @@ fn follow_ups(
             }
         }
         (Key::Ptr(ip), Role::Reverse) => {
-            let mut names: Vec<&str> = answer.ptr_names().collect();
+            let mut names: Vec<&Arc<str>> = answer.ptr_names().collect();
             // Sorted, so the names checked do not depend on the resolver's RRset order.
             names.sort_unstable();
             names.dedup();
             for name in names.into_iter().take(FORWARD_NAMES) {
-                next.push((Key::forward(name, *ip), Role::Forward));
+                next.push((Key::forward(name.clone(), *ip), Role::Forward));
             }
         }
         (Key::Cname(_), Role::Walk) => {
@@ -269,6 +274,7 @@ impl Pipeline {
             input,
             requested: Vec::new(),
             answers: Vec::new(),
+            answered: Vec::new(),
             outstanding: 0,
             walked: 0,
             auth,
@@ -299,12 +305,12 @@ impl Pipeline {
             return;
         };
         let answer = Arc::new(Answer::from_outcome(key, outcome));
-        let Some((key, waiters)) = self.lookups.complete(outcome.tag, answer.clone()) else {
+        let Some((key, print, waiters)) = self.lookups.complete(outcome.tag, answer.clone()) else {
             return;
         };
         for (slot, role) in waiters {
             self.deliveries
-                .push_back((slot, key.clone(), role, answer.clone()));
+                .push_back((slot, key.clone(), print, role, answer.clone()));
         }
         self.run_deliveries();
     }
@@ -319,10 +325,11 @@ impl Pipeline {
         let Some(task) = self.tasks[slot].as_mut() else {
             return;
         };
-        if task.requested.iter().any(|(k, r)| *k == key && *r == role) {
+        let print = fingerprint(&key);
+        if task.requested.contains(&(print, role)) {
             return;
         }
-        task.requested.push((key.clone(), role));
+        task.requested.push((print, role));
         task.outstanding += 1;
         task.walked += usize::from(role == Role::Walk);
         let auth = &mut self.stats.auth;
@@ -332,17 +339,17 @@ impl Pipeline {
             }
         };
         // The same question asked earlier in another role: its answer is already here.
-        if let Some((_, answer)) = task.answers.iter().find(|(k, _)| *k == key) {
+        if let Some(i) = task.answered.iter().position(|p| *p == print) {
             count(&mut auth.hits);
-            let answer = answer.clone();
-            self.deliveries.push_back((slot, key, role, answer));
+            let answer = task.answers[i].1.clone();
+            self.deliveries.push_back((slot, key, print, role, answer));
             return;
         }
         let keep = shared(&key, &task.input.domain);
-        match self.lookups.ask(&key, (slot, role), keep) {
+        match self.lookups.ask(&key, print, (slot, role), keep) {
             Ask::Ready(answer) => {
                 count(&mut auth.hits);
-                self.deliveries.push_back((slot, key, role, answer))
+                self.deliveries.push_back((slot, key, print, role, answer))
             }
             Ask::Joined => count(&mut auth.joined),
             Ask::Send(tag) => {
@@ -355,11 +362,12 @@ impl Pipeline {
 
     /// Delivers answers (and what follows from them) until none is left.
     fn run_deliveries(&mut self) {
-        while let Some((slot, key, role, answer)) = self.deliveries.pop_front() {
+        while let Some((slot, key, print, role, answer)) = self.deliveries.pop_front() {
             let Some(task) = self.tasks[slot].as_mut() else {
                 continue;
             };
-            if !task.answers.iter().any(|(k, _)| *k == key) {
+            if !task.answered.contains(&print) {
+                task.answered.push(print);
                 task.answers.push((key.clone(), answer.clone()));
             }
             let walked = task.walked;
@@ -402,11 +410,12 @@ impl Pipeline {
                     Key::of(&need.name, need.qtype).filter(|k| k.evaluator_name() == need.name);
                 let found = match &key {
                     // Asked in another role already: the answer is here.
-                    Some(key) => task
-                        .answers
-                        .iter()
-                        .find(|(k, _)| k == key)
-                        .map(|(_, a)| (a.to_mailauth(), a.spf.clone())),
+                    Some(key) => {
+                        let print = fingerprint(key);
+                        (task.answered.iter().position(|p| *p == print))
+                            .map(|i| &task.answers[i].1)
+                            .map(|a| (a.to_mailauth(), a.spf.clone()))
+                    }
                     // A question the pipeline cannot send fails at once.
                     None => Some((mailauth::Answer::Failed, None)),
                 };
@@ -440,8 +449,8 @@ impl Pipeline {
             .requested
             .iter()
             .filter(|(_, r)| *r == Role::Host)
-            .filter_map(|(k, _)| task.answers.iter().find(|(a, _)| a == k))
-            .flat_map(|(_, answer)| answer.addresses())
+            .filter_map(|(print, _)| task.answered.iter().position(|p| p == print))
+            .flat_map(|i| task.answers[i].1.addresses())
             .collect();
         if auth.start_mx(addresses) {
             self.drive_auth(slot);

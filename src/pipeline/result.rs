@@ -162,7 +162,7 @@ fn address(f: &Finished, ip: IpAddr) -> Address {
     let ptr = f.answer(&Key::Ptr(ip)).cloned();
     let mut ptr_names: Vec<String> = ptr
         .as_deref()
-        .map(|p| p.ptr_names().map(str::to_string).collect())
+        .map(|p| p.ptr_names().map(|n| n.to_string()).collect())
         .unwrap_or_default();
     ptr_names.sort_unstable();
     ptr_names.dedup();
@@ -257,8 +257,9 @@ impl DomainResult {
                     exchange,
                 } => Some(Exchange {
                     preference: *preference,
-                    name: exchange.clone(),
-                    host: (exchange != "." && !is_ip_literal(exchange)).then(|| host(f, exchange)),
+                    name: exchange.to_string(),
+                    host: (&**exchange != "." && !is_ip_literal(exchange))
+                        .then(|| host(f, exchange)),
                 }),
                 _ => None,
             })
