@@ -366,6 +366,12 @@ mod cells {
     }
 
     impl Cell<'_> {
+        /// An integer, without `fmt` (most cells of a row are counts).
+        fn integer(self, v: impl itoa::Integer) -> Result<(), Error> {
+            self.0.push_str(itoa::Buffer::new().format(v));
+            Ok(())
+        }
+
         fn text(self, v: impl Display) -> Result<(), Error> {
             use std::fmt::Write;
             write!(self.0, "{v}").map_err(|e| Error(e.to_string()))
@@ -387,36 +393,28 @@ mod cells {
             self.text(v)
         }
         fn serialize_i8(self, v: i8) -> Result<(), Error> {
-            self.0.push_str(itoa::Buffer::new().format(v));
-            Ok(())
+            self.integer(v)
         }
         fn serialize_i16(self, v: i16) -> Result<(), Error> {
-            self.0.push_str(itoa::Buffer::new().format(v));
-            Ok(())
+            self.integer(v)
         }
         fn serialize_i32(self, v: i32) -> Result<(), Error> {
-            self.0.push_str(itoa::Buffer::new().format(v));
-            Ok(())
+            self.integer(v)
         }
         fn serialize_i64(self, v: i64) -> Result<(), Error> {
-            self.0.push_str(itoa::Buffer::new().format(v));
-            Ok(())
+            self.integer(v)
         }
         fn serialize_u8(self, v: u8) -> Result<(), Error> {
-            self.0.push_str(itoa::Buffer::new().format(v));
-            Ok(())
+            self.integer(v)
         }
         fn serialize_u16(self, v: u16) -> Result<(), Error> {
-            self.0.push_str(itoa::Buffer::new().format(v));
-            Ok(())
+            self.integer(v)
         }
         fn serialize_u32(self, v: u32) -> Result<(), Error> {
-            self.0.push_str(itoa::Buffer::new().format(v));
-            Ok(())
+            self.integer(v)
         }
         fn serialize_u64(self, v: u64) -> Result<(), Error> {
-            self.0.push_str(itoa::Buffer::new().format(v));
-            Ok(())
+            self.integer(v)
         }
         fn serialize_f32(self, v: f32) -> Result<(), Error> {
             self.serialize_f64(f64::from(v))

@@ -125,7 +125,7 @@ pub fn fingerprint(key: &Key) -> Fingerprint {
 
 /// A hasher for fingerprints: their bits, folded.
 #[derive(Default)]
-pub struct FingerprintHasher(u64);
+struct FingerprintHasher(u64);
 
 impl Hasher for FingerprintHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -162,9 +162,7 @@ const TABLE_SHARE: usize = 88;
 /// The bytes a cached answer holds outside the cache's tables (an estimate: allocators round
 /// up). With [`TABLE_SHARE`], what `--cache` bounds.
 pub fn answer_bytes(answer: &Answer) -> usize {
-    /// The Arc's counters.
-    const ARC: usize = 16;
-    ARC + answer.heap_bytes()
+    super::lookup::ARC_COUNTS + answer.heap_bytes()
 }
 
 /// The cache and the lookups in flight.

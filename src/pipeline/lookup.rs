@@ -181,6 +181,9 @@ pub struct Answer {
     pub spf: Option<Arc<RecordAt>>,
 }
 
+/// The bytes an `Arc` allocation holds before its value: the strong and weak counts.
+pub const ARC_COUNTS: usize = 2 * size_of::<usize>();
+
 /// The reverse (PTR) name of an address, fully qualified: written directly, as every
 /// address looked up is asked this way.
 fn reverse_name(ip: IpAddr) -> String {
@@ -344,8 +347,7 @@ impl Answer {
         for d in self.data.iter() {
             data += size_of::<Data>();
             match d {
-                // An `Arc<str>` holds its two counts before the text.
-                Data::Mx { exchange: n, .. } | Data::Ptr(n) => data += 16 + n.len(),
+                Data::Mx { exchange: n, .. } | Data::Ptr(n) => data += ARC_COUNTS + n.len(),
                 Data::Cname(n) => data += n.len(),
                 Data::A(_) | Data::Aaaa(_) => {}
                 Data::Txt(strings) => {
