@@ -7,7 +7,6 @@
 //! evict every answer just before it is asked again.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use quick_cache::Weighter;
@@ -123,27 +122,6 @@ pub fn fingerprint(key: &Key) -> Fingerprint {
     ((hash >> 64) as u64, hash as u64)
 }
 
-/// A hasher for fingerprints: their bits, folded.
-#[derive(Default)]
-struct FingerprintHasher(u64);
-
-impl Hasher for FingerprintHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // Not reached for a fingerprint (two `write_u64`), but correct for anything.
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = self.0.rotate_left(29) ^ n;
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Weighs a cached answer by the bytes it holds.
 #[derive(Clone, Copy)]
 struct Bytes;
@@ -171,9 +149,9 @@ pub struct LookupCache {
     ready: Option<Cache<Fingerprint, Arc<Answer>, Bytes>>,
     /// Answers admitted so far, evicted or not.
     admitted: u64,
-    /// The lookups in flight by question: a fingerprint is a hash already, so its bits are
-    /// the map's hash.
-    in_flight: HashMap<Fingerprint, usize, BuildHasherDefault<FingerprintHasher>>,
+    /// The lookups in flight by question, hashed as the cache hashes (foldhash: fast, and a
+    /// fingerprint is 16 bytes).
+    in_flight: HashMap<Fingerprint, usize, quick_cache::DefaultHashBuilder>,
     slots: Vec<Option<Pending>>,
     free: Vec<usize>,
     pub stats: CacheStats,
