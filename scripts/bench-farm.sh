@@ -1,97 +1,174 @@
 #!/usr/bin/env bash
-# `mxscan scan` through the real, cold resolver farm of scripts/farm.sh: NSD serving a synthetic
-# world's zone files on 127.0.0.1:5394 and two Unbound resolvers (127.0.0.2 and 127.0.0.3, port
-# 5353) stub-zoned to it, the farm started fresh for every run so the caches are empty. The
-# zone files hold every record the scan's questions reach: a first scan against `mxscan sim`
-# logs its questions (`--questions-log`) and `mxscan sim --write-zones` exports the world's
-# answers to them. Reports per run: lookups, attempts per lookup, retries, late answers (for a
-# lookup already ended), stale answers (from an attempt already re-sent), INDETERMINATE domains
-# and wall time. Then (b): the farm restarted cold and dnsperf replaying exactly the scan's
-# distinct questions once (each at its first asking, in the scan's order), every other one to
-# each resolver, both at once with REPLAY_Q queries outstanding each (default 5000, half the
-# scan's window); the ratio of the scan's wall time to dnsperf's is (a)/(b). dnsperf does not
-# retry: what it loses only waits out its 5 s timeout.
+# `mxscan scan` through a real, cold resolver farm with the faults every real farm has.
 #
-#   scripts/bench-farm.sh [N] [RUNS] [BIN ...]     (default 100000 domains, 1 run, this build)
+# The farm (scripts/farm.sh): NSD serving a synthetic world's zone files on 127.0.0.1:5395, two
+# Unbound resolvers (127.0.0.2 and 127.0.0.3, port 5353) stub-zoned to it, started fresh and
+# cold for every run. The world has broken authorities, as the internet has
+# (`mxscan sim --broken-authorities`): about 1 % of the domains are delegated to 127.0.0.251,
+# where nothing listens, 1 % to a lame server (a second NSD on 127.0.0.250 that answers REFUSED:
+# Unbound says SERVFAIL) and 0.1 % to 127.0.0.252, a socket that reads nothing. The zone files
+# hold every record the scan's questions reach: a first scan against `mxscan sim` logs its
+# questions (`--questions-log`) and `mxscan sim --write-zones` exports the world's answers.
 #
-# Each BIN is an mxscan binary to compare (for example an older build). Nothing leaves
-# loopback: every zone, the root included, is stubbed to NSD.
+# Variants, each with `--checks mx` and with the default checks:
+#   clean   the farm as it is;
+#   lossy   each Unbound behind its own dnsdist (Debian's package; 127.0.0.4 and 127.0.0.5),
+#           which drops 5 % of the queries and delays 10 % of the answers by 50 ms;
+#   killed  127.0.0.3's Unbound killed KILL_AT seconds into the scan (default 5).
+# Per run: wall time, lookups, attempts per lookup, the tail (seconds from 99 % of the domains
+# done to the end, from summary.json's timeline), the resolvers' final windows and bench
+# counts, and every domain's route and findings against the same scan through the sim (the
+# world's own answers; a broken authority may say TIMEOUT or SERVFAIL). Then the farm's own
+# limit: dnsperf replaying the clean `--checks mx` scan's distinct questions once, half to each
+# Unbound (one dnsperf each, together, REPLAY_Q outstanding each, default 5000), on the farm
+# started cold again; (a)/(b) is the scan's wall time over dnsperf's.
+#
+#   scripts/bench-farm.sh [N] [RUNS] [VARIANTS]   (default 100000 domains, 1 run, "clean lossy killed")
+#
+# Nothing leaves loopback: every zone, the root included, is stubbed to NSD, and dnsdist's
+# security poll is off.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 n=${1:-100000}
 runs=${2:-1}
-shift $(( $# < 2 ? $# : 2 ))
-command -v dnsperf >/dev/null || { echo "bench-farm: install dnsperf (apt-get install dnsperf)" >&2; exit 1; }
+variants=${3:-clean lossy killed}
+for tool in dnsperf dnsdist nsd unbound; do
+  command -v "$tool" >/dev/null || { echo "bench-farm: install $tool (apt-get install nsd unbound dnsperf dnsdist)" >&2; exit 1; }
+done
 port=5394
 . scripts/bench-lib.sh
-bins=("$@")
-[ ${#bins[@]} -gt 0 ] || bins=("$bin")
-export FARM_DIR=$work/farm FARM_ZONES=$work/zones FARM_PORT=5353 FARM_NSD=127.0.0.1@5395
-start_farm() { scripts/farm.sh start 2 > "$work/farm.out"; }
-stop_farm() { scripts/farm.sh stop > /dev/null 2>&1 || true; }
-trap 'stop_farm; cleanup' EXIT
+export FARM_DIR=$work/farm FARM_ZONES=$work/zones FARM_PORT=5353 FARM_NSD=127.0.0.1@5395 FARM_LAME=127.0.0.250
+silent_pid=
+start_farm() {
+  scripts/farm.sh start 2 > "$work/farm.out"
+  # The silent server: a socket on the port that never reads.
+  python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.252", 53)); time.sleep(86400)' &
+  silent_pid=$!
+}
+stop_farm() {
+  scripts/farm.sh stop > /dev/null 2>&1 || true
+  [ -n "$silent_pid" ] && kill "$silent_pid" 2>/dev/null || true
+  silent_pid=
+}
+dnsdist_pids=()
+start_dnsdist() { # each Unbound behind its own lossy dnsdist
+  local i
+  for i in 0 1; do
+    cat > "$work/dnsdist-$i.conf" <<EOF
+setSecurityPollSuffix("")
+setLocal("127.0.0.$((4 + i)):5353")
+setACL({"127.0.0.0/8"})
+newServer({address="127.0.0.$((2 + i)):5353", name="unbound", sockets=4})
+math.randomseed($((7 + i)))
+addAction(ProbaRule(0.05), DropAction())
+addResponseAction(ProbaRule(0.10), DelayResponseAction(50))
+EOF
+    dnsdist --supervised --disable-syslog -C "$work/dnsdist-$i.conf" > "$work/dnsdist-$i.out" 2>&1 &
+    dnsdist_pids+=($!)
+  done
+  for ip in 127.0.0.4 127.0.0.5; do
+    for _ in $(seq 1 50); do dig +time=1 +tries=1 @$ip -p 5353 test. SOA >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+}
+stop_dnsdist() { for p in "${dnsdist_pids[@]}"; do kill "$p" 2>/dev/null || true; done; dnsdist_pids=(); }
+trap 'stop_dnsdist; stop_farm; cleanup' EXIT
 test_flags=(--allow-special-use --public-range 198.18.0.0/15 --public-range 2001:db8::/32)
+world=(--synthetic "$n" --broken-authorities)
 
-"$bin" sim --synthetic "$n" --write-only --write-domains "$work/domains.txt"
-# The zone files: the sim's answers to every question a scan of this world asks.
-start_sim "$n"
-"$bin" scan -r 127.0.0.1:$port -o "$work/pre" --no-report "${test_flags[@]}" \
-  --questions-log "$work/pre-questions.txt" "$work/domains.txt" 2> "$work/pre.log"
+"$bin" sim "${world[@]}" --write-only --write-domains "$work/domains.txt"
+# The sim's own answers, per check set: the reference every farm scan is compared with, and
+# the questions whose records the zone files hold.
+port_sim=$port
+"$bin" sim "${world[@]}" --listen 127.0.0.1:$port_sim --duration 3600 2> "$work/sim.log" &
+sim_pid=$!
+for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port_sim syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
+for checks in mx default; do
+  extra=()
+  [ "$checks" = mx ] && extra=(--checks mx)
+  "$bin" scan -r 127.0.0.1:$port_sim -o "$work/ref-$checks" --no-report "${test_flags[@]}" "${extra[@]}" \
+    --questions-log "$work/ref-$checks-questions.txt" "$work/domains.txt" 2> "$work/ref-$checks.log" || true
+done
 stop_sim
-"$bin" sim --synthetic "$n" --write-only --write-zones "$work/zones" \
-  --zone-questions "$work/pre-questions.txt" 2>&1 | tail -1 >&2
-echo "| binary | run | routes as through the sim | lookups | attempts/lookup | retries | late | stale | late+stale % of lookups | INDETERMINATE | (a) wall s | distinct questions | lookups ÷ distinct | (b) dnsperf wall s | dnsperf lost | (a)/(b) |"
-echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+cat "$work"/ref-*-questions.txt > "$work/all-questions.txt"
+"$bin" sim "${world[@]}" --write-only --write-zones "$work/zones" \
+  --zone-questions "$work/all-questions.txt" 2>&1 | tail -1 >&2
+
+echo "| variant | checks | run | wall s | lookups | attempts/lookup | retries | tail s (after 99 %) | windows at end | benched | INDETERMINATE | domains as through the sim |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |"
+clean_mx_questions=
 for r in $(seq 1 "$runs"); do
-  for b in "${bins[@]}"; do
-    start_farm
-    rm -rf "$work/out"
-    # An older build may not know every flag of this one: pass only what it knows.
-    extra=()
-    "$b" scan --help | grep -q -- --max-unanswered && extra+=(--max-unanswered 100)
-    "$b" scan --help | grep -q -- --no-report && extra+=(--no-report)
-    logged=0
-    "$b" scan --help | grep -q -- --questions-log && { extra+=(--questions-log "$work/questions.txt"); logged=1; }
-    /usr/bin/time -f "%e" -o "$work/time" "$b" scan -r 127.0.0.2:5353,127.0.0.3:5353 -o "$work/out" \
-      "${test_flags[@]}" "${extra[@]}" "$work/domains.txt" 2> "$work/scan.log" || true
-    stop_farm
-    replay=""
-    if [ $logged -eq 1 ]; then
-      # (b): the same distinct questions, once, through the farm started cold again.
-      awk '!seen[$0]++' "$work/questions.txt" > "$work/distinct.txt"
-      total=$(wc -l < "$work/distinct.txt")
-      split -n r/2 "$work/distinct.txt" "$work/half."
+  for variant in $variants; do
+    for checks in mx default; do
+      extra=()
+      [ "$checks" = mx ] && extra=(--checks mx)
       start_farm
-      start=$EPOCHREALTIME
-      dnsperf -s 127.0.0.2 -p 5353 -d "$work/half.aa" -n 1 -c 1 -q "${REPLAY_Q:-5000}" -t 5 > "$work/dnsperf-a.out" 2>&1 &
-      pa=$!
-      dnsperf -s 127.0.0.3 -p 5353 -d "$work/half.ab" -n 1 -c 1 -q "${REPLAY_Q:-5000}" -t 5 > "$work/dnsperf-b.out" 2>&1
-      wait $pa
-      replay="$start $EPOCHREALTIME $total $(cat "$work"/dnsperf-?.out | awk '/Queries lost/ {s += $3} END {print s}')"
+      resolvers=127.0.0.2:5353,127.0.0.3:5353
+      if [ "$variant" = lossy ]; then
+        start_dnsdist
+        resolvers=127.0.0.4:5353,127.0.0.5:5353
+      fi
+      rm -rf "$work/out"
+      killer=
+      if [ "$variant" = killed ]; then
+        (sleep "${KILL_AT:-5}"; kill -9 "$(cat "$FARM_DIR/unbound-127.0.0.3.pid.mine")") &
+        killer=$!
+      fi
+      /usr/bin/time -f "%e" -o "$work/time" "$bin" scan -r "$resolvers" -o "$work/out" --no-report \
+        --max-unanswered 100 "${test_flags[@]}" "${extra[@]}" --questions-log "$work/questions.txt" \
+        "$work/domains.txt" 2> "$work/scan.log" || true
+      [ -n "$killer" ] && wait "$killer"
+      stop_dnsdist
       stop_farm
-    fi
-    python3 - "$work/out/summary.json" "$(cat "$work/time")" "$b" "$r" "$replay" "$work/pre/summary.json" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-# The farm serves the sim's answers: every domain should take the same route.
-same = "yes" if s["routes"] == json.load(open(sys.argv[6]))["routes"] else f"no: {s['routes']}"
+      [ "$variant" = clean ] && [ "$checks" = mx ] && cp "$work/questions.txt" "$work/clean-mx-questions.txt" && clean_mx_questions=1
+      python3 - "$work/out" "$work/ref-$checks" "$(cat "$work/time")" "$variant" "$checks" "$r" <<'PY'
+import csv, json, sys
+out, ref, wall, variant, checks, run = sys.argv[1:]
+s = json.load(open(f"{out}/summary.json"))
 q = s["queries"]
-stale = q.get("stale_answers")
-late = q["late"] + q["duplicates"]
-lk = q["lookups"]
-shown = "n/a" if stale is None else stale
-pct = 100.0 * (late + (stale or 0)) / lk
-wall = float(sys.argv[2])
-replay = sys.argv[5].split()
-if replay:
-    b_wall = float(replay[1]) - float(replay[0])
-    distinct, lost = int(replay[2]), int(replay[3]) if len(replay) > 3 else 0
-    b = f"{distinct} | {lk / distinct:.3f} | {b_wall:.1f} | {lost} | {wall / b_wall:.2f}"
-else:
-    b = "- | - | - | - | -"
-print(f"| {sys.argv[3]} | {sys.argv[4]} | {same} | {lk} | {q['attempts'] / lk:.4f} | {q['retries']} | {late} "
-      f"| {shown} | {pct:.2f} | {s['routes'].get('INDETERMINATE', 0)} | {wall:.1f} | {b} |")
+total = s["domains_scanned"]
+samples = s["timeline"]["samples"]
+t99 = next((x["t_s"] for x in samples if x["domains"] >= 0.99 * total), float(wall))
+tail = max(0.0, float(wall) - t99)
+windows = "/".join(str(x["window"]) for x in s["resolvers"])
+benched = "/".join(str(x["benched"]) for x in s["resolvers"])
+
+def rows(d):
+    found = {}
+    for rec in csv.DictReader(open(f"{d}/findings.csv")):
+        code = rec["code"]
+        # A broken authority may end in a timeout or, once the resolver gave up on the
+        # server, its SERVFAIL.
+        if code == "DNS_SERVFAIL":
+            code = "DNS_TIMEOUT"
+        found.setdefault(rec["domain"], set()).add(code)
+    return {rec["domain"]: (rec["route"], frozenset(found.get(rec["domain"], ()))) for rec in csv.DictReader(open(f"{d}/domains.csv"))}
+
+got, want = rows(out), rows(ref)
+differ = [d for d in want if got.get(d) != want[d]]
+same = "all" if not differ and len(got) == len(want) else f"{len(differ)} differ, e.g. {differ[:2]} {[got.get(d) for d in differ[:1]]} {[want[d] for d in differ[:1]]}"
+print(f"| {variant} | {checks} | {run} | {float(wall):.1f} | {q['lookups']} | {q['attempts'] / q['lookups']:.4f} | {q['retries']} "
+      f"| {tail:.0f} | {windows} | {benched} | {s['routes'].get('INDETERMINATE', 0)} | {same} |")
 PY
+    done
   done
 done
+
+if [ -n "$clean_mx_questions" ]; then
+  # (b): the clean --checks mx scan's distinct questions, once, through the farm started cold.
+  awk '!seen[$0]++' "$work/clean-mx-questions.txt" > "$work/distinct.txt"
+  total=$(wc -l < "$work/distinct.txt")
+  split -n r/2 "$work/distinct.txt" "$work/half."
+  start_farm
+  start=$EPOCHREALTIME
+  dnsperf -s 127.0.0.2 -p 5353 -d "$work/half.aa" -n 1 -c 1 -q "${REPLAY_Q:-5000}" -t 5 > "$work/dnsperf-a.out" 2>&1 &
+  pa=$!
+  dnsperf -s 127.0.0.3 -p 5353 -d "$work/half.ab" -n 1 -c 1 -q "${REPLAY_Q:-5000}" -t 5 > "$work/dnsperf-b.out" 2>&1
+  wait $pa
+  end=$EPOCHREALTIME
+  stop_farm
+  lost=$(cat "$work"/dnsperf-?.out | awk '/Queries lost/ {s += $3} END {print s}')
+  echo
+  echo "dnsperf replay of the clean --checks mx scan's $total distinct questions: $(echo "$end - $start" | bc) s, $lost lost"
+fi

@@ -8,7 +8,9 @@
 #   scripts/farm.sh status      show what runs and ask each resolver one question
 #
 # Environment: FARM_DIR (state, default .farm), FARM_ZONES (default data/zones),
-# FARM_PORT (Unbound's port, default 53), FARM_NSD (NSD's address, default 127.0.0.1@5300).
+# FARM_PORT (Unbound's port, default 53), FARM_NSD (NSD's address, default 127.0.0.1@5300),
+# FARM_LAME (an address where a second NSD, authoritative for nothing, answers REFUSED on port
+# 53: a zone delegated there is lame, and Unbound answers SERVFAIL for it).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,6 +71,26 @@ write_nsd_conf() {
       echo "  zonefile: \"$z.zone\""
     done
   } > "$farm_dir/nsd.conf"
+}
+
+# The lame server: NSD with no zones, REFUSED to every question.
+write_lame_conf() {
+  {
+    echo "server:"
+    echo "  ip-address: $1@53"
+    echo "  username: \"\""
+    echo "  chroot: \"\""
+    echo "  database: \"\""
+    echo "  zonelistfile: \"$farm_dir/lame-zone.list\""
+    echo "  xfrdfile: \"$farm_dir/lame-xfrd.state\""
+    echo "  xfrdir: \"$farm_dir\""
+    echo "  pidfile: \"$farm_dir/lame.pid\""
+    echo "  logfile: \"$farm_dir/lame.log\""
+    echo "  server-count: 1"
+    echo "  do-ip6: no"
+    echo "remote-control:"
+    echo "  control-enable: no"
+  } > "$farm_dir/lame.conf"
 }
 
 write_unbound_conf() {
@@ -138,6 +160,11 @@ start() {
   nsd -d -c "$farm_dir/nsd.conf" > "$farm_dir/nsd.out" 2>&1 &
   echo $! > "$farm_dir/nsd.pid"
   wait_for "$nsd_ip" "$nsd_port" || die "NSD did not answer on $nsd_addr; see $farm_dir/nsd.log"
+  if [ -n "${FARM_LAME:-}" ]; then
+    write_lame_conf "$FARM_LAME"
+    nsd -d -c "$farm_dir/lame.conf" > "$farm_dir/lame.out" 2>&1 &
+    echo $! > "$farm_dir/lame.pid.mine"
+  fi
   : > "$farm_dir/resolvers"
   for i in $(seq 2 $((n + 1))); do
     local ip=127.0.0.$i
@@ -155,7 +182,7 @@ start() {
 stop() {
   [ -d "$farm_dir" ] || { echo "farm: nothing to stop"; return 0; }
   local pids=()
-  for f in "$farm_dir"/unbound-*.pid.mine "$farm_dir/nsd.pid"; do
+  for f in "$farm_dir"/unbound-*.pid.mine "$farm_dir/nsd.pid" "$farm_dir/lame.pid.mine"; do
     [ -f "$f" ] || continue
     local pid
     pid=$(cat "$f")

@@ -32,9 +32,19 @@ fn case(faults: &[&str], extra: &[&str], bound: Bound) -> serde_json::Value {
 
 /// [`case`] over a world of `n` domains.
 fn case_of(n: u64, faults: &[&str], extra: &[&str], bound: Bound) -> serde_json::Value {
+    case_in(SyntheticWorld::new(n, 7), faults, extra, bound)
+}
+
+/// [`case`] in `world`.
+fn case_in(
+    world: SyntheticWorld,
+    faults: &[&str],
+    extra: &[&str],
+    bound: Bound,
+) -> serde_json::Value {
+    let n = world.domains;
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
-    let world = SyntheticWorld::new(n, 7);
     let input = dir.path().join("domains.txt");
     let mut f = std::fs::File::create(&input).unwrap();
     world.write_domains(&mut f).unwrap();
@@ -140,6 +150,37 @@ fn no_fault() {
         s["queries"]["retries"], 0,
         "no fault, so no retry; the resolvers saw: {:#}",
         s["resolvers"]
+    );
+}
+
+#[test]
+fn two_healthy_resolvers_of_different_spreads_share_the_load_among_broken_zones() {
+    // One fast and even, one slow and spread; 2 % of the zones have dead or lame servers
+    // (their questions dropped, or SERVFAIL). Neither resolver is sick: neither is benched,
+    // both carry load, and a broken zone costs one question per resolver or three timeouts.
+    let world = SyntheticWorld::new(N, 7).with_broken_authorities();
+    let s = case_in(
+        world,
+        &["latency=1ms,jitter=2ms", "latency=5ms,jitter=300ms"],
+        &[],
+        Bound {
+            indeterminate: N * 3 / 100,
+        },
+    );
+    let answered: Vec<u64> = (0..2)
+        .map(|i| s["resolvers"][i]["answered"].as_u64().unwrap())
+        .collect();
+    for i in 0..2 {
+        assert_eq!(s["resolvers"][i]["benched"], 0, "{:#}", s["resolvers"]);
+        assert!(
+            answered[i] * 5 > answered[0] + answered[1],
+            "each carries a fifth at least: {answered:?}"
+        );
+    }
+    let q = &s["queries"];
+    assert!(
+        q["attempts"].as_u64().unwrap() <= q["lookups"].as_u64().unwrap() * 103 / 100,
+        "{q}"
     );
 }
 

@@ -47,6 +47,14 @@ pub struct EngineArgs {
     #[arg(long, value_name = "SECS", default_value_t = RetryPolicy::default().deadline.as_secs_f64())]
     pub deadline: f64,
 
+    /// Resolvers a question is asked of, each at most once, while they answer SERVFAIL or
+    /// REFUSED; then that answer is final (a recursive resolver's SERVFAIL comes after it tried
+    /// every authority). Applies once other resolvers have confirmed a resolver's SERVFAILs;
+    /// one whose SERVFAILs its peers contradict is retried as on a timeout. Ask again later
+    /// with `--retry-indeterminate`.
+    #[arg(long, value_name = "N", default_value_t = RetryPolicy::default().servfail_tries)]
+    pub servfail_tries: u32,
+
     /// Randomise the case of query names (0x20) and reject a reply whose question does not
     /// echo the sent case exactly (turned off, with a warning, for a resolver that never
     /// preserves case).
@@ -121,6 +129,9 @@ impl EngineArgs {
         if !(0.01..=3600.0).contains(&self.deadline) {
             bail!("--deadline must be between 0.01 and 3600 seconds");
         }
+        if self.servfail_tries == 0 {
+            bail!("--servfail-tries must be at least 1 (the first answer)");
+        }
         if self.window == 0 {
             bail!("--window must be at least 1 (lookups in flight)");
         }
@@ -137,6 +148,7 @@ impl EngineArgs {
         c.retry.max_attempts = self.attempts;
         c.retry.initial_timeout = Duration::from_millis(self.timeout);
         c.retry.deadline = Duration::from_secs_f64(self.deadline);
+        c.retry.servfail_tries = self.servfail_tries;
         c.limits.max_in_flight = self.per_resolver;
         c.limits.qps = (self.qps > 0).then_some(f64::from(self.qps));
         c.randomize_case = self.randomize_case;

@@ -31,6 +31,13 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 
+    /// Give the synthetic world broken authorities, as the internet has: about 1 % of the
+    /// domains delegated to an address where nothing listens (the sim drops their questions;
+    /// Unbound stays silent for seconds, then answers SERVFAIL), 1 % to a lame server (SERVFAIL
+    /// at once) and 0.1 % to one that reads nothing (silent). Their truth is INDETERMINATE.
+    #[arg(long, requires = "synthetic")]
+    pub broken_authorities: bool,
+
     /// Addresses to listen on (UDP and TCP), comma-separated; each one is a resolver of the farm.
     #[arg(long, value_delimiter = ',', default_value = "127.0.0.1:5399")]
     pub listen: Vec<SocketAddr>,
@@ -123,7 +130,8 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
             Arc::new(world)
         }
         (None, Some(n)) => {
-            let world = SyntheticWorld::new(n, args.seed);
+            let mut world = SyntheticWorld::new(n, args.seed);
+            world.broken_authorities = args.broken_authorities;
             if let Some(path) = &args.write_domains {
                 write_file(path, "domain list", |w| world.write_domains(w))?;
             }

@@ -28,7 +28,7 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use smallvec::SmallVec;
 
-pub use policy::{Failure, Next, RetryPolicy};
+pub use policy::{Failure, Next, RetryPolicy, loss_odds};
 pub use resolver::{Health, Resolver, ResolverLimits, ResolverStats, TokenBucket};
 
 use hickory_proto::rr::RecordType;
@@ -111,6 +111,17 @@ impl Status {
             _ => Status::Timeout,
         }
     }
+}
+
+/// Lookups in flight by what they wait on ([`Engine::waiting`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    /// No attempt has failed yet.
+    pub first_answer: u64,
+    /// Asked again after timeouts, or waiting for a late answer after the last one.
+    pub after_timeouts: u64,
+    /// Asked again after a SERVFAIL or REFUSED.
+    pub after_servfail: u64,
 }
 
 /// A question to look up, with the caller's tag for its outcome.
@@ -237,6 +248,8 @@ struct Attempt {
     counted: bool,
     /// With 0x20, the seed of this attempt's case pattern (0: sent as submitted).
     case_seed: u64,
+    /// Its query's first charged attempt: its loss measures the path.
+    first: bool,
 }
 
 /// Index of a (socket, id) key in the direct tables.
@@ -342,6 +355,12 @@ struct Query {
     tcp_resolver: Option<usize>,
     last_failure: Option<Failure>,
     truncated: bool,
+    /// Resolvers that answered SERVFAIL or REFUSED, each once.
+    refusals: SmallVec<[usize; 2]>,
+    /// The odds that every charged timeout so far was a datagram lost by chance.
+    lost_odds: f64,
+    /// No more attempts: a late answer is taken until the armed timer ends the query.
+    last_call: bool,
 }
 
 /// See the module documentation for the call order.
@@ -466,6 +485,9 @@ impl Engine {
             tcp_resolver: None,
             last_failure: None,
             truncated: false,
+            refusals: SmallVec::new(),
+            lost_odds: 1.0,
+            last_call: false,
         };
         let slot = crate::slots::occupy(&mut self.queries, &mut self.free_slots, query);
         self.live += 1;
@@ -475,6 +497,20 @@ impl Engine {
     /// Lookups submitted and not yet finished.
     pub fn in_flight(&self) -> usize {
         self.live
+    }
+
+    /// Lookups in flight by what they wait on (the progress line of a scan's tail). Walks
+    /// every slot: call it a few times a second, not per event.
+    pub fn waiting(&self) -> Waiting {
+        let mut w = Waiting::default();
+        for q in self.queries.iter().flatten() {
+            match q.last_failure {
+                None => w.first_answer += 1,
+                Some(Failure::Timeout | Failure::Transport) => w.after_timeouts += 1,
+                Some(Failure::ServFail | Failure::Refused) => w.after_servfail += 1,
+            }
+        }
+        w
     }
 
     /// Whether queries wait to be sent because no resolver can take them now.
@@ -497,6 +533,8 @@ impl Engine {
         if let Some(t) = self.poll_probe(now, buf) {
             return Some(t);
         }
+        // Questions passed over because only resolvers that refused them could take them.
+        let mut skipped = 0;
         while let Some(slot) = self.ready.pop_front() {
             let Some(q) = self.queries[slot].as_ref() else {
                 continue;
@@ -509,17 +547,44 @@ impl Engine {
             }
             if now >= self.shifted_start(q, now) + self.retry.deadline {
                 let status = Status::of_failure(q.last_failure);
-                self.complete(slot, status, None, None, None);
+                self.complete(now, slot, status, None, None, None);
                 continue;
             }
             let tried = q.tried.clone();
+            let last_failure = q.last_failure;
+            // Resolvers whose SERVFAIL is the zone's answer are not asked again.
+            let excluded: SmallVec<[usize; 2]> = q
+                .refusals
+                .iter()
+                .copied()
+                .filter(|&r| self.servfail_trusted(r))
+                .collect();
             let started = self.shifted_start(q, now);
             if self.bucket.as_mut().is_some_and(|b| !b.ready(now)) {
                 self.ready.push_front(slot);
                 self.stats.backpressure += 1;
                 return None;
             }
-            let Some(r) = self.pick_resolver(now, &tried) else {
+            let Some(r) = self.pick_resolver(now, &tried, &excluded) else {
+                if !excluded.is_empty() {
+                    let usable = self.resolvers.iter().enumerate().any(|(i, x)| {
+                        !excluded.contains(&i)
+                            && matches!(x.health, Health::Active | Health::Probing { .. })
+                    });
+                    if !usable {
+                        // Every resolver still in use has said SERVFAIL: that is the answer.
+                        let status = Status::of_failure(last_failure);
+                        self.complete(now, slot, status, None, None, None);
+                        continue;
+                    }
+                    // Only its resolvers are full: it must not hold up the questions behind
+                    // it, which others can take.
+                    if skipped < self.ready.len() {
+                        skipped += 1;
+                        self.ready.push_back(slot);
+                        continue;
+                    }
+                }
                 self.ready.push_front(slot);
                 self.stats.backpressure += 1;
                 return None;
@@ -542,6 +607,7 @@ impl Engine {
                 0
             };
             q.attempts += 1;
+            let first = q.charged() == 1;
             q.tried.push(r);
             q.keys.push(key);
             q.current = Some(key);
@@ -561,6 +627,7 @@ impl Engine {
                     sent_at: now,
                     counted: true,
                     case_seed,
+                    first,
                 },
             );
             self.answered.remove(&key);
@@ -652,7 +719,10 @@ impl Engine {
             if q.generation != generation {
                 continue;
             }
-            if q.waiting_retry {
+            if q.last_call {
+                let status = Status::of_failure(q.last_failure);
+                self.complete(now, slot, status, None, None, None);
+            } else if q.waiting_retry {
                 q.waiting_retry = false;
                 self.ready.push_back(slot);
             } else if q.tcp_resolver.take().is_some() {
@@ -677,7 +747,10 @@ impl Engine {
                     if let Some(a) = self.attempts.get_mut(&key) {
                         a.counted = false;
                     }
-                    self.resolvers[a.resolver].on_timeout(now, &self.limits);
+                    let r = &mut self.resolvers[a.resolver];
+                    r.on_timeout(now, &self.limits, a.first);
+                    let odds = loss_odds(r.loss_rate());
+                    self.queries[slot].as_mut().expect("live").lost_odds *= odds;
                     self.check_bench(a.resolver, now);
                 }
                 self.failure(slot, Failure::Timeout, now);
@@ -734,6 +807,7 @@ impl Engine {
                 sent_at: now,
                 counted: false,
                 case_seed: 0,
+                first: false,
             },
         );
         self.answered.remove(&key);
@@ -825,7 +899,14 @@ impl Engine {
             a.counted = false;
         }
         let was_down = matches!(self.resolvers[attempt.resolver].health, Health::Down { .. });
-        self.resolvers[attempt.resolver].on_reply(now, rtt, rcode, failed, attempt.counted);
+        self.resolvers[attempt.resolver].on_reply(
+            now,
+            rtt,
+            rcode,
+            failed,
+            attempt.counted,
+            attempt.first,
+        );
         if was_down {
             self.note_alive(attempt.resolver, now);
         }
@@ -854,14 +935,8 @@ impl Engine {
             }
             return;
         }
-        if failed {
-            // A late SERVFAIL from an earlier attempt changes nothing: the current one may
-            // still succeed.
-            if current {
-                let q = self.queries[slot].as_mut().expect("live");
-                q.current = None;
-                self.failure(slot, rcode_failure(rcode).expect("failed"), now);
-            }
+        if let Some(failure) = rcode_failure(rcode) {
+            self.refused_by(slot, attempt.resolver, failure, current, now);
             return;
         }
         if !same_case && attempt.case_seed == 0 {
@@ -873,6 +948,7 @@ impl Engine {
         let status = status_of(rcode, view.answer_count);
         self.answered.insert(key);
         self.complete(
+            now,
             slot,
             status,
             Some(bytes.to_vec()),
@@ -905,9 +981,10 @@ impl Engine {
             {
                 let rcode = v.flags.rcode();
                 if let Some(failure) = rcode_failure(rcode) {
-                    self.failure(slot, failure, now);
+                    self.refused_by(slot, r, failure, true, now);
                 } else {
                     self.complete(
+                        now,
                         slot,
                         status_of(rcode, v.answer_count),
                         Some(bytes.to_vec()),
@@ -925,13 +1002,101 @@ impl Engine {
         self.outcomes.pop_front()
     }
 
+    /// Whether resolver `r`'s SERVFAIL is the zone's answer (see `Resolver::servfail_trusted`).
+    fn servfail_trusted(&self, r: usize) -> bool {
+        self.resolvers[r].servfail_trusted(self.resolvers.len() > 1)
+    }
+
+    /// Resolver `r` answered SERVFAIL or REFUSED to the query in `slot` (to its `current`
+    /// attempt or an earlier one). Final once `--servfail-tries` resolvers (or every usable
+    /// one) whose SERVFAILs are the zone's have said so; until then the question goes to a
+    /// resolver that has not, at once. A resolver whose SERVFAILs its peers contradict is
+    /// retried as any failure is.
+    fn refused_by(&mut self, slot: usize, r: usize, failure: Failure, current: bool, now: Instant) {
+        let q = self.queries[slot].as_mut().expect("live");
+        q.last_failure = Some(failure);
+        if !q.refusals.contains(&r) {
+            q.refusals.push(r);
+            // Two resolvers agree: each one's SERVFAIL is confirmed by the other.
+            match q.refusals[..] {
+                [_] => {}
+                [a, b] => {
+                    self.resolvers[a].servfail_confirmed();
+                    self.resolvers[b].servfail_confirmed();
+                }
+                _ => self.resolvers[r].servfail_confirmed(),
+            }
+        }
+        let q = self.queries[slot].as_ref().expect("live");
+        let said_so = q
+            .refusals
+            .iter()
+            .filter(|&&x| self.servfail_trusted(x))
+            .count();
+        let usable = self
+            .resolvers
+            .iter()
+            .filter(|x| matches!(x.health, Health::Active | Health::Probing { .. }))
+            .count();
+        let enough = (self.retry.servfail_tries as usize).min(usable).max(1);
+        if said_so >= enough {
+            self.complete(
+                now,
+                slot,
+                Status::of_failure(Some(failure)),
+                None,
+                None,
+                None,
+            );
+            return;
+        }
+        if !current {
+            // A late refusal of an earlier attempt: the current one may still be answered.
+            return;
+        }
+        let started = self.shifted_start(q, now);
+        let q = self.queries[slot].as_mut().expect("live");
+        q.current = None;
+        if !self.servfail_trusted(r) {
+            self.failure(slot, failure, now);
+        } else if now >= started + self.retry.deadline {
+            self.complete(
+                now,
+                slot,
+                Status::of_failure(Some(failure)),
+                None,
+                None,
+                None,
+            );
+        } else {
+            self.stats.retries += 1;
+            self.ready.push_back(slot);
+        }
+    }
+
     fn failure(&mut self, slot: usize, failure: Failure, now: Instant) {
         let started = self.shifted_start(self.queries[slot].as_ref().expect("live"), now);
         let q = self.queries[slot].as_mut().expect("live");
         q.last_failure = Some(failure);
-        match self.retry.after_failure(failure, q.charged(), started, now) {
-            Next::GiveUp => {
-                self.complete(slot, Status::of_failure(Some(failure)), None, None, None)
+        let next = match failure {
+            Failure::Timeout => self
+                .retry
+                .after_timeout(q.charged(), q.lost_odds, started, now),
+            _ => self.retry.after_failure(failure, q.charged(), started, now),
+        };
+        match next {
+            Next::GiveUp => self.complete(
+                now,
+                slot,
+                Status::of_failure(Some(failure)),
+                None,
+                None,
+                None,
+            ),
+            Next::WaitUntil(at) => {
+                q.generation = next_generation(&mut self.generations);
+                q.last_call = true;
+                self.timers.push(Reverse((at, slot, q.generation)));
             }
             Next::RetryAt(at) => {
                 self.stats.retries += 1;
@@ -948,6 +1113,7 @@ impl Engine {
 
     fn complete(
         &mut self,
+        now: Instant,
         slot: usize,
         status: Status,
         reply: Option<Vec<u8>>,
@@ -957,6 +1123,13 @@ impl Engine {
         let Some(q) = self.queries[slot].take() else {
             return;
         };
+        if reply.is_some() {
+            // An answer: whoever said SERVFAIL or REFUSED to this question was wrong.
+            for &r in &q.refusals {
+                self.resolvers[r].servfail_contradicted();
+                self.check_bench(r, now);
+            }
+        }
         for key in &q.keys {
             if let Some(a) = self.release(*key)
                 && a.counted
@@ -982,13 +1155,18 @@ impl Engine {
     }
 
     /// Round robin over resolvers that can take a query, preferring ones this query has not
-    /// tried yet.
-    fn pick_resolver(&mut self, now: Instant, tried: &[usize]) -> Option<usize> {
+    /// tried yet, never one in `excluded`.
+    fn pick_resolver(
+        &mut self,
+        now: Instant,
+        tried: &[usize],
+        excluded: &[usize],
+    ) -> Option<usize> {
         let n = self.resolvers.len();
         for fresh_only in [true, false] {
             for k in 0..n {
                 let r = (self.next_resolver + k) % n;
-                if fresh_only && tried.contains(&r) {
+                if (fresh_only && tried.contains(&r)) || excluded.contains(&r) {
                     continue;
                 }
                 if self.resolvers[r].can_send(now, &self.limits) {

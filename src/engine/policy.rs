@@ -21,6 +21,9 @@ pub enum Failure {
 pub enum Next {
     /// Try again, on another resolver, not before this instant.
     RetryAt(Instant),
+    /// Send nothing more, but take a late answer to an earlier attempt until this instant;
+    /// then give up.
+    WaitUntil(Instant),
     /// Stop: attempts or the overall deadline are used up.
     GiveUp,
 }
@@ -41,6 +44,19 @@ pub struct RetryPolicy {
     /// Delay before retrying after SERVFAIL or REFUSED, doubled per attempt: never at once, so a
     /// rate-limited resolver is not hammered (massdns retries them immediately).
     pub error_backoff: Duration,
+    /// Resolvers a question is asked of while they answer SERVFAIL or REFUSED, each at most
+    /// once (`--servfail-tries`): a recursive resolver's SERVFAIL is its answer, given after
+    /// it tried every authority, and it caches it. Applies to resolvers whose SERVFAILs other
+    /// resolvers have confirmed (`Resolver::servfail_trusted`); one whose SERVFAILs its peers
+    /// contradict is its own trouble, retried as before.
+    pub servfail_tries: u32,
+    /// Odds, at the resolvers' measured loss, that every timed-out attempt of a question was
+    /// lost by chance, below which no more attempts go out: what is left is a question the
+    /// resolvers do not answer while they answer others (a dead authority).
+    pub give_up_odds: f64,
+    /// Such a question still waits this long from its start for a late answer (dig's and
+    /// dnsperf's 5 s timeout).
+    pub patience: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -56,6 +72,10 @@ impl Default for RetryPolicy {
             min_timeout: Duration::from_millis(250),
             max_timeout: Duration::from_secs(4),
             error_backoff: Duration::from_millis(50),
+            servfail_tries: 3,
+            // One lookup in a million given up while its answers were merely lost.
+            give_up_odds: 1e-6,
+            patience: Duration::from_secs(5),
         }
     }
 }
@@ -90,6 +110,28 @@ impl RetryPolicy {
         }
     }
 
+    /// After a charged timeout, when the odds that every timed-out attempt of the question was
+    /// lost by chance are `lost_odds` (the product of [`loss_odds`] over those attempts): retry,
+    /// wait for a late answer, or give up.
+    pub fn after_timeout(
+        &self,
+        attempts: u32,
+        lost_odds: f64,
+        started: Instant,
+        now: Instant,
+    ) -> Next {
+        // The tolerance lets three attempts at the 1 % floor reach one in a million.
+        if lost_odds <= self.give_up_odds * (1.0 + 1e-9) {
+            let until = started + self.patience.min(self.deadline);
+            return if until > now {
+                Next::WaitUntil(until)
+            } else {
+                Next::GiveUp
+            };
+        }
+        self.after_failure(Failure::Timeout, attempts, started, now)
+    }
+
     /// The timeout of attempt number `attempt` (1-based) sent at `now` to a resolver whose
     /// retransmission timeout is `rto`: grown by half per earlier attempt, clamped, and never past
     /// the query's deadline.
@@ -112,6 +154,12 @@ impl RetryPolicy {
         let left = (started + self.deadline).saturating_duration_since(now);
         backed_off.min(left)
     }
+}
+
+/// The odds that one attempt to a resolver losing `loss_rate` of first attempts was lost by
+/// chance: one and a half times the measured rate (a margin for its noise), at least 1 %.
+pub fn loss_odds(loss_rate: f64) -> f64 {
+    (1.5 * loss_rate).clamp(0.01, 1.0)
 }
 
 #[cfg(test)]
@@ -166,6 +214,37 @@ mod tests {
             p.after_failure(Failure::ServFail, 5, t0, t0 + ms(14_500)),
             Next::GiveUp
         );
+    }
+
+    #[test]
+    fn a_question_lost_more_often_than_loss_explains_waits_then_ends() {
+        let p = RetryPolicy::default();
+        let t0 = Instant::now();
+        // A clean path (measured loss under 1 %): three timed-out attempts are enough, then
+        // the question waits for a late answer until 5 s after its start.
+        let clean = loss_odds(0.001);
+        assert_eq!(clean, 0.01);
+        let now = t0 + ms(1200);
+        assert_eq!(
+            p.after_timeout(2, clean * clean, t0, now),
+            Next::RetryAt(now)
+        );
+        assert_eq!(
+            p.after_timeout(3, clean.powi(3), t0, now),
+            Next::WaitUntil(t0 + ms(5000))
+        );
+        assert_eq!(
+            p.after_timeout(3, clean.powi(3), t0, t0 + ms(6000)),
+            Next::GiveUp
+        );
+        // At 20 % loss the margin asks for ten attempts (the cap): loss alone almost never
+        // ends a question.
+        let lossy = loss_odds(0.2);
+        assert_eq!(
+            p.after_timeout(9, lossy.powi(9), t0, now),
+            Next::RetryAt(now)
+        );
+        assert_eq!(p.after_timeout(10, lossy.powi(10), t0, now), Next::GiveUp);
     }
 
     #[test]

@@ -679,3 +679,174 @@ fn a_late_answer_from_a_resolver_that_went_down_brings_it_back() {
     assert!(out.iter().all(|o| o.status == Status::NoError));
     assert_eq!(net.engine.stats.retries, 0);
 }
+
+/// Answers every query of `net` at `t` with `rcode` from the resolvers `rcode_of` picks, until
+/// nothing is in flight or `until` ms; returns each outcome with the resolvers asked.
+fn run_until_idle(
+    net: &mut Net,
+    from: u64,
+    until: u64,
+    mut rcode_of: impl FnMut(&str, SocketAddr) -> Option<u8>,
+) -> (u64, Vec<SocketAddr>) {
+    let mut asked = Vec::new();
+    for t in from..until {
+        for s in net.send_all(t) {
+            asked.push(s.to);
+            let name = MessageView::parse(&s.bytes).unwrap().question.name_wire[1..]
+                .iter()
+                .map(|&b| b as char)
+                .collect::<String>();
+            if let Some(rcode) = rcode_of(&name, s.to) {
+                let answers = u16::from(rcode == 0);
+                net.deliver(t, &s, reply(&s.bytes, rcode, answers, false));
+            }
+        }
+        if net.engine.in_flight() == 0 {
+            return (t, asked);
+        }
+    }
+    (until, asked)
+}
+
+#[test]
+fn a_servfail_that_peers_confirm_is_final_after_each_resolver_once() {
+    let mut net = Net::new(3, |_| {});
+    let mut t = 0;
+    // Broken zones: every resolver says SERVFAIL. The first lookups build the record that
+    // their SERVFAILs agree; from then on each broken question is asked of each resolver
+    // once (`--servfail-tries` 3), never twice of one, and ends SERVFAIL at once.
+    for i in 0..7 {
+        net.engine
+            .submit(net.at(t), Question::new(format!("dead{i}.test"), A, i));
+        let (end, asked) = run_until_idle(&mut net, t, t + 20_000, |_, _| Some(2));
+        let out = net.outcomes();
+        assert_eq!(out[0].status, Status::ServFail);
+        if i >= 4 {
+            assert_eq!(out[0].attempts, 3, "lookup {i}: {asked:?}");
+            let mut distinct = asked.clone();
+            distinct.sort();
+            distinct.dedup();
+            assert_eq!(distinct.len(), 3, "each resolver once: {asked:?}");
+            assert!(end - t < 10, "no backoff between resolvers: {} ms", end - t);
+        }
+        t = end + 1;
+    }
+    // `--servfail-tries 1`: the first resolver's SERVFAIL is final.
+    net.engine.retry.servfail_tries = 1;
+    net.engine
+        .submit(net.at(t), Question::new("dead9.test", A, 9));
+    run_until_idle(&mut net, t, t + 20_000, |_, _| Some(2));
+    assert_eq!(net.outcomes()[0].attempts, 1);
+    assert!(net.engine.resolvers().iter().all(|r| r.stats.benched == 0));
+}
+
+#[test]
+fn a_servfail_that_peers_contradict_is_retried_and_counts_against_the_resolver() {
+    // Resolver 127.0.0.3 says SERVFAIL to a tenth of the questions, its peer answers them:
+    // its SERVFAILs never become final, and no lookup ends SERVFAIL.
+    let mut net = Net::new(2, |_| {});
+    let flaky = addr(3);
+    let mut t = 0;
+    let mut n = 0u64;
+    for i in 0..300 {
+        net.engine
+            .submit(net.at(t), Question::new(format!("q{i}.test"), A, i));
+        let (end, _) = run_until_idle(&mut net, t, t + 20_000, |_, to| {
+            n += 1;
+            Some(if to == flaky && n.is_multiple_of(10) { 2 } else { 0 })
+        });
+        t = end + 1;
+    }
+    let out = net.outcomes();
+    assert!(out.iter().all(|o| o.status == Status::NoError));
+    let r = &net.engine.resolvers()[1];
+    assert!(!r.servfail_trusted(true));
+    assert!(r.failure_rate > 0.0);
+}
+
+#[test]
+fn a_question_no_resolver_answers_ends_after_three_attempts_and_five_seconds() {
+    let mut net = Net::new(2, |_| {});
+    let mut t = 0;
+    // A clean farm: 3 000 questions answered, which measures its loss (none).
+    for i in 0..3000 {
+        net.engine
+            .submit(net.at(t), Question::new(format!("q{i}.test"), A, i));
+        let (end, _) = run_until_idle(&mut net, t, t + 20_000, |_, _| Some(0));
+        t = end + 1;
+    }
+    net.outcomes();
+    // A dead zone: both resolvers stay silent on it while they answer everything else.
+    let start = t;
+    net.engine
+        .submit(net.at(t), Question::new("dead.test", A, 9999));
+    let mut other = 10_000;
+    let mut asked = 0;
+    while net.engine.in_flight() > 0 && t < start + 20_000 {
+        net.engine
+            .submit(net.at(t), Question::new(format!("o{other}.test"), A, other));
+        other += 1;
+        for s in net.send_all(t) {
+            if MessageView::parse(&s.bytes).unwrap().question.name_wire[1..5] == *b"dead" {
+                asked += 1;
+            } else {
+                net.deliver(t, &s, reply(&s.bytes, 0, 1, false));
+            }
+        }
+        t += 10;
+        let done: Vec<Outcome> = net
+            .outcomes()
+            .into_iter()
+            .filter(|o| o.tag == 9999)
+            .collect();
+        if let Some(o) = done.first() {
+            assert_eq!(o.status, Status::Timeout);
+            assert_eq!(
+                (o.attempts, asked),
+                (3, 3),
+                "three attempts at under 1 % loss"
+            );
+            let took = t - 10 - start;
+            assert!(
+                (5_000..5_100).contains(&took),
+                "ends 5 s after its start: {took}"
+            );
+            return;
+        }
+    }
+    panic!("the dead question did not end");
+}
+
+#[test]
+fn a_question_only_a_busy_resolver_may_take_does_not_hold_up_the_others() {
+    let mut net = Net::new(2, |c| c.limits.max_in_flight = 1);
+    let mut t = 0;
+    // Build the record that the two resolvers' SERVFAILs agree.
+    for i in 0..5 {
+        net.engine
+            .submit(net.at(t), Question::new(format!("dead{i}.test"), A, i));
+        let (end, _) = run_until_idle(&mut net, t, t + 20_000, |_, _| Some(2));
+        t = end + 1;
+    }
+    net.outcomes();
+    // 127.0.0.3 is busy with a question it does not answer yet; 127.0.0.2 says SERVFAIL to
+    // another, which now may only go to 127.0.0.3. A third question behind it goes to
+    // 127.0.0.2 at once.
+    net.engine
+        .submit(net.at(t), Question::new("slow.test", A, 100));
+    net.engine
+        .submit(net.at(t), Question::new("broken.test", A, 101));
+    let sent = net.send_all(t);
+    assert_eq!(sent.len(), 2);
+    let broken = sent.iter().find(|s| s.to == addr(2)).unwrap();
+    net.deliver(t, broken, reply(&broken.bytes, 2, 0, false));
+    net.engine
+        .submit(net.at(t), Question::new("fine.test", A, 102));
+    let next = net.send_all(t + 1);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!(next[0].to, addr(2));
+    net.deliver(t + 1, &next[0], reply(&next[0].bytes, 0, 1, false));
+    let out = net.outcomes();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].tag, 102);
+}

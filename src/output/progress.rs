@@ -22,6 +22,11 @@ pub struct ScanCounters {
     pub in_flight: AtomicU64,
     pub retries: AtomicU64,
     pub timeouts: AtomicU64,
+    /// Every domain of the input has been started: what is left is the tail.
+    pub all_started: AtomicBool,
+    /// In the tail, lookups waiting after timeouts and after SERVFAIL or REFUSED.
+    pub waiting_after_timeouts: AtomicU64,
+    pub waiting_after_servfail: AtomicU64,
     /// Milliseconds every resolver has been down (0: some resolver is up).
     pub outage_ms: AtomicU64,
     /// Replies from each resolver, in `-r` order.
@@ -39,6 +44,21 @@ impl ScanCounters {
     pub fn get(c: &AtomicU64) -> u64 {
         c.load(Ordering::Relaxed)
     }
+}
+
+/// The progress message once every domain has been started: what the last lookups wait on.
+pub fn tail_message(counters: &ScanCounters) -> String {
+    let get = |c: &AtomicU64| ScanCounters::get(c);
+    let in_flight = get(&counters.in_flight);
+    let (timeouts, servfail) = (
+        get(&counters.waiting_after_timeouts),
+        get(&counters.waiting_after_servfail),
+    );
+    format!(
+        "all domains started; {in_flight} lookups waiting: {} on a first answer, {timeouts} \
+         after timeouts, {servfail} after SERVFAIL/REFUSED",
+        in_flight.saturating_sub(timeouts + servfail)
+    )
 }
 
 /// A running progress bar.
@@ -82,6 +102,11 @@ impl Progress {
                     std::thread::sleep(REDRAW);
                     continue;
                 }
+                if counters.all_started.load(Ordering::Relaxed) {
+                    bar.set_message(tail_message(&counters));
+                    std::thread::sleep(REDRAW);
+                    continue;
+                }
                 bar.set_message(format!(
                     "{:.0} q/s, {} in flight, {} retries, {} timeouts",
                     get(&counters.queries) as f64 / secs,
@@ -115,5 +140,23 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.stop_thread();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tail_says_what_its_lookups_wait_on() {
+        let c = ScanCounters::new(2);
+        c.in_flight.store(978, Ordering::Relaxed);
+        c.waiting_after_timeouts.store(900, Ordering::Relaxed);
+        c.waiting_after_servfail.store(66, Ordering::Relaxed);
+        assert_eq!(
+            tail_message(&c),
+            "all domains started; 978 lookups waiting: 12 on a first answer, 900 after \
+             timeouts, 66 after SERVFAIL/REFUSED"
+        );
     }
 }

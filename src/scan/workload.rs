@@ -41,7 +41,12 @@ pub struct ScanWorkload<'a> {
     statuses: BTreeMap<&'static str, u64>,
     questions: Option<QuestionsLog>,
     distinct: DistinctQuestions,
+    /// When the engine's lookups were last sorted by what they wait on.
+    waiting_read: Instant,
 }
+
+/// How often the tail's lookups are sorted by what they wait on (a walk over all of them).
+const WAITING_EVERY: Duration = Duration::from_millis(200);
 
 /// What the I/O thread's run left for the summary.
 pub struct Ran {
@@ -84,6 +89,7 @@ impl<'a> ScanWorkload<'a> {
             statuses: BTreeMap::new(),
             questions: None,
             distinct: DistinctQuestions::default(),
+            waiting_read: Instant::now(),
         }
     }
 
@@ -192,6 +198,15 @@ impl Workload for ScanWorkload<'_> {
         c.retries.store(engine.stats.retries, Ordering::Relaxed);
         let timeouts = engine.resolvers().iter().map(|r| r.stats.timeouts).sum();
         c.timeouts.store(timeouts, Ordering::Relaxed);
+        if self.input_done && self.waiting_read.elapsed() >= WAITING_EVERY {
+            self.waiting_read = Instant::now();
+            let w = engine.waiting();
+            c.all_started.store(true, Ordering::Relaxed);
+            c.waiting_after_timeouts
+                .store(w.after_timeouts, Ordering::Relaxed);
+            c.waiting_after_servfail
+                .store(w.after_servfail, Ordering::Relaxed);
+        }
         let outage = engine
             .outage_since()
             .map_or(0, |t| t.elapsed().as_millis().max(1) as u64);

@@ -62,6 +62,14 @@ pub fn write_zones(zones: &dyn Zones, questions: impl BufRead, dir: &Path) -> io
         let qtype = RecordType::from_str(qtype).map_err(|_| bad("not a record type"))?;
         exported.questions += 1;
         let mut name = name.to_lowercase();
+        if let Some(d) = zones.broken_delegation(&name) {
+            // Not the zone's records: the delegation to a server that cannot answer for it.
+            let zone = zone_of(&mut out, zones, &d.parent_soa);
+            zone.lines.insert(format!("{} 3600 IN NS {}", d.zone, d.ns));
+            zone.lines
+                .insert(format!("{} 3600 IN A {}", d.ns, d.address));
+            continue;
+        }
         for _ in 0..=MAX_CNAME_HOPS {
             if !asked.insert((name.clone(), qtype)) {
                 break;

@@ -270,6 +270,7 @@ fn encode_template(zones: &dyn Zones, view: &MessageView<'_>) -> Vec<u8> {
     match zones.policy(&qname) {
         Some(Policy::Deny) => return Vec::new(),
         Some(Policy::Refuse) => return header_only_template(view, 5),
+        Some(Policy::ServFail) => return header_only_template(view, 2),
         None => {}
     }
     let answer = resolve(zones, &qname, qtype);

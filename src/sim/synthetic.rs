@@ -23,7 +23,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::world::{NameData, Zones};
+use super::world::{BrokenDelegation, NameData, Policy, Zones};
 use crate::analysis::Code;
 use crate::pipeline::auth::Checks;
 
@@ -174,7 +174,34 @@ pub fn provider_has_tlsa(p: u32) -> bool {
 pub struct SyntheticWorld {
     pub domains: u64,
     pub seed: u64,
+    /// Whether some domains' authorities are broken ([`Authority`]), as on the real internet.
+    pub broken_authorities: bool,
 }
+
+/// How a domain's authoritative servers answer. With broken authorities on, about 1 % of the
+/// domains (not the NXDOMAIN ones) are delegated to a loopback address where nothing listens,
+/// 1 % to a server that answers REFUSED (lame), and 0.1 % to one that reads nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    Working,
+    /// Nothing listens at its server's address: a resolver gets no answer (ICMP unreachable)
+    /// and, after many tries, answers SERVFAIL; the sim drops its questions.
+    Dead,
+    /// Its server answers REFUSED: the resolver answers SERVFAIL at once.
+    Lame,
+    /// Its server reads nothing: as dead, without even an ICMP error.
+    Silent,
+}
+
+/// Shares of [`Authority`] in basis points, when broken authorities are on.
+const DEAD_BPS: u64 = 100;
+const LAME_BPS: u64 = 100;
+const SILENT_BPS: u64 = 10;
+/// The addresses the exported zone files delegate broken domains to (`scripts/bench-farm.sh`
+/// puts a REFUSED-only NSD on the lame one and a socket that reads nothing on the silent one).
+pub const DEAD_NS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 251);
+pub const LAME_NS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 250);
+pub const SILENT_NS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 252);
 
 /// splitmix64: a fast, well-mixed hash of a 64-bit value.
 fn mix(mut z: u64) -> u64 {
@@ -206,7 +233,46 @@ fn record(owner: &Name, data: RData) -> Record {
 #[allow(clippy::result_large_err)]
 impl SyntheticWorld {
     pub fn new(domains: u64, seed: u64) -> Self {
-        SyntheticWorld { domains, seed }
+        SyntheticWorld {
+            domains,
+            seed,
+            broken_authorities: false,
+        }
+    }
+
+    /// The same world with broken authorities ([`Authority`]).
+    pub fn with_broken_authorities(mut self) -> Self {
+        self.broken_authorities = true;
+        self
+    }
+
+    /// How domain `i`'s authoritative servers answer.
+    pub fn authority(&self, i: u64) -> Authority {
+        if !self.broken_authorities || self.scenario(i) == Scenario::NxDomain {
+            return Authority::Working;
+        }
+        match mix(self.seed ^ mix(i ^ 0xA07B_0CE5)) % 10_000 {
+            p if p < DEAD_BPS => Authority::Dead,
+            p if p < DEAD_BPS + LAME_BPS => Authority::Lame,
+            p if p < DEAD_BPS + LAME_BPS + SILENT_BPS => Authority::Silent,
+            _ => Authority::Working,
+        }
+    }
+
+    /// The domain `name` is at or under, and its authority, when that is broken.
+    fn broken_domain(&self, name: &Name) -> Option<(u64, Authority)> {
+        if !self.broken_authorities {
+            return None;
+        }
+        let text = name.to_ascii();
+        let mut labels = text.trim_end_matches('.').rsplit('.');
+        let (Some("test"), Some(domain)) = (labels.next(), labels.next()) else {
+            return None;
+        };
+        let i: u64 = domain.strip_prefix("syn")?.parse().ok()?;
+        (i < self.domains)
+            .then(|| (i, self.authority(i)))
+            .filter(|(_, a)| *a != Authority::Working)
     }
 
     /// The name of domain `i`.
@@ -443,6 +509,13 @@ impl SyntheticWorld {
     /// `data/README.md`.
     pub fn truth(&self, i: u64, checks: Checks) -> (Scenario, Vec<Code>) {
         let scenario = self.scenario(i);
+        // Nothing can be measured behind a broken authority (a dead one may also end in a
+        // resolver's SERVFAIL, once it has given up on the server).
+        match self.authority(i) {
+            Authority::Working => {}
+            Authority::Dead | Authority::Silent => return (scenario, vec![Code::DNS_TIMEOUT]),
+            Authority::Lame => return (scenario, vec![Code::DNS_SERVFAIL]),
+        }
         let hosted_ptr = |codes: &mut Vec<Code>| match self.ptr_fault(Self::hosted_ip(i)) {
             PtrFault::Pass => {}
             PtrFault::Missing => codes.push(Code::PTR_MISSING),
@@ -926,6 +999,30 @@ fn dashed_ip(ip: Ipv4Addr) -> String {
 }
 
 impl Zones for SyntheticWorld {
+    fn policy(&self, name: &Name) -> Option<Policy> {
+        match self.broken_domain(name)?.1 {
+            Authority::Working => None,
+            Authority::Dead | Authority::Silent => Some(Policy::Deny),
+            Authority::Lame => Some(Policy::ServFail),
+        }
+    }
+
+    fn broken_delegation(&self, name: &Name) -> Option<BrokenDelegation> {
+        let (i, authority) = self.broken_domain(name)?;
+        let (ns, address) = match authority {
+            Authority::Working => return None,
+            Authority::Dead => ("dead-ns.test.", DEAD_NS),
+            Authority::Lame => ("lame-ns.test.", LAME_NS),
+            Authority::Silent => ("silent-ns.test.", SILENT_NS),
+        };
+        Some(BrokenDelegation {
+            zone: self::name(&format!("{}.", Self::domain(i))),
+            parent_soa: Self::soa("test."),
+            ns: self::name(ns),
+            address,
+        })
+    }
+
     fn lookup(&self, owner: &Name, rtype: RecordType) -> NameData {
         match self.node(owner) {
             Err(soa) => NameData::NoSuchName { soa },

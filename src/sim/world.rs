@@ -32,6 +32,22 @@ pub enum Policy {
     Deny,
     /// Answer REFUSED (`refuse`).
     Refuse,
+    /// Answer SERVFAIL, as a resolver does for a zone whose only servers are lame (no
+    /// `local-zone` type of Unbound's; the synthetic world's broken authorities).
+    ServFail,
+}
+
+/// A zone delegated to a name server that cannot answer for it: what the exported zone files
+/// hold for it instead of its records (see [`Zones::broken_delegation`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenDelegation {
+    /// The delegated zone.
+    pub zone: Name,
+    /// The SOA of the parent zone that holds the delegation.
+    pub parent_soa: Record,
+    /// Its one name server, and that server's address (glue).
+    pub ns: Name,
+    pub address: std::net::Ipv4Addr,
 }
 
 /// A source of authoritative data, looked up one owner name and type at a time.
@@ -41,6 +57,13 @@ pub trait Zones: Send + Sync {
 
     /// The resolver policy that applies to queries for `name`, if any.
     fn policy(&self, _name: &Name) -> Option<Policy> {
+        None
+    }
+
+    /// The broken delegation `name` falls under, if any: a real farm's zone files delegate
+    /// that zone to a server that does not answer for it, where the sim applies
+    /// [`Zones::policy`].
+    fn broken_delegation(&self, _name: &Name) -> Option<BrokenDelegation> {
         None
     }
 }
