@@ -25,6 +25,8 @@
 #
 #   scripts/bench-farm.sh [N] [RUNS] [VARIANTS]   (default 100000 domains, 1 run, "clean lossy killed")
 #
+# BIN=path scans the farm with another mxscan binary (an older build, say); the world, the
+# zone files and the reference scans come from this build. KEEP=DIR keeps each run's output.
 # Nothing leaves loopback: every zone, the root included, is stubbed to NSD, and dnsdist's
 # security poll is off.
 set -euo pipefail
@@ -115,10 +117,11 @@ for r in $(seq 1 "$runs"); do
         (sleep "${KILL_AT:-5}"; kill -9 "$(cat "$FARM_DIR/unbound-127.0.0.3.pid.mine")") &
         killer=$!
       fi
-      /usr/bin/time -f "%e" -o "$work/time" "$bin" scan -r "$resolvers" -o "$work/out" --no-report \
+      /usr/bin/time -f "%e" -o "$work/time" "${BIN:-$bin}" scan -r "$resolvers" -o "$work/out" --no-report \
         --max-unanswered 100 "${test_flags[@]}" "${extra[@]}" --questions-log "$work/questions.txt" \
         "$work/domains.txt" 2> "$work/scan.log" || true
       [ -n "$killer" ] && wait "$killer"
+      [ -n "${KEEP:-}" ] && cp -r "$work/out" "$KEEP/$variant-$checks-$r"
       stop_dnsdist
       stop_farm
       [ "$variant" = clean ] && [ "$checks" = mx ] && cp "$work/questions.txt" "$work/clean-mx-questions.txt" && clean_mx_questions=1

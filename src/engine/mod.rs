@@ -355,8 +355,9 @@ struct Query {
     tcp_resolver: Option<usize>,
     last_failure: Option<Failure>,
     truncated: bool,
-    /// Resolvers that answered SERVFAIL or REFUSED, each once.
+    /// Resolvers that answered SERVFAIL or REFUSED, each once, and those that lost an attempt.
     refusals: SmallVec<[usize; 2]>,
+    lost_by: SmallVec<[usize; 2]>,
     /// The odds that every charged timeout so far was a datagram lost by chance.
     lost_odds: f64,
     /// No more attempts: a late answer is taken until the armed timer ends the query.
@@ -486,6 +487,7 @@ impl Engine {
             last_failure: None,
             truncated: false,
             refusals: SmallVec::new(),
+            lost_by: SmallVec::new(),
             lost_odds: 1.0,
             last_call: false,
         };
@@ -551,14 +553,17 @@ impl Engine {
                 continue;
             }
             let tried = q.tried.clone();
-            let last_failure = q.last_failure;
-            // Resolvers whose SERVFAIL is the zone's answer are not asked again.
-            let excluded: SmallVec<[usize; 2]> = q
+            // Resolvers whose SERVFAIL is the zone's answer are not asked again, unless every
+            // other one is benched or down: then the question waits its backoff and asks them.
+            let mut excluded: SmallVec<[usize; 2]> = q
                 .refusals
                 .iter()
                 .copied()
                 .filter(|&r| self.servfail_trusted(r))
                 .collect();
+            if !self.usable_besides(&excluded) {
+                excluded.clear();
+            }
             let started = self.shifted_start(q, now);
             if self.bucket.as_mut().is_some_and(|b| !b.ready(now)) {
                 self.ready.push_front(slot);
@@ -567,16 +572,6 @@ impl Engine {
             }
             let Some(r) = self.pick_resolver(now, &tried, &excluded) else {
                 if !excluded.is_empty() {
-                    let usable = self.resolvers.iter().enumerate().any(|(i, x)| {
-                        !excluded.contains(&i)
-                            && matches!(x.health, Health::Active | Health::Probing { .. })
-                    });
-                    if !usable {
-                        // Every resolver still in use has said SERVFAIL: that is the answer.
-                        let status = Status::of_failure(last_failure);
-                        self.complete(now, slot, status, None, None, None);
-                        continue;
-                    }
                     // Only its resolvers are full: it must not hold up the questions behind
                     // it, which others can take.
                     if skipped < self.ready.len() {
@@ -750,7 +745,9 @@ impl Engine {
                     let r = &mut self.resolvers[a.resolver];
                     r.on_timeout(now, &self.limits, a.first);
                     let odds = loss_odds(r.loss_rate());
-                    self.queries[slot].as_mut().expect("live").lost_odds *= odds;
+                    let q = self.queries[slot].as_mut().expect("live");
+                    q.lost_odds *= odds;
+                    q.lost_by.push(a.resolver);
                     self.check_bench(a.resolver, now);
                 }
                 self.failure(slot, Failure::Timeout, now);
@@ -856,7 +853,7 @@ impl Engine {
             }
             let r = attempt.resolver;
             self.answered.insert(key);
-            self.resolvers[r].on_probe_answered(now, view.flags.rcode());
+            self.resolvers[r].on_probe_answered(now, view.flags.rcode(), attempt.sent_at);
             self.note_alive(r, now);
             return;
         }
@@ -1002,6 +999,13 @@ impl Engine {
         self.outcomes.pop_front()
     }
 
+    /// Whether a resolver not in `excluded` is active or being probed.
+    fn usable_besides(&self, excluded: &[usize]) -> bool {
+        self.resolvers.iter().enumerate().any(|(i, x)| {
+            !excluded.contains(&i) && matches!(x.health, Health::Active | Health::Probing { .. })
+        })
+    }
+
     /// Whether resolver `r`'s SERVFAIL is the zone's answer (see `Resolver::servfail_trusted`).
     fn servfail_trusted(&self, r: usize) -> bool {
         self.resolvers[r].servfail_trusted(self.resolvers.len() > 1)
@@ -1033,12 +1037,7 @@ impl Engine {
             .iter()
             .filter(|&&x| self.servfail_trusted(x))
             .count();
-        let usable = self
-            .resolvers
-            .iter()
-            .filter(|x| matches!(x.health, Health::Active | Health::Probing { .. }))
-            .count();
-        let enough = (self.retry.servfail_tries as usize).min(usable).max(1);
+        let enough = (self.retry.servfail_tries as usize).min(self.resolvers.len());
         if said_so >= enough {
             self.complete(
                 now,
@@ -1055,9 +1054,12 @@ impl Engine {
             return;
         }
         let started = self.shifted_start(q, now);
+        let others_usable = self.usable_besides(&q.refusals);
         let q = self.queries[slot].as_mut().expect("live");
         q.current = None;
-        if !self.servfail_trusted(r) {
+        if !self.servfail_trusted(r) || !others_usable {
+            // Its SERVFAILs are its own trouble, or no other resolver can be asked now (a
+            // farm in trouble may SERVFAIL what it would answer): ask again after a backoff.
             self.failure(slot, failure, now);
         } else if now >= started + self.retry.deadline {
             self.complete(
@@ -1082,7 +1084,15 @@ impl Engine {
             Failure::Timeout => self
                 .retry
                 .after_timeout(q.charged(), q.lost_odds, started, now),
-            _ => self.retry.after_failure(failure, q.charged(), started, now),
+            Failure::ServFail | Failure::Refused => {
+                let fresh = self.resolvers.iter().enumerate().any(|(i, x)| {
+                    !q.tried.contains(&i)
+                        && matches!(x.health, Health::Active | Health::Probing { .. })
+                });
+                self.retry
+                    .after_refusal(failure, q.charged(), started, now, fresh)
+            }
+            Failure::Transport => self.retry.after_failure(failure, q.charged(), started, now),
         };
         match next {
             Next::GiveUp => self.complete(
@@ -1124,9 +1134,14 @@ impl Engine {
             return;
         };
         if reply.is_some() {
-            // An answer: whoever said SERVFAIL or REFUSED to this question was wrong.
+            // An answer: whoever said SERVFAIL or REFUSED to this question, or lost it, failed.
+            // A failure every resolver shares is the question's, and costs none of them.
             for &r in &q.refusals {
                 self.resolvers[r].servfail_contradicted();
+                self.check_bench(r, now);
+            }
+            for &r in &q.lost_by {
+                self.resolvers[r].loss_contradicted();
                 self.check_bench(r, now);
             }
         }

@@ -91,9 +91,6 @@ impl RetryPolicy {
         started: Instant,
         now: Instant,
     ) -> Next {
-        if attempts >= self.max_attempts {
-            return Next::GiveUp;
-        }
         let delay = match failure {
             // The timeout already waited; a broken transport has nothing to wait for.
             Failure::Timeout | Failure::Transport => Duration::ZERO,
@@ -102,8 +99,30 @@ impl RetryPolicy {
                 (self.error_backoff * (1 << doublings)).min(self.max_timeout)
             }
         };
-        let at = now + delay;
-        if at >= started + self.deadline {
+        self.retry_at(attempts, started, now + delay)
+    }
+
+    /// After a SERVFAIL or REFUSED that is not final: at once when a resolver not yet asked
+    /// can take the question (`fresh`; another resolver's answer does not concern it), after
+    /// [`RetryPolicy::after_failure`]'s backoff when only resolvers already asked remain.
+    pub fn after_refusal(
+        &self,
+        failure: Failure,
+        attempts: u32,
+        started: Instant,
+        now: Instant,
+        fresh: bool,
+    ) -> Next {
+        if fresh {
+            self.retry_at(attempts, started, now)
+        } else {
+            self.after_failure(failure, attempts, started, now)
+        }
+    }
+
+    /// Retry at `at`, unless the attempts or the deadline are used up.
+    fn retry_at(&self, attempts: u32, started: Instant, at: Instant) -> Next {
+        if attempts >= self.max_attempts || at >= started + self.deadline {
             Next::GiveUp
         } else {
             Next::RetryAt(at)
@@ -194,6 +213,25 @@ mod tests {
         assert_eq!(
             p.after_failure(Failure::ServFail, 4, t0, now),
             Next::RetryAt(now + ms(400))
+        );
+    }
+
+    #[test]
+    fn a_refusal_goes_at_once_to_a_resolver_not_yet_asked() {
+        let p = RetryPolicy::default();
+        let t0 = Instant::now();
+        let now = t0 + ms(5);
+        assert_eq!(
+            p.after_refusal(Failure::ServFail, 1, t0, now, true),
+            Next::RetryAt(now)
+        );
+        assert_eq!(
+            p.after_refusal(Failure::ServFail, 2, t0, now, false),
+            Next::RetryAt(now + ms(100))
+        );
+        assert_eq!(
+            p.after_refusal(Failure::Refused, 10, t0, now, true),
+            Next::GiveUp
         );
     }
 

@@ -264,6 +264,10 @@ pub struct Resolver {
     /// the resolver's own trouble.
     servfail_confirmed: f32,
     servfail_contradicted: f32,
+    /// A liveness probe is due at this instant (while active), and one was asked for since
+    /// the last answer.
+    check_at: Option<Instant>,
+    liveness_checked: bool,
 }
 
 /// The loss of first attempts, per round and overall.
@@ -421,6 +425,8 @@ impl Resolver {
             queue: QueueDetector::default(),
             servfail_confirmed: 0.0,
             servfail_contradicted: 0.0,
+            check_at: None,
+            liveness_checked: false,
         }
     }
 
@@ -463,6 +469,12 @@ impl Resolver {
     pub fn servfail_contradicted(&mut self) {
         self.servfail_contradicted += 1.0;
         self.decay_servfail_record();
+        self.record_outcome(true);
+    }
+
+    /// Another resolver answered a question whose attempt to this one was lost: a failure of
+    /// this resolver. (A question every resolver leaves unanswered is the zone's.)
+    pub fn loss_contradicted(&mut self) {
         self.record_outcome(true);
     }
 
@@ -544,6 +556,7 @@ impl Resolver {
     /// Any reply arrived with `rcode` (the resolver is alive, and back if it was down), before
     /// it is judged.
     fn heard(&mut self, now: Instant, rcode: Rcode) {
+        self.liveness_checked = false;
         self.stats.answered += 1;
         self.stats.rcodes[rcode.value() as usize] += 1;
         self.last_reply = Some(now);
@@ -620,7 +633,6 @@ impl Resolver {
     pub fn on_timeout(&mut self, now: Instant, limits: &ResolverLimits, first: bool) {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.stats.timeouts += 1;
-        self.record_outcome(true);
         if first {
             self.note_loss(true, now);
         }
@@ -640,9 +652,17 @@ impl Resolver {
         if matches!(self.health, Health::Down { .. }) {
             return false;
         }
-        if self.silent_for(now) >= limits.down_after {
+        let silent = self.silent_for(now);
+        if silent >= limits.down_after {
             self.go_down(now, limits);
             return true;
+        }
+        // Owing only questions nobody answers (dead zones, at a scan's tail) looks like
+        // silence too: a root NS probe tells a live resolver from a dead one before it is
+        // called down, and its answer turns the owed questions' timeouts into losses.
+        if silent >= limits.down_after / 3 && !self.liveness_checked {
+            self.liveness_checked = true;
+            self.check_at = Some(now);
         }
         false
     }
@@ -662,15 +682,16 @@ impl Resolver {
     pub fn next_probe(&self) -> Option<Instant> {
         match self.health {
             Health::Down { next_probe, .. } => Some(next_probe),
-            _ => None,
+            _ => self.check_at,
         }
     }
 
     /// A probe goes out at `now`: the next one waits twice as long.
     pub fn on_probe_sent(&mut self, now: Instant, limits: &ResolverLimits) {
+        self.stats.probes += 1;
+        self.stats.sent += 1;
+        self.check_at = None;
         if let Health::Down { since, gap, .. } = self.health {
-            self.stats.probes += 1;
-            self.stats.sent += 1;
             self.health = Health::Down {
                 since,
                 next_probe: now + gap,
@@ -679,10 +700,17 @@ impl Resolver {
         }
     }
 
-    /// A probe was answered (any rcode): the resolver is back.
-    pub fn on_probe_answered(&mut self, now: Instant, rcode: Rcode) {
+    /// A probe sent at `sent_at` was answered (any rcode): the resolver is alive, and back if
+    /// it was down.
+    pub fn on_probe_answered(&mut self, now: Instant, rcode: Rcode, sent_at: Instant) {
+        let was_down = matches!(self.health, Health::Down { .. });
         self.heard(now, rcode);
-        self.reinstated();
+        if self.answered_sent_at.is_none_or(|t| t < sent_at) {
+            self.answered_sent_at = Some(sent_at);
+        }
+        if was_down {
+            self.reinstated();
+        }
     }
 
     /// A 0x20 reply echoed the sent case or not. Returns true when this turns 0x20 off for the
@@ -879,7 +907,7 @@ mod tests {
         r.on_probe_sent(t0 + ms(9000), &limits);
         r.on_probe_sent(t0 + ms(9250), &limits);
         assert_eq!(r.next_probe(), Some(t0 + ms(9750)), "probe gaps double");
-        r.on_probe_answered(t0 + ms(9800), Rcode::NOERROR);
+        r.on_probe_answered(t0 + ms(9800), Rcode::NOERROR, t0 + ms(9250));
         assert_eq!(r.health, Health::Active);
         assert!(r.can_send(t0 + ms(9800), &limits));
         assert_eq!((r.stats.downs, r.stats.probes), (1, 2));
