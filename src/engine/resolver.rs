@@ -289,8 +289,9 @@ struct LossRounds {
     round_lost: u32,
     round_started: Option<Instant>,
     rounds: u64,
-    /// The loss of the last round.
+    /// The loss of the last round, and whether it was above the usual.
     last_rate: f64,
+    congested: bool,
     /// The usual loss of a round (a moving average over rounds that were not congested).
     base: Option<f64>,
 }
@@ -309,6 +310,7 @@ impl LossRounds {
             round_started: None,
             rounds: 0,
             last_rate: 0.0,
+            congested: false,
             base: None,
         }
     }
@@ -338,11 +340,11 @@ impl LossRounds {
             return false;
         };
         let expected = n * base;
-        if lost > expected + 3.0 * (expected * (1.0 - base)).sqrt() + 0.01 * n + 1.0 {
-            return true;
+        self.congested = lost > expected + 3.0 * (expected * (1.0 - base)).sqrt() + 0.01 * n + 1.0;
+        if !self.congested {
+            self.base = Some(base + (lost / n - base) / 4.0);
         }
-        self.base = Some(base + (lost / n - base) / 4.0);
-        false
+        self.congested
     }
 }
 
@@ -451,11 +453,13 @@ impl Resolver {
 
     /// Whether its SERVFAIL and REFUSED answers are the zone's (final once enough resolvers
     /// agree) rather than its own trouble: with `peers`, once other resolvers have confirmed
-    /// four of them and contradicted at most a quarter; without peers there is nobody to ask
+    /// four of them and contradicted at most a quarter, and while its last round lost no more
+    /// than usual (a resolver in trouble, its request list full of questions for dead zones,
+    /// SERVFAILs what it would otherwise answer); without peers there is nobody to ask
     /// instead, so they are.
     pub fn servfail_trusted(&self, peers: bool) -> bool {
         let (yes, no) = (self.servfail_confirmed, self.servfail_contradicted);
-        !peers || (yes >= 4.0 && no <= (yes + no) / 4.0)
+        !peers || (yes >= 4.0 && no <= (yes + no) / 4.0 && !self.loss.congested)
     }
 
     /// Another resolver answered SERVFAIL or REFUSED to a question it answered so too.
@@ -1069,6 +1073,39 @@ mod tests {
             "{} lost, {} answered",
             d.last_lost,
             d.last_answered
+        );
+    }
+
+    #[test]
+    fn a_resolver_losing_more_than_usual_has_its_servfails_retried() {
+        let limits = ResolverLimits::default();
+        let t0 = Instant::now();
+        let mut r = Resolver::new(addr());
+        for _ in 0..5 {
+            r.servfail_confirmed();
+        }
+        assert!(r.servfail_trusted(true));
+        // Rounds of 300 first attempts, 300 ms each: three clean, then one losing half.
+        for round in 0..4u64 {
+            for i in 0..300u64 {
+                let now = t0 + ms(round * 300 + i);
+                r.on_send(now);
+                if round == 3 && i % 2 == 0 {
+                    r.on_timeout(now, &limits, true);
+                } else {
+                    r.on_reply(now, ms(5), Rcode::NOERROR, false, true, true);
+                }
+            }
+        }
+        r.on_send(t0 + ms(1300));
+        r.on_reply(t0 + ms(1300), ms(5), Rcode::NOERROR, false, true, true);
+        assert!(
+            !r.servfail_trusted(true),
+            "in trouble: its SERVFAILs may be its own"
+        );
+        assert!(
+            r.servfail_trusted(false),
+            "with no peer to ask, still final"
         );
     }
 
