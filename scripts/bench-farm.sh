@@ -25,6 +25,7 @@
 #
 #   scripts/bench-farm.sh [N] [RUNS] [VARIANTS]   (default 100000 domains, 1 run, "clean lossy killed")
 #
+# CHECKS="mx" runs only the `--checks mx` scans (default "mx default").
 # BIN=path scans the farm with another mxscan binary (an older build, say); the world, the
 # zone files and the reference scans come from this build. KEEP=DIR keeps each run's output.
 # Nothing leaves loopback: every zone, the root included, is stubbed to NSD, and dnsdist's
@@ -86,7 +87,7 @@ port_sim=$port
 "$bin" sim "${world[@]}" --listen 127.0.0.1:$port_sim --duration 3600 2> "$work/sim.log" &
 sim_pid=$!
 for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port_sim syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
-for checks in mx default; do
+for checks in ${CHECKS:-mx default}; do
   extra=()
   [ "$checks" = mx ] && extra=(--checks mx)
   "$bin" scan -r 127.0.0.1:$port_sim -o "$work/ref-$checks" --no-report "${test_flags[@]}" "${extra[@]}" \
@@ -102,7 +103,7 @@ echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |
 clean_mx_questions=
 for r in $(seq 1 "$runs"); do
   for variant in $variants; do
-    for checks in mx default; do
+    for checks in ${CHECKS:-mx default}; do
       extra=()
       [ "$checks" = mx ] && extra=(--checks mx)
       start_farm
