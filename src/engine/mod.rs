@@ -744,7 +744,13 @@ impl Engine {
                     }
                     let r = &mut self.resolvers[a.resolver];
                     r.on_timeout(now, &self.limits, a.first);
-                    let odds = loss_odds(r.loss_rate());
+                    // A resolver in trouble times out healthy questions: those timeouts do
+                    // not count towards giving a question up.
+                    let odds = if r.in_trouble() {
+                        1.0
+                    } else {
+                        loss_odds(r.loss_rate())
+                    };
                     let q = self.queries[slot].as_mut().expect("live");
                     q.lost_odds *= odds;
                     q.lost_by.push(a.resolver);

@@ -451,6 +451,12 @@ impl Resolver {
         self.loss.rate
     }
 
+    /// Whether its last round lost more than usual: a resolver in trouble (a stall, a full
+    /// request list), whose timeouts and SERVFAILs say nothing about the questions.
+    pub fn in_trouble(&self) -> bool {
+        self.loss.congested
+    }
+
     /// Whether its SERVFAIL and REFUSED answers are the zone's (final once enough resolvers
     /// agree) rather than its own trouble: with `peers`, once other resolvers have confirmed
     /// four of them and contradicted at most a quarter, and while its last round lost no more
@@ -459,7 +465,7 @@ impl Resolver {
     /// instead, so they are.
     pub fn servfail_trusted(&self, peers: bool) -> bool {
         let (yes, no) = (self.servfail_confirmed, self.servfail_contradicted);
-        !peers || (yes >= 4.0 && no <= (yes + no) / 4.0 && !self.loss.congested)
+        !peers || (yes >= 4.0 && no <= (yes + no) / 4.0 && !self.in_trouble())
     }
 
     /// Another resolver answered SERVFAIL or REFUSED to a question it answered so too.
