@@ -1083,23 +1083,21 @@ impl Engine {
     }
 
     fn failure(&mut self, slot: usize, failure: Failure, now: Instant) {
-        let started = self.shifted_start(self.queries[slot].as_ref().expect("live"), now);
-        let q = self.queries[slot].as_mut().expect("live");
-        q.last_failure = Some(failure);
+        let q = self.queries[slot].as_ref().expect("live");
+        let started = self.shifted_start(q, now);
         let next = match failure {
             Failure::Timeout => self
                 .retry
                 .after_timeout(q.charged(), q.lost_odds, started, now),
             Failure::ServFail | Failure::Refused => {
-                let fresh = self.resolvers.iter().enumerate().any(|(i, x)| {
-                    !q.tried.contains(&i)
-                        && matches!(x.health, Health::Active | Health::Probing { .. })
-                });
+                let fresh = self.usable_besides(&q.tried);
                 self.retry
                     .after_refusal(failure, q.charged(), started, now, fresh)
             }
             Failure::Transport => self.retry.after_failure(failure, q.charged(), started, now),
         };
+        let q = self.queries[slot].as_mut().expect("live");
+        q.last_failure = Some(failure);
         match next {
             Next::GiveUp => self.complete(
                 now,

@@ -710,6 +710,20 @@ fn run_until_idle(
     (until, asked)
 }
 
+/// Asks 3 000 questions one after another, each answered: the resolvers measure their loss
+/// (none). Returns the time after the last.
+fn measure_a_clean_farm(net: &mut Net) -> u64 {
+    let mut t = 0;
+    for i in 0..3000 {
+        net.engine
+            .submit(net.at(t), Question::new(format!("q{i}.test"), A, i));
+        let (end, _) = run_until_idle(net, t, t + 20_000, |_, _| Some(0));
+        t = end + 1;
+    }
+    net.outcomes();
+    t
+}
+
 #[test]
 fn a_servfail_that_peers_confirm_is_final_after_each_resolver_once() {
     let mut net = Net::new(3, |_| {});
@@ -773,15 +787,8 @@ fn a_servfail_that_peers_contradict_is_retried_and_counts_against_the_resolver()
 #[test]
 fn a_question_no_resolver_answers_ends_after_three_attempts_and_five_seconds() {
     let mut net = Net::new(2, |_| {});
-    let mut t = 0;
     // A clean farm: 3 000 questions answered, which measures its loss (none).
-    for i in 0..3000 {
-        net.engine
-            .submit(net.at(t), Question::new(format!("q{i}.test"), A, i));
-        let (end, _) = run_until_idle(&mut net, t, t + 20_000, |_, _| Some(0));
-        t = end + 1;
-    }
-    net.outcomes();
+    let mut t = measure_a_clean_farm(&mut net);
     // A dead zone: both resolvers stay silent on it while they answer everything else.
     let start = t;
     net.engine
@@ -860,15 +867,8 @@ fn a_question_only_a_busy_resolver_may_take_does_not_hold_up_the_others() {
 #[test]
 fn a_live_resolver_owing_only_dead_questions_is_not_called_down() {
     let mut net = Net::new(2, |_| {});
-    let mut t = 0;
     // A clean farm measures its loss (none) …
-    for i in 0..3000 {
-        net.engine
-            .submit(net.at(t), Question::new(format!("q{i}.test"), A, i));
-        let (end, _) = run_until_idle(&mut net, t, t + 20_000, |_, _| Some(0));
-        t = end + 1;
-    }
-    net.outcomes();
+    let mut t = measure_a_clean_farm(&mut net);
     // … then only dead questions are left: nothing else is asked, so nothing else is
     // answered. The resolvers answer the liveness probe (root NS), so they stay up, and the
     // dead questions end after their attempts and 5 s, as TIMEOUT, charging nobody.
