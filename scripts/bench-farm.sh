@@ -41,7 +41,7 @@ for tool in dnsperf dnsdist nsd unbound; do
 done
 port=5394
 . scripts/bench-lib.sh
-export FARM_DIR=$work/farm FARM_ZONES=$work/zones FARM_PORT=5353 FARM_NSD=127.0.0.1@5395 FARM_LAME=127.0.0.250
+export FARM_DIR=$work/farm FARM_PORT=5353 FARM_NSD=127.0.0.1@5395 FARM_LAME=127.0.0.250
 silent_pid=
 start_farm() {
   scripts/farm.sh start 2 > "$work/farm.out"
@@ -80,23 +80,34 @@ trap 'stop_dnsdist; stop_farm; cleanup' EXIT
 test_flags=(--allow-special-use --public-range 198.18.0.0/15 --public-range 2001:db8::/32)
 world=(--synthetic "$n" --broken-authorities)
 
-"$bin" sim "${world[@]}" --write-only --write-domains "$work/domains.txt"
-# The sim's own answers, per check set: the reference every farm scan is compared with, and
-# the questions whose records the zone files hold.
-port_sim=$port
-"$bin" sim "${world[@]}" --listen 127.0.0.1:$port_sim --duration 3600 2> "$work/sim.log" &
-sim_pid=$!
-for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port_sim syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
-for checks in ${CHECKS:-mx default}; do
-  extra=()
-  [ "$checks" = mx ] && extra=(--checks mx)
-  "$bin" scan -r 127.0.0.1:$port_sim -o "$work/ref-$checks" --no-report "${test_flags[@]}" "${extra[@]}" \
-    --questions-log "$work/ref-$checks-questions.txt" "$work/domains.txt" 2> "$work/ref-$checks.log" || true
-done
-stop_sim
-cat "$work"/ref-*-questions.txt > "$work/all-questions.txt"
-"$bin" sim "${world[@]}" --write-only --write-zones "$work/zones" \
-  --zone-questions "$work/all-questions.txt" 2>&1 | tail -1 >&2
+# WORLD=DIR keeps the world (domains, reference scans, zone files) in DIR and reuses it when
+# DIR already holds one of the same N: exporting the zones of 100 000 domains takes minutes.
+world_dir=${WORLD:-$work/world}
+mkdir -p "$world_dir"
+export FARM_ZONES=$world_dir/zones
+if [ -f "$world_dir/done-$n" ]; then
+  echo "bench-farm: reusing the world in $world_dir" >&2
+else
+  rm -rf "${world_dir:?}"/*
+  "$bin" sim "${world[@]}" --write-only --write-domains "$world_dir/domains.txt"
+  # The sim's own answers, for both check sets: the reference every farm scan is compared
+  # with, and the questions whose records the zone files hold.
+  port_sim=$port
+  "$bin" sim "${world[@]}" --listen 127.0.0.1:$port_sim --duration 3600 2> "$work/sim.log" &
+  sim_pid=$!
+  for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port_sim syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
+  for checks in mx default; do
+    extra=()
+    [ "$checks" = mx ] && extra=(--checks mx)
+    "$bin" scan -r 127.0.0.1:$port_sim -o "$world_dir/ref-$checks" --no-report "${test_flags[@]}" "${extra[@]}" \
+      --questions-log "$world_dir/ref-$checks-questions.txt" "$world_dir/domains.txt" 2> "$work/ref-$checks.log" || true
+  done
+  stop_sim
+  cat "$world_dir"/ref-*-questions.txt > "$work/all-questions.txt"
+  "$bin" sim "${world[@]}" --write-only --write-zones "$world_dir/zones" \
+    --zone-questions "$work/all-questions.txt" 2>&1 | tail -1 >&2
+  touch "$world_dir/done-$n"
+fi
 
 echo "| variant | checks | run | wall s | lookups | attempts/lookup | retries | tail s (after 99 %) | windows at end | benched | INDETERMINATE | domains as through the sim |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | --- |"
@@ -120,13 +131,13 @@ for r in $(seq 1 "$runs"); do
       fi
       /usr/bin/time -f "%e" -o "$work/time" "${BIN:-$bin}" scan -r "$resolvers" -o "$work/out" --no-report \
         --max-unanswered 100 "${test_flags[@]}" "${extra[@]}" --questions-log "$work/questions.txt" \
-        "$work/domains.txt" 2> "$work/scan.log" || true
+        "$world_dir/domains.txt" 2> "$work/scan.log" || true
       [ -n "$killer" ] && wait "$killer"
       [ -n "${KEEP:-}" ] && cp -r "$work/out" "$KEEP/$variant-$checks-$r"
       stop_dnsdist
       stop_farm
       [ "$variant" = clean ] && [ "$checks" = mx ] && cp "$work/questions.txt" "$work/clean-mx-questions.txt" && clean_mx_questions=1
-      python3 - "$work/out" "$work/ref-$checks" "$(cat "$work/time")" "$variant" "$checks" "$r" <<'PY'
+      python3 - "$work/out" "$world_dir/ref-$checks" "$(cat "$work/time")" "$variant" "$checks" "$r" <<'PY'
 import csv, json, sys
 out, ref, wall, variant, checks, run = sys.argv[1:]
 s = json.load(open(f"{out}/summary.json"))

@@ -360,6 +360,11 @@ struct Query {
     lost_by: SmallVec<[usize; 2]>,
     /// The odds that every charged timeout so far was a datagram lost by chance.
     lost_odds: f64,
+    /// The resolver whose first attempt timed out: a loss by chance once the question is
+    /// answered ([`Resolver::note_chance_loss`]).
+    first_lost: Option<usize>,
+    /// The resolver whose silence the current attempt waits on, past its timeout.
+    silent_on: Option<usize>,
     /// No more attempts: a late answer is taken until the armed timer ends the query.
     last_call: bool,
 }
@@ -489,6 +494,8 @@ impl Engine {
             refusals: SmallVec::new(),
             lost_by: SmallVec::new(),
             lost_odds: 1.0,
+            first_lost: None,
+            silent_on: None,
             last_call: false,
         };
         let slot = crate::slots::occupy(&mut self.queries, &mut self.free_slots, query);
@@ -559,7 +566,7 @@ impl Engine {
                 .refusals
                 .iter()
                 .copied()
-                .filter(|&r| self.servfail_trusted(r))
+                .filter(|&r| self.servfail_trusted(r, now))
                 .collect();
             if !self.usable_besides(&excluded) {
                 excluded.clear();
@@ -606,6 +613,7 @@ impl Engine {
             q.tried.push(r);
             q.keys.push(key);
             q.current = Some(key);
+            q.silent_on = None;
             q.waiting_retry = false;
             q.generation = next_generation(&mut self.generations);
             let timeout =
@@ -746,14 +754,19 @@ impl Engine {
                     r.on_timeout(now, &self.limits, a.first);
                     // A resolver in trouble times out healthy questions: those timeouts do
                     // not count towards giving a question up.
-                    let odds = if r.in_trouble() {
+                    let odds = if r.in_trouble(now) {
                         1.0
+                    } else if a.first {
+                        loss_odds(r.chance_loss())
                     } else {
-                        loss_odds(r.loss_rate())
+                        loss_odds(r.retry_loss())
                     };
                     let q = self.queries[slot].as_mut().expect("live");
                     q.lost_odds *= odds;
                     q.lost_by.push(a.resolver);
+                    if a.first {
+                        q.first_lost = Some(a.resolver);
+                    }
                     self.check_bench(a.resolver, now);
                 }
                 self.failure(slot, Failure::Timeout, now);
@@ -763,12 +776,15 @@ impl Engine {
 
     /// The current attempt of `slot` timed out, but its resolver `r` has answered nothing since
     /// it was sent: the resolver is slow or silent, and a resend would only add load. The
-    /// attempt waits on; once the silence lasts `down_after`, the resolver is down.
+    /// attempt waits on, looking again one first-attempt timeout later (by then the liveness
+    /// probe has its answer, and the timeout counts); once the silence lasts `down_after`, the
+    /// resolver is down.
     fn wait_on_silence(&mut self, slot: usize, r: usize, started: Instant, now: Instant) {
         let rto = self.resolvers[r].rto();
         let q = self.queries[slot].as_mut().expect("live");
         q.generation = next_generation(&mut self.generations);
-        let timeout = self.retry.attempt_timeout(rto, q.charged(), started, now);
+        q.silent_on = Some(r);
+        let timeout = self.retry.attempt_timeout(rto, 1, started, now);
         self.timers
             .push(Reverse((now + timeout, slot, q.generation)));
         if self.resolvers[r].on_silent_wait(now, &self.limits) {
@@ -779,6 +795,20 @@ impl Engine {
                 .all(|r| matches!(r.health, Health::Down { .. }))
             {
                 self.outage_since.get_or_insert(now);
+            }
+        }
+    }
+
+    /// Resolver `r` answered a probe sent after the attempts waiting on its silence: they were
+    /// lost, and their timeouts count now rather than at their next look.
+    fn end_silent_waits(&mut self, r: usize, now: Instant) {
+        for (slot, q) in self.queries.iter_mut().enumerate() {
+            if let Some(q) = q
+                && q.silent_on == Some(r)
+            {
+                q.silent_on = None;
+                q.generation = next_generation(&mut self.generations);
+                self.timers.push(Reverse((now, slot, q.generation)));
             }
         }
     }
@@ -861,6 +891,7 @@ impl Engine {
             self.answered.insert(key);
             self.resolvers[r].on_probe_answered(now, view.flags.rcode(), attempt.sent_at);
             self.note_alive(r, now);
+            self.end_silent_waits(r, now);
             return;
         }
         let slot = attempt.slot;
@@ -950,6 +981,9 @@ impl Engine {
         }
         let status = status_of(rcode, view.answer_count);
         self.answered.insert(key);
+        if !attempt.first {
+            self.resolvers[attempt.resolver].note_retry_outcome(false);
+        }
         self.complete(
             now,
             slot,
@@ -1013,8 +1047,8 @@ impl Engine {
     }
 
     /// Whether resolver `r`'s SERVFAIL is the zone's answer (see `Resolver::servfail_trusted`).
-    fn servfail_trusted(&self, r: usize) -> bool {
-        self.resolvers[r].servfail_trusted(self.resolvers.len() > 1)
+    fn servfail_trusted(&self, r: usize, now: Instant) -> bool {
+        self.resolvers[r].servfail_trusted(self.resolvers.len() > 1, now)
     }
 
     /// Resolver `r` answered SERVFAIL or REFUSED to the query in `slot` (to its `current`
@@ -1041,7 +1075,7 @@ impl Engine {
         let said_so = q
             .refusals
             .iter()
-            .filter(|&&x| self.servfail_trusted(x))
+            .filter(|&&x| self.servfail_trusted(x, now))
             .count();
         let enough = (self.retry.servfail_tries as usize).min(self.resolvers.len());
         if said_so >= enough {
@@ -1063,7 +1097,7 @@ impl Engine {
         let others_usable = self.usable_besides(&q.refusals);
         let q = self.queries[slot].as_mut().expect("live");
         q.current = None;
-        if !self.servfail_trusted(r) || !others_usable {
+        if !self.servfail_trusted(r, now) || !others_usable {
             // Its SERVFAILs are its own trouble, or no other resolver can be asked now (a
             // farm in trouble may SERVFAIL what it would answer): ask again after a backoff.
             self.failure(slot, failure, now);
@@ -1147,6 +1181,13 @@ impl Engine {
             for &r in &q.lost_by {
                 self.resolvers[r].loss_contradicted();
                 self.check_bench(r, now);
+            }
+            if let Some(r) = q.first_lost {
+                self.resolvers[r].note_chance_loss();
+            }
+            // The first attempt's timeout, if any, comes first: the rest were retries.
+            for &r in q.lost_by.iter().skip(usize::from(q.first_lost.is_some())) {
+                self.resolvers[r].note_retry_outcome(true);
             }
         }
         for key in &q.keys {
@@ -1253,6 +1294,7 @@ impl Engine {
             let slot = a.slot;
             let q = self.queries[slot].as_mut().expect("live");
             q.current = None;
+            q.silent_on = None;
             q.uncharged += 1;
             q.generation = next_generation(&mut self.generations);
             self.stats.moved += 1;

@@ -50,9 +50,10 @@ pub struct RetryPolicy {
     /// resolvers have confirmed (`Resolver::servfail_trusted`); one whose SERVFAILs its peers
     /// contradict is its own trouble, retried as before.
     pub servfail_tries: u32,
-    /// Odds, at the resolvers' measured loss, that every timed-out attempt of a question was
-    /// lost by chance, below which no more attempts go out: what is left is a question the
-    /// resolvers do not answer while they answer others (a dead authority).
+    /// Odds, at the resolvers' loss by chance (`Resolver::chance_loss`), that every timed-out
+    /// attempt of a question was lost by chance, below which no more attempts go out: what is
+    /// left is a question the resolvers do not answer while they answer others (a dead
+    /// authority).
     pub give_up_odds: f64,
     /// Such a question still waits this long from its start for a late answer (dig's and
     /// dnsperf's 5 s timeout).
@@ -175,8 +176,9 @@ impl RetryPolicy {
     }
 }
 
-/// The odds that one attempt to a resolver losing `loss_rate` of first attempts was lost by
-/// chance: one and a half times the measured rate (a margin for its noise), at least 1 %.
+/// The odds that one attempt to a resolver losing `loss_rate` of the first attempts of questions
+/// it answers was lost by chance: one and a half times the measured rate (a margin for its
+/// noise), at least 1 %.
 pub fn loss_odds(loss_rate: f64) -> f64 {
     (1.5 * loss_rate).clamp(0.01, 1.0)
 }

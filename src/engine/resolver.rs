@@ -258,6 +258,14 @@ pub struct Resolver {
     cwnd: f64,
     ssthresh: f64,
     loss: LossRounds,
+    /// Loss by chance: of the first attempts of questions that were answered, the share that
+    /// timed out (exponentially weighted over about 256). A question nobody answers (a dead
+    /// zone) is not a loss of the path, and counting it would make every other dead question
+    /// wait for more timeouts before it is given up.
+    chance_loss: f64,
+    /// The same for the retries of questions that were answered: a retry usually finds the
+    /// answer cached (its first attempt waited on the recursion), so it is lost far less often.
+    retry_loss: f64,
     queue: QueueDetector,
     /// Its SERVFAIL and REFUSED answers that another resolver confirmed (answered the same way)
     /// or contradicted (answered with data), decayed: whether they are the zone's answer or
@@ -289,9 +297,10 @@ struct LossRounds {
     round_lost: u32,
     round_started: Option<Instant>,
     rounds: u64,
-    /// The loss of the last round, and whether it was above the usual.
+    /// The loss of the last round, and when it last ended above the usual.
     last_rate: f64,
     congested: bool,
+    congested_at: Option<Instant>,
     /// The usual loss of a round (a moving average over rounds that were not congested).
     base: Option<f64>,
 }
@@ -300,6 +309,11 @@ const LOSS_PRIOR: f64 = 0.2;
 /// The shortest time a loss takes to show: the floor of the attempt timeout.
 const LOSS_DELAY: Duration = Duration::from_millis(250);
 const LOSS_ALPHA: f64 = 1.0 / 256.0;
+/// Retries are few (a few percent of lookups): a shorter memory.
+const RETRY_LOSS_ALPHA: f64 = 1.0 / 64.0;
+/// How long a round that lost more than usual keeps the resolver in trouble: a few rounds of a
+/// loopback farm (a round lasts at least the attempt timeout), long enough to bridge a stall.
+const TROUBLE_HOLD: Duration = Duration::from_secs(2);
 
 impl LossRounds {
     fn new() -> Self {
@@ -311,6 +325,7 @@ impl LossRounds {
             rounds: 0,
             last_rate: 0.0,
             congested: false,
+            congested_at: None,
             base: None,
         }
     }
@@ -341,7 +356,10 @@ impl LossRounds {
         };
         let expected = n * base;
         self.congested = lost > expected + 3.0 * (expected * (1.0 - base)).sqrt() + 0.01 * n + 1.0;
-        if !self.congested {
+        if self.congested {
+            self.congested_at = Some(now);
+        } else {
+            self.congested_at = None;
             self.base = Some(base + (lost / n - base) / 4.0);
         }
         self.congested
@@ -424,6 +442,8 @@ impl Resolver {
             cwnd: INITIAL_WINDOW,
             ssthresh: MAX_WINDOW,
             loss: LossRounds::new(),
+            chance_loss: LOSS_PRIOR,
+            retry_loss: LOSS_PRIOR,
             queue: QueueDetector::default(),
             servfail_confirmed: 0.0,
             servfail_contradicted: 0.0,
@@ -451,10 +471,41 @@ impl Resolver {
         self.loss.rate
     }
 
-    /// Whether its last round lost more than usual: a resolver in trouble (a stall, a full
-    /// request list), whose timeouts and SERVFAILs say nothing about the questions.
-    pub fn in_trouble(&self) -> bool {
-        self.loss.congested
+    /// Loss by chance: how often the first attempt of a question it then answered (or a
+    /// peer did) timed out; a cautious 20 % until measured. The odds that a timeout was chance.
+    pub fn chance_loss(&self) -> f64 {
+        self.chance_loss
+    }
+
+    /// The question whose first attempt it lost was answered after all: a loss by chance.
+    pub fn note_chance_loss(&mut self) {
+        self.record_chance(true);
+    }
+
+    /// Loss by chance of retries, at most that of first attempts: a retry finds the recursion
+    /// its first attempt waited on done or under way.
+    pub fn retry_loss(&self) -> f64 {
+        self.retry_loss.min(self.chance_loss)
+    }
+
+    /// A retry of a question that was answered was answered (`lost` false) or timed out.
+    pub fn note_retry_outcome(&mut self, lost: bool) {
+        self.retry_loss += RETRY_LOSS_ALPHA * (f64::from(u8::from(lost)) - self.retry_loss);
+    }
+
+    fn record_chance(&mut self, lost: bool) {
+        self.chance_loss += LOSS_ALPHA * (f64::from(u8::from(lost)) - self.chance_loss);
+    }
+
+    /// Whether a round that lost more than usual ended within the last [`TROUBLE_HOLD`]: a
+    /// resolver in trouble (a stall, a full request list), whose timeouts and SERVFAILs say
+    /// nothing about the questions. The verdict lapses: at a scan's tail too few first attempts
+    /// go out to end another round, and the last one, full of questions for dead zones, would
+    /// otherwise leave every SERVFAIL of the tail untrusted until its deadline.
+    pub fn in_trouble(&self, now: Instant) -> bool {
+        self.loss
+            .congested_at
+            .is_some_and(|at| now < at + TROUBLE_HOLD)
     }
 
     /// Whether its SERVFAIL and REFUSED answers are the zone's (final once enough resolvers
@@ -463,9 +514,9 @@ impl Resolver {
     /// than usual (a resolver in trouble, its request list full of questions for dead zones,
     /// SERVFAILs what it would otherwise answer); without peers there is nobody to ask
     /// instead, so they are.
-    pub fn servfail_trusted(&self, peers: bool) -> bool {
+    pub fn servfail_trusted(&self, peers: bool, now: Instant) -> bool {
         let (yes, no) = (self.servfail_confirmed, self.servfail_contradicted);
-        !peers || (yes >= 4.0 && no <= (yes + no) / 4.0 && !self.in_trouble())
+        !peers || (yes >= 4.0 && no <= (yes + no) / 4.0 && !self.in_trouble(now))
     }
 
     /// Another resolver answered SERVFAIL or REFUSED to a question it answered so too.
@@ -612,6 +663,7 @@ impl Resolver {
         }
         if first && still_counted {
             self.note_loss(false, now);
+            self.record_chance(false);
         }
         let queueing = self.queue.sample(rtt, self.stats.answered, self.cwnd);
         // Grow only while the window is in use (an idle window proves nothing) and no queue
@@ -668,9 +720,9 @@ impl Resolver {
             return true;
         }
         // Owing only questions nobody answers (dead zones, at a scan's tail) looks like
-        // silence too: a root NS probe tells a live resolver from a dead one before it is
-        // called down, and its answer turns the owed questions' timeouts into losses.
-        if silent >= limits.down_after / 3 && !self.liveness_checked {
+        // silence too: a root NS probe, at once, tells a live resolver from a dead one before
+        // it is called down, and its answer turns the owed questions' timeouts into losses.
+        if !self.liveness_checked {
             self.liveness_checked = true;
             self.check_at = Some(now);
         }
@@ -1090,7 +1142,7 @@ mod tests {
         for _ in 0..5 {
             r.servfail_confirmed();
         }
-        assert!(r.servfail_trusted(true));
+        assert!(r.servfail_trusted(true, t0));
         // Rounds of 300 first attempts, 300 ms each: three clean, then one losing half.
         for round in 0..4u64 {
             for i in 0..300u64 {
@@ -1103,16 +1155,20 @@ mod tests {
                 }
             }
         }
-        r.on_send(t0 + ms(1300));
-        r.on_reply(t0 + ms(1300), ms(5), Rcode::NOERROR, false, true, true);
+        let now = t0 + ms(1300);
+        r.on_send(now);
+        r.on_reply(now, ms(5), Rcode::NOERROR, false, true, true);
         assert!(
-            !r.servfail_trusted(true),
+            !r.servfail_trusted(true, now),
             "in trouble: its SERVFAILs may be its own"
         );
         assert!(
-            r.servfail_trusted(false),
+            r.servfail_trusted(false, now),
             "with no peer to ask, still final"
         );
+        // No round ends after it (a scan's tail sends few first attempts): the verdict lapses.
+        let later = t0 + ms(1200) + TROUBLE_HOLD;
+        assert!(r.servfail_trusted(true, later), "trouble is not for ever");
     }
 
     #[test]
