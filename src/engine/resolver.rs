@@ -299,7 +299,6 @@ struct LossRounds {
     rounds: u64,
     /// The loss of the last round, and when it last ended above the usual.
     last_rate: f64,
-    congested: bool,
     congested_at: Option<Instant>,
     /// The usual loss of a round (a moving average over rounds that were not congested).
     base: Option<f64>,
@@ -315,6 +314,12 @@ const RETRY_LOSS_ALPHA: f64 = 1.0 / 64.0;
 /// loopback farm (a round lasts at least the attempt timeout), long enough to bridge a stall.
 const TROUBLE_HOLD: Duration = Duration::from_secs(2);
 
+/// Moves `share`, an exponentially weighted share of events, towards one more event (`hit`)
+/// or non-event by `alpha`.
+fn moving_share(share: &mut f64, alpha: f64, hit: bool) {
+    *share += alpha * (f64::from(u8::from(hit)) - *share);
+}
+
 impl LossRounds {
     fn new() -> Self {
         LossRounds {
@@ -324,7 +329,6 @@ impl LossRounds {
             round_started: None,
             rounds: 0,
             last_rate: 0.0,
-            congested: false,
             congested_at: None,
             base: None,
         }
@@ -335,7 +339,7 @@ impl LossRounds {
     /// up with the answers, and sets nothing; the second, at the first window, sets the usual
     /// loss. Returns whether a round ended with loss above it.
     fn record(&mut self, lost: bool, window: f64, now: Instant, rto: Duration) -> bool {
-        self.rate += LOSS_ALPHA * (f64::from(u8::from(lost)) - self.rate);
+        moving_share(&mut self.rate, LOSS_ALPHA, lost);
         self.round_outcomes += 1;
         self.round_lost += u32::from(lost);
         let started = *self.round_started.get_or_insert(now);
@@ -355,14 +359,14 @@ impl LossRounds {
             return false;
         };
         let expected = n * base;
-        self.congested = lost > expected + 3.0 * (expected * (1.0 - base)).sqrt() + 0.01 * n + 1.0;
-        if self.congested {
+        let congested = lost > expected + 3.0 * (expected * (1.0 - base)).sqrt() + 0.01 * n + 1.0;
+        if congested {
             self.congested_at = Some(now);
         } else {
             self.congested_at = None;
             self.base = Some(base + (lost / n - base) / 4.0);
         }
-        self.congested
+        congested
     }
 }
 
@@ -490,11 +494,11 @@ impl Resolver {
 
     /// A retry of a question that was answered was answered (`lost` false) or timed out.
     pub fn note_retry_outcome(&mut self, lost: bool) {
-        self.retry_loss += RETRY_LOSS_ALPHA * (f64::from(u8::from(lost)) - self.retry_loss);
+        moving_share(&mut self.retry_loss, RETRY_LOSS_ALPHA, lost);
     }
 
     fn record_chance(&mut self, lost: bool) {
-        self.chance_loss += LOSS_ALPHA * (f64::from(u8::from(lost)) - self.chance_loss);
+        moving_share(&mut self.chance_loss, LOSS_ALPHA, lost);
     }
 
     /// Whether a round that lost more than usual ended within the last [`TROUBLE_HOLD`]: a
@@ -811,8 +815,7 @@ impl Resolver {
 
     fn record_outcome(&mut self, failed: bool) {
         self.samples = self.samples.saturating_add(1);
-        self.failure_rate =
-            (1.0 - EWMA_ALPHA) * self.failure_rate + EWMA_ALPHA * f64::from(u8::from(failed));
+        moving_share(&mut self.failure_rate, EWMA_ALPHA, failed);
     }
 
     /// Benches this resolver if it fails far more than `best_peer_rate` (the lowest failure rate
