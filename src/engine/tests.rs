@@ -788,6 +788,36 @@ fn a_servfail_that_peers_contradict_is_retried_and_counts_against_the_resolver()
     assert!(r.failure_rate > 0.0);
 }
 
+/// Submits one question `<name>.test` every 10 ms from time 0, sending what is ready each
+/// tick and answering at once the attempts `answer` says yes to (given the name's first label).
+/// Returns the time after the last.
+fn stream_questions(
+    net: &mut Net,
+    names: impl Iterator<Item = String>,
+    mut answer: impl FnMut(&str) -> bool,
+) -> u64 {
+    let mut t = 0;
+    for (i, name) in names.enumerate() {
+        net.engine.submit(
+            net.at(t),
+            Question::new(format!("{name}.test"), A, i as u64),
+        );
+        for s in net.send_all(t) {
+            let wire = MessageView::parse(&s.bytes)
+                .unwrap()
+                .question
+                .name_wire
+                .to_vec();
+            let label = std::str::from_utf8(&wire[1..=wire[0] as usize]).unwrap();
+            if answer(label) {
+                net.deliver(t, &s, reply(&s.bytes, 0, 1, false));
+            }
+        }
+        t += 10;
+    }
+    t
+}
+
 /// Asks `dead.test` at `t` among a stream of other questions, one every 10 ms, which the
 /// resolvers answer at once but for those whose name starts with "dz" (dead zones, like
 /// `dead.test`): both resolvers stay silent on them. Returns its outcome's attempts, the
@@ -842,18 +872,8 @@ fn questions_nobody_answers_are_no_loss_of_the_path() {
     // A farm whose questions are one in twenty for dead zones: their first attempts time out
     // on every resolver, but that is the zones', not loss by chance, and does not make the
     // next dead question wait for more timeouts (counted as loss, 5 % would have it take six).
-    let mut t = 0;
-    for i in 0..3000u64 {
-        let name = if i % 20 == 0 { "dz" } else { "q" };
-        net.engine
-            .submit(net.at(t), Question::new(format!("{name}{i}.test"), A, i));
-        for s in net.send_all(t) {
-            if MessageView::parse(&s.bytes).unwrap().question.name_wire[1..3] != *b"dz" {
-                net.deliver(t, &s, reply(&s.bytes, 0, 1, false));
-            }
-        }
-        t += 10;
-    }
+    let names = (0..3000).map(|i| format!("{}{i}", if i % 20 == 0 { "dz" } else { "q" }));
+    let t = stream_questions(&mut net, names, |name| !name.starts_with("dz"));
     net.outcomes();
     let resolvers = net.engine.resolvers();
     assert!(resolvers.iter().all(|r| r.chance_loss() < 0.01));
@@ -874,29 +894,14 @@ fn a_retry_is_lost_less_often_than_a_first_attempt_and_a_dead_question_ends_soon
     // timeout); every retry is answered. The first timeout of a dead question is then chance
     // at 30 % (1.5 × 20 %), its retries' at the 1 % floor: four attempts reach one in a
     // million (at 30 % each, twelve would: past the deadline).
-    let mut t = 0;
     let mut dropped = std::collections::HashSet::new();
-    for i in 0..6000u64 {
-        net.engine
-            .submit(net.at(t), Question::new(format!("q{i}.test"), A, i));
-        for s in net.send_all(t) {
-            let name = MessageView::parse(&s.bytes)
-                .unwrap()
-                .question
-                .name_wire
-                .to_vec();
-            let n: u64 = std::str::from_utf8(&name[2..name[0] as usize + 1])
-                .unwrap()
-                .parse()
-                .unwrap();
-            if !(n.is_multiple_of(5) && dropped.insert(n)) {
-                net.deliver(t, &s, reply(&s.bytes, 0, 1, false));
-            }
-        }
-        t += 10;
-    }
+    let names = (0..6000).map(|i| format!("q{i}"));
+    let t = stream_questions(&mut net, names, |name| {
+        let n: u64 = name[1..].parse().unwrap();
+        !(n.is_multiple_of(5) && dropped.insert(n))
+    });
     let (end, _) = run_until_idle(&mut net, t, t + 20_000, |_, _| Some(0));
-    t = end + 1;
+    let t = end + 1;
     assert!(net.outcomes().iter().all(|o| o.status == Status::NoError));
     for r in net.engine.resolvers() {
         assert!(r.chance_loss() > 0.1, "{}", r.chance_loss());
