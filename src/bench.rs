@@ -65,7 +65,7 @@ pub fn run(job: &BenchJob) -> anyhow::Result<BenchReport> {
     }
     let deadline = job.duration.map(|d| Instant::now() + d);
     let passes = if deadline.is_some() { usize::MAX } else { 1 };
-    let (mut engine, sockets, driver_config) = job.asking.open(deadline)?;
+    let (mut engine, mut sockets, driver_config) = job.asking.open(deadline)?;
     let mut input = queries
         .iter()
         .cycle()
@@ -82,7 +82,7 @@ pub fn run(job: &BenchJob) -> anyhow::Result<BenchReport> {
     let started = Instant::now();
     driver::run(
         &mut engine,
-        &sockets,
+        &mut sockets,
         &driver_config,
         &mut input,
         &mut |o| {

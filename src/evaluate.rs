@@ -68,7 +68,7 @@ impl Workload for Spf<'_> {
 
 /// Evaluates `request` through the resolvers of `asking`.
 pub fn spf(asking: &driver::Settings, request: &Request) -> anyhow::Result<Evaluation> {
-    let (mut engine, sockets, config): (Engine, _, _) = asking.open(None)?;
+    let (mut engine, mut sockets, config): (Engine, _, _) = asking.open(None)?;
     let mut workload = Spf {
         request,
         known: Known::default(),
@@ -77,7 +77,7 @@ pub fn spf(asking: &driver::Settings, request: &Request) -> anyhow::Result<Evalu
         stopped: false,
     };
     workload.advance();
-    driver::run_workload(&mut engine, &sockets, &config, &mut workload)?;
+    driver::run_workload(&mut engine, &mut sockets, &config, &mut workload)?;
     workload.done.ok_or_else(|| {
         anyhow::anyhow!(
             "stopped before the evaluation ended (a signal, or every resolver down for --give-up)"

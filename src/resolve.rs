@@ -52,7 +52,7 @@ pub fn run(job: &ResolveJob) -> anyhow::Result<Resolved> {
         writer.flush()
     });
 
-    let (mut engine, sockets, driver_config) = job.asking.open(None)?;
+    let (mut engine, mut sockets, driver_config) = job.asking.open(None)?;
     let mut read_error = None;
     // Lines as bytes: a line that is not UTF-8 becomes a BADNAME row, not the end of the run.
     let mut lines = reader.split(b'\n').map(|l| {
@@ -88,7 +88,7 @@ pub fn run(job: &ResolveJob) -> anyhow::Result<Resolved> {
         });
         driver::run(
             &mut engine,
-            &sockets,
+            &mut sockets,
             &driver_config,
             &mut input,
             &mut |o| {

@@ -292,20 +292,50 @@ impl fmt::Display for Rcode {
 /// Encodes a presentation-form name (trailing dot optional) into wire form. Used by tools and
 /// tests to build queries; escapes are not supported because mxscan only queries hostnames.
 pub fn encode_name(name: &str, out: &mut Vec<u8>) -> Result<(), WireError> {
+    // Only ASCII goes on the wire: an internationalised name must arrive as A-labels, and
+    // anything else (a line that was not UTF-8) is not a name to ask.
+    if !name.is_ascii() {
+        return Err(WireError::BadName);
+    }
     let start = out.len();
-    for label in name
-        .trim_end_matches('.')
-        .split('.')
-        .filter(|l| !l.is_empty())
-    {
-        // Only ASCII goes on the wire: an internationalised name must arrive as A-labels, and
-        // anything else (a line that was not UTF-8) is not a name to ask.
-        if label.len() > 63 || !label.is_ascii() {
+    // Presentation form (RFC 1035 §5.1): `\DDD` is the byte DDD, `\X` is X itself (a `.` that
+    // is part of a label), an unescaped `.` ends a label. Names read from answers are written
+    // this way, so a label holding any byte is asked as it came.
+    let mut bytes = name.as_bytes().iter().copied().peekable();
+    let mut label: Vec<u8> = Vec::with_capacity(63);
+    let end_label = |label: &mut Vec<u8>, out: &mut Vec<u8>| -> Result<(), WireError> {
+        if label.len() > 63 {
             return Err(WireError::BadName);
         }
-        out.push(label.len() as u8);
-        out.extend_from_slice(label.as_bytes());
+        if !label.is_empty() {
+            out.push(label.len() as u8);
+            out.append(label);
+        }
+        Ok(())
+    };
+    while let Some(b) = bytes.next() {
+        match b {
+            b'.' => end_label(&mut label, out)?,
+            b'\\' => {
+                let c = bytes.next().ok_or(WireError::BadName)?;
+                if c.is_ascii_digit() {
+                    let mut value = u32::from(c - b'0');
+                    for _ in 0..2 {
+                        let d = bytes
+                            .next()
+                            .filter(u8::is_ascii_digit)
+                            .ok_or(WireError::BadName)?;
+                        value = value * 10 + u32::from(d - b'0');
+                    }
+                    label.push(u8::try_from(value).map_err(|_| WireError::BadName)?);
+                } else {
+                    label.push(c);
+                }
+            }
+            _ => label.push(b),
+        }
     }
+    end_label(&mut label, out)?;
     out.push(0);
     if out.len() - start > MAX_NAME_LEN {
         return Err(WireError::BadName);
@@ -334,6 +364,9 @@ pub fn build_query(
     Ok(q)
 }
 
+/// Bytes [`push_opt`] appends.
+pub const OPT_LEN: usize = 11;
+
 /// Appends an EDNS0 OPT record (version 0, no flags, no options).
 pub fn push_opt(out: &mut Vec<u8>, udp_size: u16) {
     out.push(0);
@@ -345,6 +378,25 @@ pub fn push_opt(out: &mut Vec<u8>, udp_size: u16) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_in_presentation_form_go_out_as_their_bytes() {
+        let wire = |name: &str| {
+            let mut out = Vec::new();
+            encode_name(name, &mut out).map(|_| out)
+        };
+        assert_eq!(wire("a\\.b.c.").unwrap(), b"\x03a.b\x01c\x00");
+        assert_eq!(wire("\\000\\255x.t").unwrap(), b"\x03\x00\xffx\x01t\x00");
+        assert_eq!(wire("a\\\\b").unwrap(), b"\x03a\\b\x00");
+        for bad in ["a\\25", "a\\256", "a\\", "é.test", &"x".repeat(64)] {
+            assert_eq!(wire(bad), Err(WireError::BadName), "{bad}");
+        }
+        // What the pipeline writes for a label of every byte value comes back as those bytes.
+        let label: Vec<u8> = (0..52).collect();
+        let name = hickory_proto::rr::Name::from_labels([label.as_slice()]).unwrap();
+        let text = crate::pipeline::lookup::name_text(&name);
+        assert_eq!(wire(&text).unwrap()[1..53], label[..]);
+    }
 
     #[test]
     fn query_round_trips_through_the_view() {

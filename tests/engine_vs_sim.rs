@@ -38,7 +38,7 @@ fn scan(
     let mut config = EngineConfig::new(resolvers.clone(), 4);
     config.retry.initial_timeout = Duration::from_millis(300);
     tweak(&mut config);
-    let sockets = driver::bind_sockets(config.sockets, &resolvers).unwrap();
+    let mut sockets = driver::bind_sockets(config.sockets, &resolvers).unwrap();
     let driver_config = DriverConfig {
         sockets: config.sockets,
         window: 2_000,
@@ -52,7 +52,7 @@ fn scan(
     let started = Instant::now();
     driver::run(
         &mut engine,
-        &sockets,
+        &mut sockets,
         &driver_config,
         &mut input,
         &mut |o| {

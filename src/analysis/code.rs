@@ -131,6 +131,7 @@ codes! {
     DNS_REFUSED: Fixed(Indeterminate), weight None, gate false, "REFUSED (or another rcode) from every resolver tried";
     DNS_TRUNCATED: Fixed(Info), weight None, gate false, "the MX answer did not fit UDP; completed over TCP";
     DNS_MALFORMED: Fixed(Warn), weight None, gate false, "FORMERR, an undecodable reply, or MX records outside the answer section";
+    DOMAIN_BUDGET_EXCEEDED: Fixed(Info), weight None, gate false, "the domain's records exceed the scan's budget per domain: some were left out";
     SPF_NONE: Fixed(Warn), weight None, gate false, "no SPF record";
     SPF_MULTIPLE: Fixed(Error), weight None, gate false, "more than one SPF record at a name (permerror)";
     SPF_SYNTAX: Fixed(Error), weight None, gate false, "an SPF record that does not parse (permerror)";

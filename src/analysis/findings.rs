@@ -337,6 +337,9 @@ impl<'a> Domain<'a> {
         if mx.malformed {
             self.push(Code::DNS_MALFORMED, Code::DNS_MALFORMED.meaning().into());
         }
+        if r.cut.any() {
+            self.push(Code::DOMAIN_BUDGET_EXCEEDED, r.cut.describe());
+        }
     }
 
     /// The domain's name and route. False when nothing further is evaluated (rule 10).
@@ -524,8 +527,8 @@ impl<'a> Domain<'a> {
                 self.spread(&ips);
             }
         }
-        if self.r.exchanges.len() > 10 {
-            let evidence = format!("{} MX records", self.r.exchanges.len());
+        if self.r.mx_count > 10 {
+            let evidence = format!("{} MX records", self.r.mx_count);
             self.push(Code::MX_TOO_MANY, evidence);
         }
     }

@@ -53,6 +53,7 @@ fn address(addr: &str, ptr: &[&str], iprev: Iprev) -> Address {
             ptr_answer
         }),
         ptr_names: ptr.iter().map(|s| s.to_string()).collect(),
+        ptr_count: ptr.len(),
         forward,
         iprev,
     }
@@ -119,6 +120,8 @@ fn domain(name: &str, exchanges: Vec<(u16, &str, Option<Host>)>) -> DomainResult
         extra: vec![],
         mx: ans(Status::NoError, data),
         walk: vec![],
+        mx_count: exchanges.len(),
+        cut: Default::default(),
         exchanges: exchanges
             .into_iter()
             .map(|(preference, n, host)| Exchange {

@@ -55,11 +55,12 @@ pub struct EngineArgs {
     #[arg(long, value_name = "N", default_value_t = RetryPolicy::default().servfail_tries)]
     pub servfail_tries: u32,
 
-    /// Randomise the case of query names (0x20) and reject a reply whose question does not
-    /// echo the sent case exactly (turned off, with a warning, for a resolver that never
-    /// preserves case).
-    #[arg(long = "0x20")]
-    pub randomize_case: bool,
+    /// Send query names in their own letter case instead of randomising it (0x20). By
+    /// default each attempt's name gets a random case pattern and a reply whose question does
+    /// not echo it exactly is rejected, so a forger must guess it along with the id and the
+    /// port (0x20 turns itself off, with a warning, for a resolver that never preserves case).
+    #[arg(long = "no-0x20")]
+    pub no_randomize_case: bool,
 
     /// When every resolver has been down this long, stop as on SIGINT (tables valid, exit
     /// status 5, resumable); until then the scan takes no new domains and probes the
@@ -151,7 +152,7 @@ impl EngineArgs {
         c.retry.servfail_tries = self.servfail_tries;
         c.limits.max_in_flight = self.per_resolver;
         c.limits.qps = (self.qps > 0).then_some(f64::from(self.qps));
-        c.randomize_case = self.randomize_case;
+        c.randomize_case = !self.no_randomize_case;
         Ok(c)
     }
 }

@@ -13,15 +13,22 @@ use clap::Args;
 use crate::sim::{self, FaultProfile, ResolverConfig, SyntheticWorld, ZoneFiles, Zones};
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("world").args(["synthetic", "hostile"]))]
 pub struct SimArgs {
     /// Serve the RFC 1035 zone files (*.zone) of this directory, e.g. data/zones.
     #[arg(
         long,
         value_name = "DIR",
-        conflicts_with = "synthetic",
-        required_unless_present = "synthetic"
+        conflicts_with_all = ["synthetic", "hostile"],
+        required_unless_present_any = ["synthetic", "hostile"]
     )]
     pub zones: Option<PathBuf>,
+
+    /// Serve the hostile world: zones built to hurt a scanner (an SPF include graph, MX and
+    /// address floods, a long CNAME chain, huge TXT, hundreds of rua, every byte value in
+    /// names), all under hostile.test; `--write-domains` lists them.
+    #[arg(long, conflicts_with = "synthetic")]
+    pub hostile: bool,
 
     /// Serve a synthetic world of N domains (syn0.test … syn{N-1}.test) answered on the fly.
     #[arg(long, value_name = "N")]
@@ -58,8 +65,8 @@ pub struct SimArgs {
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub duration: f64,
 
-    /// Write the synthetic world's domain list here (one per line).
-    #[arg(long, value_name = "FILE", requires = "synthetic")]
+    /// Write the synthetic (or hostile) world's domain list here (one per line).
+    #[arg(long, value_name = "FILE", requires = "world")]
     pub write_domains: Option<PathBuf>,
 
     /// Write the synthetic world's ground truth here (domain,scenario,codes), for --checks all.
@@ -76,7 +83,7 @@ pub struct SimArgs {
     pub zone_questions: Option<PathBuf>,
 
     /// Only write the files above, do not serve.
-    #[arg(long, requires = "synthetic")]
+    #[arg(long, requires = "world")]
     pub write_only: bool,
 
     /// Also write the counters printed at exit as JSON to this file.
@@ -119,7 +126,24 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
         }
     }
     let zones: Arc<dyn Zones> = match (&args.zones, args.synthetic) {
-        (None, None) => bail!("give --zones DIR or --synthetic N"),
+        _ if args.hostile => {
+            if let Some(path) = &args.write_domains {
+                write_file(path, "domain list", |w| {
+                    sim::hostile::DOMAINS
+                        .iter()
+                        .try_for_each(|(d, _)| writeln!(w, "{d}"))
+                })?;
+            }
+            if args.write_only {
+                return Ok(0);
+            }
+            eprintln!(
+                "mxscan sim: the hostile world, {} domains under hostile.test",
+                sim::hostile::DOMAINS.len()
+            );
+            Arc::new(sim::hostile::zones()?)
+        }
+        (None, None) => bail!("give --zones DIR, --synthetic N or --hostile"),
         (Some(dir), _) => {
             let world = ZoneFiles::load_dir(dir)?;
             eprintln!(

@@ -23,7 +23,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use rand::rngs::SmallRng;
+use rand::rngs::{SmallRng, StdRng};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use smallvec::SmallVec;
@@ -48,12 +48,31 @@ pub struct EngineConfig {
     /// Randomise the case of each attempt's question name (0x20, draft-vixie-dnsext-dns0x20)
     /// and take only replies that echo it exactly.
     pub randomize_case: bool,
-    /// Seed of id allocation and case randomisation.
-    pub seed: u64,
+    /// Seed of id allocation and case randomisation, for tests that replay a run; `None`
+    /// (the default): from the operating system, so that nobody off-path can predict a query.
+    pub seed: Option<u64>,
 }
 
-/// UDP sockets to spread queries over, by default.
-pub const DEFAULT_SOCKETS: usize = 4;
+/// UDP sockets to spread queries over, by default: each is a source port an off-path forger
+/// must guess along with the id.
+pub const DEFAULT_SOCKETS: usize = 64;
+/// How often one socket is retired and bound again to a fresh port (with 64 sockets, each
+/// port lives about a minute).
+pub const ROTATE_EVERY: Duration = Duration::from_secs(1);
+
+/// The rotation of source ports: one socket at a time stops taking new queries, and once its
+/// last attempt has ended the driver binds it again to a new random port.
+#[derive(Debug, Default)]
+struct PortRotation {
+    /// Attempts in flight per socket.
+    load: Vec<u32>,
+    /// The socket that takes no new queries until the driver has bound it again.
+    draining: Option<usize>,
+    /// The socket retired next.
+    cursor: usize,
+    /// When the next socket is retired.
+    next: Option<Instant>,
+}
 
 impl EngineConfig {
     pub fn new(resolvers: Vec<SocketAddr>, sockets: usize) -> Self {
@@ -63,8 +82,8 @@ impl EngineConfig {
             retry: RetryPolicy::default(),
             limits: ResolverLimits::default(),
             edns_udp_size: 1232,
-            randomize_case: false,
-            seed: 0x6D78_7363_616E,
+            randomize_case: true,
+            seed: None,
         }
     }
 }
@@ -176,6 +195,9 @@ pub struct TcpRequest {
     pub resolver: SocketAddr,
     /// The query (its id is the TCP pool's to set).
     pub query: Vec<u8>,
+    /// When the engine stops waiting for it (its own timer fails the request then): the pool
+    /// gives up on it at the same moment, sent or not.
+    pub deadline: Instant,
 }
 
 /// Engine-wide counters: what was rejected and why, and how hard the engine worked.
@@ -192,6 +214,8 @@ pub struct EngineStats {
     pub case_changed: u64,
     /// With 0x20: replies rejected because their question did not echo the sent case.
     pub case_mismatch: u64,
+    /// Sockets bound again to a fresh source port.
+    pub ports_rotated: u64,
     /// Times a ready query waited because no resolver could take it (costs no attempt).
     pub backpressure: u64,
     /// Answers taken from an earlier attempt after the query had been re-sent: a timeout fired
@@ -385,12 +409,13 @@ pub struct Engine {
     /// Keys whose answer was taken, until their id is reused: later copies are duplicates.
     answered: KeySet,
     next_socket: usize,
+    ports: PortRotation,
     next_resolver: usize,
     ready: VecDeque<usize>,
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     outcomes: VecDeque<Outcome>,
     tcp: VecDeque<TcpRequest>,
-    rng: SmallRng,
+    rng: StdRng,
     /// Source of timer generations, unique across the engine: a slot is reused by later
     /// queries, and a stale timer of an earlier one must never match.
     generations: u32,
@@ -415,7 +440,11 @@ impl Engine {
             "the engine needs at least one resolver"
         );
         assert!(config.sockets > 0 && config.sockets <= u16::MAX as usize);
-        let mut rng = SmallRng::seed_from_u64(config.seed);
+        // A CSPRNG (ChaCha12) seeded by the OS: ids and case patterns are its output.
+        let mut rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => rand::make_rng(),
+        };
         let free_ids = (0..config.sockets)
             .map(|_| {
                 let mut ids: Vec<u16> = (0..=u16::MAX).collect();
@@ -444,6 +473,10 @@ impl Engine {
             free_ids,
             answered: KeySet::new(config.sockets),
             next_socket: 0,
+            ports: PortRotation {
+                load: vec![0; config.sockets],
+                ..PortRotation::default()
+            },
             next_resolver: 0,
             ready: VecDeque::new(),
             timers: BinaryHeap::new(),
@@ -709,8 +742,41 @@ impl Engine {
         q.started + self.outage_clock(now).saturating_sub(q.outage_mark)
     }
 
+    /// The socket whose last attempt has ended since it was retired: the driver binds it again
+    /// to a fresh port and calls [`Engine::rebound`].
+    pub fn poll_rebind(&self) -> Option<usize> {
+        self.ports.draining.filter(|&s| self.ports.load[s] == 0)
+    }
+
+    /// Socket `socket` has a new port: it takes queries again.
+    pub fn rebound(&mut self, socket: usize, now: Instant) {
+        if self.ports.draining == Some(socket) {
+            self.ports.draining = None;
+            self.ports.next = Some(now + ROTATE_EVERY);
+            self.stats.ports_rotated += 1;
+        }
+    }
+
+    /// Retires the next socket when its turn has come (never the only one).
+    fn rotate_ports(&mut self, now: Instant) {
+        let ports = &mut self.ports;
+        let n = ports.load.len();
+        if n < 2 || ports.draining.is_some() {
+            return;
+        }
+        match ports.next {
+            None => ports.next = Some(now + ROTATE_EVERY),
+            Some(at) if at <= now => {
+                ports.draining = Some(ports.cursor);
+                ports.cursor = (ports.cursor + 1) % n;
+            }
+            Some(_) => {}
+        }
+    }
+
     /// Processes every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.rotate_ports(now);
         while let Some(Reverse((at, slot, generation))) = self.timers.peek().copied() {
             if at > now {
                 break;
@@ -955,9 +1021,16 @@ impl Engine {
                 q.tcp_resolver = Some(attempt.resolver);
                 q.current = None;
                 q.generation = next_generation(&mut self.generations);
-                let timeout = self
-                    .retry
-                    .max_timeout
+                // A connection and a query: twice an attempt's timeout, so that a resolver that
+                // never answers over TCP costs a retry elsewhere, not the lookup's deadline.
+                let attempt_timeout = self.retry.attempt_timeout(
+                    self.resolvers[attempt.resolver].rto(),
+                    q.charged(),
+                    started,
+                    now,
+                );
+                let timeout = (2 * attempt_timeout)
+                    .min(self.retry.max_timeout)
                     .min((started + self.retry.deadline).saturating_duration_since(now));
                 self.timers
                     .push(Reverse((now + timeout, slot, q.generation)));
@@ -965,6 +1038,7 @@ impl Engine {
                     token: ((slot as u64) << 32) | u64::from(q.generation),
                     resolver: self.resolvers[attempt.resolver].addr,
                     query: q.wire.clone(),
+                    deadline: now + timeout,
                 });
             }
             return;
@@ -984,11 +1058,20 @@ impl Engine {
         if !attempt.first {
             self.resolvers[attempt.resolver].note_retry_outcome(false);
         }
+        let mut reply = bytes.to_vec();
+        if attempt.case_seed != 0 {
+            // The question back in the case it was submitted in: names the resolver compressed
+            // against it (owner names, an MX's own domain) then read as without 0x20.
+            // Echoed exactly, so it is our name's length, right after the header as in ours.
+            let end = HEADER_LEN + view.question.name_wire.len();
+            let wire = &self.queries[slot].as_ref().expect("live").wire;
+            reply[HEADER_LEN..end].copy_from_slice(&wire[HEADER_LEN..end]);
+        }
         self.complete(
             now,
             slot,
             status,
-            Some(bytes.to_vec()),
+            Some(reply),
             Some(attempt.resolver),
             Some(rtt),
         );
@@ -1241,18 +1324,28 @@ impl Engine {
     /// Ends an attempt: its id goes to the back of the free queue (reused last).
     fn release(&mut self, key: (u16, u16)) -> Option<Attempt> {
         let attempt = self.attempts.remove(&key)?;
+        self.ports.load[key.0 as usize] -= 1;
         self.free_ids[key.0 as usize].push_back(key.1);
         Some(attempt)
     }
 
+    /// A free id, drawn at random per query from the older half of a socket's free queue: as
+    /// unpredictable as the generator, and never one released a moment ago (a late reply to
+    /// its last attempt could otherwise match the new one).
     fn allocate_id(&mut self) -> Option<(u16, u16)> {
         let n = self.free_ids.len();
         for k in 0..n {
             let socket = (self.next_socket + k) % n;
-            if let Some(id) = self.free_ids[socket].pop_front() {
-                self.next_socket = (socket + 1) % n;
-                return Some((socket as u16, id));
+            let free = &mut self.free_ids[socket];
+            if free.is_empty() || self.ports.draining == Some(socket) {
+                continue;
             }
+            self.ports.load[socket] += 1;
+            let pick = self.rng.random_range(0..free.len().div_ceil(2));
+            free.swap(0, pick);
+            let id = free.pop_front().expect("not empty");
+            self.next_socket = (socket + 1) % n;
+            return Some((socket as u16, id));
         }
         None
     }

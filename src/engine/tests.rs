@@ -29,6 +29,9 @@ struct Net {
 impl Net {
     fn new(resolvers: usize, tweak: impl FnOnce(&mut EngineConfig)) -> Net {
         let mut config = EngineConfig::new((0..resolvers).map(|i| addr(2 + i as u8)).collect(), 1);
+        // Names as submitted, so a test can read them; the tests of 0x20 turn it on.
+        config.randomize_case = false;
+        config.seed = Some(1);
         tweak(&mut config);
         Net {
             engine: Engine::new(config),
@@ -461,14 +464,16 @@ fn a_stuck_tcp_request_times_out() {
     let s = net.send_all(0).remove(0);
     net.deliver(1, &s, reply(&s.bytes, 0, 0, true));
     let req = net.engine.poll_tcp().unwrap();
-    assert!(net.send_all(4_000).is_empty());
-    assert_eq!(
-        net.send_all(4_001).len(),
-        1,
-        "TCP gave up after max_timeout; UDP again"
-    );
+    assert!(req.deadline <= net.at(1 + 4_000));
+    // TCP is given up after twice an attempt's timeout (at least the 250 ms floor each), not
+    // the 4 s ceiling: then UDP again.
+    let again = (2..4_000)
+        .find(|&t| !net.send_all(t).is_empty())
+        .expect("UDP again before the ceiling");
+    assert!((500..=2_000).contains(&again), "{again} ms");
+    assert_eq!(net.at(again), req.deadline.max(net.at(again)));
     net.engine
-        .handle_tcp(net.at(4_002), req.token, Some(&[0; 12]));
+        .handle_tcp(net.at(again + 1), req.token, Some(&[0; 12]));
     assert!(net.outcomes().is_empty(), "a stale TCP answer is ignored");
 }
 
@@ -986,4 +991,56 @@ fn a_live_resolver_owing_only_dead_questions_is_not_called_down() {
         assert_eq!((r.stats.downs, r.stats.benched), (0, 0), "{:?}", r.stats);
         assert_eq!(r.failure_rate, 0.0);
     }
+}
+
+/// The ids of the first `n` queries an engine seeded by the OS sends.
+fn first_ids(n: usize) -> Vec<u16> {
+    let mut net = Net::new(1, |c| c.seed = None);
+    for i in 0..n as u64 {
+        net.engine
+            .submit(net.at(0), Question::new(format!("q{i}.test"), A, i));
+    }
+    let sent = net.send_all(0);
+    sent.iter()
+        .map(|s| u16::from_be_bytes([s.bytes[0], s.bytes[1]]))
+        .collect()
+}
+
+#[test]
+fn two_runs_share_no_id_sequence() {
+    let (one, two) = (first_ids(64), first_ids(64));
+    assert_eq!((one.len(), two.len()), (64, 64));
+    // Two random sequences of 64 ids agree in a place with odds of about 1 in 1 000.
+    let same = one.iter().zip(&two).filter(|(a, b)| a == b).count();
+    assert!(same <= 2, "{same} ids in the same place: {one:?} {two:?}");
+    assert_ne!(one[..4], two[..4]);
+}
+
+#[test]
+fn a_socket_is_retired_and_bound_again_once_its_queries_end() {
+    let mut net = Net::new(1, |c| c.sockets = 2);
+    // The first call starts the rotation's clock; a second later socket 0 is retired.
+    net.send_all(0);
+    net.engine
+        .submit(net.at(0), Question::new("early.test", A, 1));
+    let early = net.send_all(0);
+    assert_eq!(net.engine.poll_rebind(), None);
+    let t = ROTATE_EVERY.as_millis() as u64;
+    net.send_all(t);
+    for i in 0..8 {
+        net.engine
+            .submit(net.at(t), Question::new(format!("late{i}.test"), A, 10 + i));
+    }
+    let late = net.send_all(t);
+    let on_zero = |sent: &[Sent]| sent.iter().filter(|s| s.socket == 0).count();
+    assert_eq!(on_zero(&late), 0, "a retired socket takes no new query");
+    // The early query may have gone out on socket 0: until it ends, the socket is kept.
+    if on_zero(&early) == 1 {
+        assert_eq!(net.engine.poll_rebind(), None);
+        net.deliver(t, &early[0], reply(&early[0].bytes, 0, 1, false));
+    }
+    assert_eq!(net.engine.poll_rebind(), Some(0));
+    net.engine.rebound(0, net.at(t));
+    assert_eq!(net.engine.poll_rebind(), None);
+    assert_eq!(net.engine.stats.ports_rotated, 1);
 }

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use socket2::Socket;
 
 use super::signals::StopFlags;
+use super::socket::{UDP_BUFFER_BYTES, bind_udp_buffered};
 use super::tcp::TcpPool;
-use super::{DatagramBatch, bind_udp, recv_batch, send_batch};
+use super::{DatagramBatch, recv_batch, send_batch};
 use crate::engine::{Engine, EngineConfig, Outcome, Question};
 
 /// Datagrams per batched syscall (`scripts/bench-resolve.sh` chose it: 64 amortises the
@@ -184,7 +185,24 @@ pub fn bind_sockets(n: usize, resolvers: &[SocketAddr]) -> io::Result<Vec<Socket
     } else {
         "0.0.0.0:0".parse().expect("valid")
     };
-    (0..n).map(|_| bind_udp(any, false)).collect()
+    (0..n)
+        .map(|_| bind_udp_buffered(any, false, buffer_bytes(n)))
+        .collect()
+}
+
+/// Buffers of one of `n` sockets: together about what one socket was given, at least 1 MiB.
+fn buffer_bytes(n: usize) -> usize {
+    (4 * UDP_BUFFER_BYTES / n).clamp(1 << 20, UDP_BUFFER_BYTES)
+}
+
+/// A new socket of `old`'s family on a fresh port chosen by the kernel (random on Linux), for
+/// the engine's port rotation; `old` is closed when the caller drops it.
+fn rebind(old: &Socket, n: usize) -> io::Result<Socket> {
+    let v6 = old.local_addr()?.is_ipv6();
+    let any: SocketAddr = if v6 { "[::]:0" } else { "0.0.0.0:0" }
+        .parse()
+        .expect("valid");
+    bind_udp_buffered(any, false, buffer_bytes(n))
 }
 
 /// What the driver runs: a source of queries that also consumes their outcomes. A workload
@@ -234,7 +252,7 @@ impl Workload for Stream<'_> {
 /// input is exhausted (or stopped) and every lookup has finished.
 pub fn run(
     engine: &mut Engine,
-    sockets: &[Socket],
+    sockets: &mut [Socket],
     config: &DriverConfig,
     input: &mut dyn Iterator<Item = Question>,
     on_outcome: &mut dyn FnMut(Outcome) -> io::Result<()>,
@@ -250,7 +268,7 @@ pub fn run(
 /// Runs `workload` on `engine` until it is finished and every lookup has ended.
 pub fn run_workload(
     engine: &mut Engine,
-    sockets: &[Socket],
+    sockets: &mut [Socket],
     config: &DriverConfig,
     workload: &mut dyn Workload,
 ) -> io::Result<Ended> {
@@ -344,6 +362,10 @@ pub fn run_workload(
         }
         while let Some((token, reply)) = tcp.try_reply() {
             engine.handle_tcp(now, token, reply.as_deref());
+        }
+        while let Some(s) = engine.poll_rebind() {
+            sockets[s] = rebind(&sockets[s], sockets.len())?;
+            engine.rebound(s, now);
         }
     }
 }

@@ -14,9 +14,9 @@ pub const UDP_BUFFER_BYTES: usize = 8 << 20;
 /// datagrams, which a burst of thousands of queries overflows). With CAP_NET_ADMIN the
 /// `*BUFFORCE` options go past the cap; without it they fail and the capped size stays.
 #[cfg(target_os = "linux")]
-fn force_buffers(socket: &Socket) {
+fn force_buffers(socket: &Socket, bytes: usize) {
     use std::os::fd::AsRawFd;
-    let bytes = UDP_BUFFER_BYTES as libc::c_int;
+    let bytes = bytes as libc::c_int;
     for option in [libc::SO_RCVBUFFORCE, libc::SO_SNDBUFFORCE] {
         // SAFETY: `bytes` is a live c_int and its exact size is passed; the fd is open.
         unsafe {
@@ -32,10 +32,15 @@ fn force_buffers(socket: &Socket) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn force_buffers(_socket: &Socket) {}
+fn force_buffers(_socket: &Socket, _bytes: usize) {}
 
 /// Binds a UDP socket with large buffers. `reuse_port` lets several threads share one address.
 pub fn bind_udp(addr: SocketAddr, reuse_port: bool) -> io::Result<Socket> {
+    bind_udp_buffered(addr, reuse_port, UDP_BUFFER_BYTES)
+}
+
+/// [`bind_udp`] with buffers of `bytes` (one of many sockets that share the load needs less).
+pub fn bind_udp_buffered(addr: SocketAddr, reuse_port: bool, bytes: usize) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
     #[cfg(unix)]
@@ -45,9 +50,9 @@ pub fn bind_udp(addr: SocketAddr, reuse_port: bool) -> io::Result<Socket> {
     #[cfg(not(unix))]
     let _ = reuse_port;
     // Best effort: a smaller buffer only costs throughput, never correctness.
-    let _ = socket.set_recv_buffer_size(UDP_BUFFER_BYTES);
-    let _ = socket.set_send_buffer_size(UDP_BUFFER_BYTES);
-    force_buffers(&socket);
+    let _ = socket.set_recv_buffer_size(bytes);
+    let _ = socket.set_send_buffer_size(bytes);
+    force_buffers(&socket, bytes);
     socket.bind(&addr.into())?;
     Ok(socket)
 }

@@ -14,6 +14,7 @@ use super::table::{Row, Table, TableFile};
 use crate::analysis::DomainReport;
 use crate::mailauth::dmarc::Disposition;
 use crate::mailauth::spf::SpfResult;
+use crate::pipeline::budget;
 use crate::pipeline::lookup::Answer;
 use crate::pipeline::result::{Address, Host};
 
@@ -139,7 +140,7 @@ impl DomainRow {
             mx_status: r.mx.status.as_str(),
             cname_chain: r.cname_chain().to_vec(),
             route: report.route.as_str(),
-            mx_count: r.exchanges.len(),
+            mx_count: r.mx_count,
             exchanges: r
                 .exchanges
                 .iter()
@@ -158,17 +159,17 @@ impl DomainRow {
                 codes
             },
             spf: checked(spf.state),
-            spf_record: spf.record,
+            spf_record: spf.record.map(|t| budget::text(t).0),
             spf_lookups: checked(spf.state).map(|_| spf.lookups),
             spf_void_lookups: checked(spf.state).map(|_| spf.void_lookups),
             spf_all: spf.all,
             spf_mx_pass: spf.mx_pass,
             dmarc: checked(dmarc.state),
-            dmarc_record: dmarc.record,
+            dmarc_record: dmarc.record.map(|t| budget::text(t).0),
             dmarc_at: dmarc.at,
             dmarc_policy: dmarc.policy,
             dmarc_pct: dmarc.pct,
-            dmarc_rua: dmarc.rua,
+            dmarc_rua: dmarc.rua.into_iter().take(budget::RUA).collect(),
             mta_sts: auth.mta_sts,
             tls_rpt: auth.tls_rpt,
             tlsa: auth.tlsa,
@@ -208,7 +209,7 @@ impl RecordRow {
                 address: Some(a.ip),
                 ptr_status: status(a.ptr.as_deref()),
                 ptr_names: a.ptr_names.clone(),
-                ptr_count: a.ptr_names.len(),
+                ptr_count: a.ptr_count,
                 iprev: a.iprev.as_str(),
                 ..base.clone()
             })

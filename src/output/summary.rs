@@ -219,7 +219,7 @@ impl Summary {
             .map(|(r, n)| format!("{r} {n}"))
             .collect();
         format!(
-            "mxscan scan: {} domains in {:.1} s ({:.0}/s){}, {} rejected{}, {} duplicates; {:.2} lookups/domain ({:.3}× the distinct questions), {} retries; {}{}{}",
+            "mxscan scan: {} domains in {:.1} s ({:.0}/s){}, {} rejected{}, {} duplicates; {:.2} lookups/domain ({}), {} retries; {}{}{}",
             self.domains_this_run,
             self.timing.scan_s,
             self.timing.domains_per_s,
@@ -236,7 +236,11 @@ impl Summary {
             },
             self.input.list.duplicates,
             self.queries.lookups_per_domain,
-            self.queries.floor.lookups_per_distinct_question,
+            match self.queries.floor.lookups_per_distinct_question {
+                // No question asked (nothing scanned): no ratio to give.
+                r if r.is_finite() => format!("{r:.3}× the distinct questions"),
+                _ => "no questions".to_string(),
+            },
             self.queries.retries,
             routes.join(", "),
             if self.unanswered > 0 {

@@ -17,12 +17,7 @@ use crate::mailauth::spf::record::RecordAt;
 use crate::mailauth::spf::{self, Evaluation, Request};
 use crate::mailauth::{Answer, Dns, Known, Need};
 
-/// MX addresses whose SPF result is evaluated, at most (the first in address order): enough
-/// for any real domain, and a bound on what a hostile one with `exists:%{i}…` can make us ask.
-pub const MAX_MX_CHECKS: usize = 10;
-/// Questions one evaluator may ask; RFC 7208's limits keep a real one near 30. Past this the
-/// next question is answered as a failure without being sent.
-const MAX_QUESTIONS: u32 = 64;
+use super::budget;
 
 /// The check families of `--checks`. MX (and the address and reverse checks that follow it) is
 /// always on: the others build on it.
@@ -118,11 +113,11 @@ pub struct Posture {
     pub spf: Option<Audit>,
     /// `check_host()` of each declared sender IP, in the order they were declared (deduplicated).
     pub senders: Vec<(IpAddr, Evaluation)>,
-    /// `check_host()` of the domain's own MX addresses (at most [`MAX_MX_CHECKS`]).
+    /// `check_host()` of the domain's own MX addresses (at most [`budget::MX_CHECKS`]).
     pub mx: Vec<(IpAddr, Evaluation)>,
     pub dmarc: Option<Discovery>,
     /// Each `rua` destination host and whether it accepts the domain's reports (`None`: the
-    /// lookup failed).
+    /// lookup failed), for the first [`budget::RUA`] URIs.
     pub rua: Vec<(String, Option<bool>)>,
     /// A question at the domain's own name came back NXDOMAIN: nothing exists there (RFC 8020),
     /// whatever became of its MX lookup.
@@ -213,7 +208,7 @@ impl AuthState {
         if evaluates {
             addresses.sort_unstable();
             addresses.dedup();
-            addresses.truncate(MAX_MX_CHECKS);
+            addresses.truncate(budget::MX_CHECKS);
             let jobs = addresses.into_iter().map(|ip| Running::new(Job::Mx(ip)));
             self.running.extend(jobs);
         }
@@ -237,7 +232,7 @@ impl AuthState {
             if let Some(need) = self.step(i) {
                 let running = &mut self.running[i];
                 running.asked += 1;
-                if running.asked > MAX_QUESTIONS {
+                if running.asked > budget::EVALUATOR_QUESTIONS {
                     // Answered as a failure without asking; the job goes on at once.
                     self.known.insert(need.name, need.qtype, Answer::Failed);
                     continue;
@@ -291,13 +286,13 @@ impl AuthState {
             }
             Job::Dmarc => {
                 let found = dmarc::discover(domain, &self.known)?;
-                let mut hosts: Vec<String> = found
-                    .policy
-                    .iter()
-                    .flatten()
-                    .flat_map(|p| p.rua.iter().filter_map(|uri| dmarc::report_host(uri)))
-                    .collect();
-                hosts.dedup();
+                let mut hosts: Vec<String> = Vec::new();
+                let uris = (found.policy.iter().flatten()).flat_map(|p| &p.rua);
+                for host in uris.take(budget::RUA).filter_map(|u| dmarc::report_host(u)) {
+                    if !hosts.contains(&host) {
+                        hosts.push(host);
+                    }
+                }
                 posture.dmarc = Some(found);
                 let jobs = hosts.into_iter().map(|h| Running::new(Job::Rua(h)));
                 self.running.extend(jobs);

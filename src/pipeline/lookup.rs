@@ -211,8 +211,10 @@ fn reverse_name(ip: IpAddr) -> String {
 }
 
 /// Presentation form of a name: lower case, no trailing dot, the root as `.`. Written in one
-/// pass (every name of every answer goes through here), escaped as hickory's `Name::to_ascii`
-/// escapes, the form names have always had in the tables.
+/// pass (every name of every answer goes through here). Escaped as RFC 1035 §5.1 says: a
+/// printable byte outside letters, digits, `_`, `-` and a leading `*` as `\X`, any other byte
+/// as `\DDD` in decimal (hickory's `to_ascii` writes octal there), so that
+/// `wire::encode_name` asks exactly the name that came.
 pub fn name_text(name: &Name) -> String {
     use std::fmt::Write;
     let mut text = String::with_capacity(name.len());
@@ -230,7 +232,7 @@ pub fn name_text(name: &Name) -> String {
                 text.push('\\');
                 text.push(c);
             } else {
-                let _ = write!(text, "\\{byte:03o}");
+                let _ = write!(text, "\\{byte:03}");
             }
         }
     }
@@ -565,25 +567,29 @@ mod tests {
     }
 
     #[test]
-    fn name_text_is_hickorys_presentation_form() {
-        let hickory = |name: &Name| {
-            let text = name.to_lowercase().to_ascii();
-            match text.strip_suffix('.') {
-                Some(stripped) if !stripped.is_empty() => stripped.to_string(),
-                _ => text,
-            }
-        };
+    fn name_text_is_the_presentation_form_the_wire_reads_back() {
         let mut rng = rand::rng();
         for _ in 0..2_000 {
             let labels: Vec<Vec<u8>> = (0..rng.random_range(0..4))
                 .map(|_| (0..rng.random_range(1..6)).map(|_| rng.random()).collect())
                 .collect();
-            let name = Name::from_labels(labels).unwrap();
-            assert_eq!(name_text(&name), hickory(&name), "{name:?}");
+            let name = Name::from_labels(labels).unwrap().to_lowercase();
+            let mut wire = Vec::new();
+            crate::wire::encode_name(&name_text(&name), &mut wire).unwrap();
+            let mut expected = Vec::new();
+            for label in name.iter() {
+                expected.push(label.len() as u8);
+                expected.extend_from_slice(label);
+            }
+            expected.push(0);
+            assert_eq!(wire, expected, "{name:?}");
         }
+        // Host names read as hickory writes them.
         for text in [".", "MX1.Example.TEST.", "*.a-b._x.test.", "a\\.b.test."] {
             let name = Name::from_ascii(text).unwrap();
-            assert_eq!(name_text(&name), hickory(&name), "{text}");
+            let hickory = name.to_lowercase().to_ascii();
+            let hickory = hickory.strip_suffix('.').filter(|s| !s.is_empty());
+            assert_eq!(name_text(&name), hickory.unwrap_or("."), "{text}");
         }
     }
 

@@ -10,6 +10,7 @@
 //! however long the input is.
 
 pub mod auth;
+pub mod budget;
 pub mod cache;
 pub mod lookup;
 pub mod result;
@@ -26,13 +27,6 @@ use crate::mailauth;
 use auth::{AuthState, Checks, Posture};
 use cache::{Ask, CacheSize, CacheStats, Fingerprint, LookupCache, fingerprint};
 use lookup::{Answer, Key};
-
-/// PTR names whose forward lookup is checked, as mail receivers do (RFC 8601 §3: iprev
-/// implementations commonly stop after a few); the result reports how many there were.
-pub const FORWARD_NAMES: usize = 2;
-/// CNAME records asked one at a time after a SERVFAIL, to tell a loop or an over-long chain
-/// from a broken server (resolvers follow at most 11 hops and hide loops behind SERVFAIL).
-pub const MAX_WALK: usize = 12;
 
 /// Why a domain asked a question: what follows from its answer depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,6 +68,8 @@ pub struct Finished {
     pub answers: Vec<(Key, Arc<Answer>)>,
     /// What the mail-authentication evaluators found (`None` under `--checks mx`).
     pub posture: Option<Box<Posture>>,
+    /// Questions the domain's budget did not let it ask ([`budget::QUESTIONS`]).
+    pub questions_cut: usize,
 }
 
 impl Finished {
@@ -100,6 +96,8 @@ struct Task {
     outstanding: usize,
     /// CNAME-walk steps requested so far.
     walked: usize,
+    /// Questions refused by the budget.
+    questions_cut: usize,
     auth: Option<Box<AuthState>>,
 }
 
@@ -163,18 +161,15 @@ type FollowUps = SmallVec<[(Key, Role); 4]>;
 fn follow_ups(key: &Key, role: Role, answer: &Answer, walked: usize, checks: Checks) -> FollowUps {
     let mut next = FollowUps::new();
     let walk = |name: &str, next: &mut FollowUps| {
-        if walked < MAX_WALK {
+        if walked < budget::CNAME_WALK {
             next.push((Key::Cname(name.into()), Role::Walk));
         }
     };
     match (key, role) {
         (Key::Mx(domain), Role::Domain) => match answer.status {
             Status::NoError => {
-                for d in &answer.data {
-                    if let lookup::Data::Mx { exchange, .. } = d
-                        && &**exchange != "."
-                        && !is_ip_literal(exchange)
-                    {
+                for (_, exchange) in budget::exchanges(answer).0 {
+                    if &**exchange != "." && !is_ip_literal(exchange) {
                         next.push((Key::A(exchange.clone()), Role::Host));
                         next.push((Key::Aaaa(exchange.clone()), Role::Host));
                         if checks.tlsa {
@@ -197,7 +192,7 @@ fn follow_ups(key: &Key, role: Role, answer: &Answer, walked: usize, checks: Che
             _ => {}
         },
         (Key::A(host) | Key::Aaaa(host), Role::Host) => {
-            for ip in answer.addresses() {
+            for ip in budget::addresses(answer).0 {
                 next.push((Key::Ptr(ip), Role::Reverse));
             }
             if answer.status == Status::ServFail {
@@ -205,12 +200,10 @@ fn follow_ups(key: &Key, role: Role, answer: &Answer, walked: usize, checks: Che
             }
         }
         (Key::Ptr(ip), Role::Reverse) => {
-            let mut names: Vec<&Arc<str>> = answer.ptr_names().collect();
             // Sorted, so the names checked do not depend on the resolver's RRset order.
-            names.sort_unstable();
-            names.dedup();
-            for name in names.into_iter().take(FORWARD_NAMES) {
-                next.push((Key::forward(name.clone(), *ip), Role::Forward));
+            let names = budget::ptr_names(answer).0;
+            for name in names.into_iter().take(budget::FORWARD_NAMES) {
+                next.push((Key::forward(name, *ip), Role::Forward));
             }
         }
         (Key::Cname(_), Role::Walk) => {
@@ -277,6 +270,7 @@ impl Pipeline {
             answered: Vec::new(),
             outstanding: 0,
             walked: 0,
+            questions_cut: 0,
             auth,
         };
         let slot = crate::slots::occupy(&mut self.tasks, &mut self.free, task);
@@ -321,13 +315,20 @@ impl Pipeline {
     }
 
     /// Records that `slot` needs `key` in `role`; the answer arrives through `deliveries`.
-    fn request(&mut self, slot: usize, key: Key, role: Role) {
+    /// False when the domain's budget of questions is spent: no answer will come.
+    fn request(&mut self, slot: usize, key: Key, role: Role) -> bool {
         let Some(task) = self.tasks[slot].as_mut() else {
-            return;
+            return false;
         };
         let print = fingerprint(&key);
         if task.requested.contains(&(print, role)) {
-            return;
+            return true;
+        }
+        // Counted as requests, not as queries sent, so what is cut does not depend on what
+        // other domains put in the cache.
+        if task.requested.len() >= budget::QUESTIONS {
+            task.questions_cut += 1;
+            return false;
         }
         task.requested.push((print, role));
         task.outstanding += 1;
@@ -343,7 +344,7 @@ impl Pipeline {
             count(&mut auth.hits);
             let answer = task.answers[i].1.clone();
             self.deliveries.push_back((slot, key, print, role, answer));
-            return;
+            return true;
         }
         let keep = shared(&key, &task.input.domain);
         match self.lookups.ask(&key, print, (slot, role), keep) {
@@ -358,6 +359,7 @@ impl Pipeline {
                     .push_back(Question::new(key.query_name(), key.qtype(), tag))
             }
         }
+        true
     }
 
     /// Delivers answers (and what follows from them) until none is left.
@@ -429,7 +431,15 @@ impl Pipeline {
                 }
             }
             for key in keys {
-                self.request(slot, key, Role::Auth);
+                let name = key.evaluator_name();
+                let qtype = key.qtype();
+                if !self.request(slot, key, Role::Auth)
+                    && let Some(auth) = self.tasks[slot].as_mut().and_then(|t| t.auth.as_mut())
+                {
+                    // Past the budget: the evaluator reads a failure and goes on.
+                    auth.learn(name, qtype, mailauth::Answer::Failed, None);
+                    again = true;
+                }
             }
             if !again {
                 return;
@@ -471,6 +481,7 @@ impl Pipeline {
             input: task.input,
             answers: task.answers,
             posture: task.auth.map(|a| Box::new(a.posture)),
+            questions_cut: task.questions_cut,
         });
     }
 }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use hickory_proto::rr::RecordType;
 
 use super::auth::{Posture, mta_sts_name, tls_rpt_name, tlsa_name};
-use super::lookup::{Answer, Data, Key};
-use super::{FORWARD_NAMES, Finished, is_ip_literal};
+use super::budget::{self, Cut, FORWARD_NAMES};
+use super::lookup::{Answer, Key};
+use super::{Finished, is_ip_literal};
 use crate::engine::Status;
 use crate::mailauth::transport::{self, Checked, TlsaState};
 
@@ -44,8 +45,11 @@ impl Iprev {
 pub struct Address {
     pub ip: IpAddr,
     pub ptr: Option<Arc<Answer>>,
-    /// All PTR names, sorted (the first [`FORWARD_NAMES`] are checked).
+    /// The PTR names, sorted, at most [`budget::PTR_NAMES`] (the first [`FORWARD_NAMES`] are
+    /// checked).
     pub ptr_names: Vec<String>,
+    /// Distinct PTR names in the answer.
+    pub ptr_count: usize,
     /// The forward lookups of the checked PTR names.
     pub forward: Vec<(String, Option<Arc<Answer>>)>,
     pub iprev: Iprev,
@@ -59,7 +63,7 @@ pub struct Host {
     pub aaaa: Option<Arc<Answer>>,
     /// CNAME hops asked one at a time after a SERVFAIL (empty when no walk was needed).
     pub walk: Vec<String>,
-    /// Addresses from A then AAAA, each once, sorted.
+    /// Addresses from A then AAAA, each once, sorted; at most [`budget::ADDRESSES`] of each.
     pub addresses: Vec<Address>,
     /// Its TLSA records for SMTP (`_25._tcp.<host>`), when `--checks` has `tlsa`.
     pub tlsa: Option<TlsaState>,
@@ -105,13 +109,18 @@ pub struct DomainResult {
     pub mx: Arc<Answer>,
     /// The domain's CNAME walk after a SERVFAIL of its MX question.
     pub walk: Vec<String>,
-    /// MX records sorted by preference then name; duplicates kept.
+    /// MX records sorted by preference then name, duplicates kept; at most
+    /// [`budget::EXCHANGES`].
     pub exchanges: Vec<Exchange>,
+    /// MX records in the answer.
+    pub mx_count: usize,
     /// The domain's own addresses when it has no MX (RFC 5321 §5.1).
     pub implicit: Option<Host>,
     pub senders: Vec<Address>,
     /// The mail-authentication checks (`None` under `--checks mx`).
     pub auth: Option<MailAuth>,
+    /// What the domain's budget left out.
+    pub cut: Cut,
 }
 
 /// What the mail-authentication checks found for a domain.
@@ -158,14 +167,11 @@ fn walk(f: &Finished, start: &str) -> Vec<String> {
     hops
 }
 
-fn address(f: &Finished, ip: IpAddr) -> Address {
+fn address(f: &Finished, ip: IpAddr, cut: &mut Cut) -> Address {
     let ptr = f.answer(&Key::Ptr(ip)).cloned();
-    let mut ptr_names: Vec<String> = ptr
-        .as_deref()
-        .map(|p| p.ptr_names().map(|n| n.to_string()).collect())
-        .unwrap_or_default();
-    ptr_names.sort_unstable();
-    ptr_names.dedup();
+    let (names, ptr_count) = ptr.as_deref().map(budget::ptr_names).unwrap_or_default();
+    cut.ptr_names += ptr_count - names.len();
+    let ptr_names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let forward: Vec<(String, Option<Arc<Answer>>)> = ptr_names
         .iter()
         .take(FORWARD_NAMES)
@@ -183,6 +189,7 @@ fn address(f: &Finished, ip: IpAddr) -> Address {
         ip,
         ptr,
         ptr_names,
+        ptr_count,
         forward,
         iprev,
     }
@@ -214,14 +221,15 @@ pub fn iprev(ip: IpAddr, ptr: Option<&Answer>, forward: &[(String, Option<Arc<An
     }
 }
 
-fn host(f: &Finished, name: &str) -> Host {
+fn host(f: &Finished, name: &str, cut: &mut Cut) -> Host {
     let a = f.answer_to(RecordType::A, name).cloned();
     let aaaa = f.answer_to(RecordType::AAAA, name).cloned();
-    let mut ips: Vec<IpAddr> = [&a, &aaaa]
-        .into_iter()
-        .flatten()
-        .flat_map(|x| x.addresses())
-        .collect();
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for answer in [&a, &aaaa].into_iter().flatten() {
+        let (checked, count) = budget::addresses(answer);
+        cut.addresses += count - checked.len();
+        ips.extend(checked);
+    }
     ips.sort_unstable();
     ips.dedup();
     let walked = [&a, &aaaa]
@@ -233,7 +241,7 @@ fn host(f: &Finished, name: &str) -> Host {
         a,
         aaaa,
         walk: if walked { walk(f, name) } else { Vec::new() },
-        addresses: ips.into_iter().map(|ip| address(f, ip)).collect(),
+        addresses: ips.into_iter().map(|ip| address(f, ip, cut)).collect(),
         tlsa: f
             .answer_to(RecordType::TLSA, &tlsa_name(name))
             .map(|a| TlsaState::of(&a.to_mailauth())),
@@ -248,27 +256,47 @@ impl DomainResult {
             .answer_to(RecordType::MX, domain)
             .cloned()
             .unwrap_or_else(|| Arc::new(Answer::failed(Status::Timeout, 0)));
-        let mut exchanges: Vec<Exchange> = mx
-            .data
-            .iter()
-            .filter_map(|d| match d {
-                Data::Mx {
-                    preference,
-                    exchange,
-                } => Some(Exchange {
-                    preference: *preference,
-                    name: exchange.to_string(),
-                    host: (&**exchange != "." && !is_ip_literal(exchange))
-                        .then(|| host(f, exchange)),
-                }),
-                _ => None,
-            })
-            .collect();
-        exchanges.sort_by(|x, y| (x.preference, &x.name).cmp(&(y.preference, &y.name)));
-        let implicit = (mx.status == Status::NoData).then(|| host(f, domain));
+        let mut cut = Cut {
+            questions: f.questions_cut,
+            ..Cut::default()
+        };
+        let (kept, mx_count) = budget::exchanges(&mx);
+        cut.exchanges = mx_count - kept.len();
+        let mut exchanges: Vec<Exchange> = Vec::with_capacity(kept.len());
+        for (i, &(preference, exchange)) in kept.iter().enumerate() {
+            // A name listed twice is cut once.
+            let repeat = kept[..i].iter().any(|(_, e)| *e == exchange);
+            let mut seen = Cut::default();
+            let host = (&**exchange != "." && !is_ip_literal(exchange))
+                .then(|| host(f, exchange, if repeat { &mut seen } else { &mut cut }));
+            let name = exchange.to_string();
+            exchanges.push(Exchange {
+                preference,
+                name,
+                host,
+            });
+        }
+        let implicit = (mx.status == Status::NoData).then(|| host(f, domain, &mut cut));
         let mut senders = f.input.senders.clone();
         senders.sort_unstable();
         senders.dedup();
+        let senders = senders
+            .into_iter()
+            .map(|ip| address(f, ip, &mut cut))
+            .collect();
+        if let Some(posture) = &f.posture {
+            let policy = (posture.dmarc.as_ref()).and_then(|d| d.policy.as_ref()?.as_ref().ok());
+            cut.rua = policy.map_or(0, |p| p.rua.len().saturating_sub(budget::RUA));
+            let records = [
+                posture.spf.as_ref().and_then(|s| s.record.as_ref()),
+                posture.dmarc.as_ref().and_then(|d| d.record.as_ref()),
+            ];
+            cut.text = records
+                .into_iter()
+                .flatten()
+                .map(|r| r.len().saturating_sub(budget::TEXT))
+                .sum();
+        }
         DomainResult {
             line: f.input.line,
             domain: domain.to_string(),
@@ -280,8 +308,9 @@ impl DomainResult {
             },
             mx,
             exchanges,
+            mx_count,
             implicit,
-            senders: senders.into_iter().map(|ip| address(f, ip)).collect(),
+            senders,
             auth: f.posture.as_ref().map(|posture| MailAuth {
                 posture: (**posture).clone(),
                 mta_sts: f
@@ -291,6 +320,7 @@ impl DomainResult {
                     .answer_to(RecordType::TXT, &tls_rpt_name(domain))
                     .map(|a| Checked::of(&a.to_mailauth(), transport::tls_rpt)),
             }),
+            cut,
         }
     }
 

@@ -80,7 +80,16 @@ fn scan_checking(
     max_active: usize,
     checks: Checks,
 ) -> (HashMap<String, DomainResult>, HashMap<(String, u16), u32>) {
-    let zones = world();
+    scan_world(&world(), domains, max_active, checks)
+}
+
+/// [`scan_checking`] over `zones`.
+fn scan_world(
+    zones: &ZoneFiles,
+    domains: &[(&str, Vec<IpAddr>)],
+    max_active: usize,
+    checks: Checks,
+) -> (HashMap<String, DomainResult>, HashMap<(String, u16), u32>) {
     let mut p = Pipeline::new(max_active, CacheSize(1 << 20), checks);
     let mut input = domains.iter().enumerate();
     let mut sent: HashMap<(String, u16), u32> = HashMap::new();
@@ -111,7 +120,7 @@ fn scan_checking(
             *sent
                 .entry((q.name.clone(), u16::from(q.qtype)))
                 .or_default() += 1;
-            p.handle_outcome(&outcome(&zones, &q));
+            p.handle_outcome(&outcome(zones, &q));
         }
         while let Some(f) = p.poll_finished() {
             let r = DomainResult::assemble(&f);
@@ -291,4 +300,54 @@ fn only_names_outside_the_domain_are_kept_for_other_domains() {
     assert!(kept(Key::A("mail.myshop1.test".into())));
     assert!(kept(Key::Mx("other.test".into())));
     assert!(kept(Key::Ptr("198.19.0.9".parse().unwrap())));
+}
+
+/// A domain with 40 MX, each with 12 addresses, each with three PTR names that map back, a
+/// DMARC record with 20 report addresses: every list is read to its limit, the questions stop
+/// at the domain's budget, and the result says what was cut.
+#[test]
+fn a_flood_of_records_is_read_to_the_budget_and_says_what_was_cut() {
+    let mut zone = String::from("$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 300\n");
+    let mut reverse = String::from("$TTL 300\n@ SOA ns.test. h.test. 1 3600 600 86400 300\n");
+    for i in 0..40 {
+        zone += &format!("flood MX {i} mx{i}.flood\n");
+        for j in 0..12 {
+            zone += &format!("mx{i}.flood A 198.20.{i}.{j}\n");
+            for k in 0..3 {
+                let name = format!("p{k}-{i}-{j}.flood");
+                reverse += &format!("{j}.{i} PTR {name}.test.\n");
+                zone += &format!("{name} A 198.20.{i}.{j}\n");
+            }
+        }
+    }
+    let rua: Vec<String> = (0..20).map(|i| format!("mailto:r@h{i}.example")).collect();
+    // Character-strings of at most 255 bytes, joined by the reader.
+    let halves = [rua[..10].join(","), rua[10..].join(",")];
+    zone += &format!(
+        "_dmarc.flood TXT \"v=DMARC1; p=none; rua={},\" \"{}\"\n",
+        halves[0], halves[1]
+    );
+    zone += "flood TXT \"v=spf1 mx -all\"\n";
+    let mut zones = world();
+    zones.load_text(zone, Path::new("test.zone")).unwrap();
+    zones
+        .load_text(reverse, Path::new("20.198.in-addr.arpa.zone"))
+        .unwrap();
+    let (r, sent) = scan_world(&zones, &[("flood.test", vec![])], 1, Checks::DEFAULT);
+    let r = &r["flood.test"];
+    let asked: u32 = sent.values().sum();
+    assert!(asked as usize <= budget::QUESTIONS, "{asked} questions");
+    assert_eq!((r.mx_count, r.exchanges.len()), (40, budget::EXCHANGES));
+    let preferences: Vec<u16> = r.exchanges.iter().map(|e| e.preference).collect();
+    assert_eq!(preferences, (0..16).collect::<Vec<u16>>(), "by preference");
+    let host = r.exchanges[0].host.as_ref().unwrap();
+    assert_eq!(host.addresses.len(), budget::ADDRESSES);
+    assert_eq!(host.addresses[0].ptr_count, 3);
+    assert_eq!(r.cut.exchanges, 24);
+    assert_eq!(r.cut.addresses, 16 * 4);
+    assert_eq!(r.cut.rua, 12);
+    assert!(r.cut.questions > 0, "{:?}", r.cut);
+    let posture = &r.auth.as_ref().unwrap().posture;
+    assert_eq!(posture.rua.len(), budget::RUA);
+    assert!(!sent.contains_key(&("_report._dmarc.h8.example".into(), 16)));
 }

@@ -183,7 +183,7 @@ impl ScanJob {
             ("--attempts", e.retry.max_attempts.to_string()),
             ("--timeout", e.retry.initial_timeout.as_millis().to_string()),
             ("--deadline", e.retry.deadline.as_secs_f64().to_string()),
-            ("--0x20", e.randomize_case.to_string()),
+            ("--no-0x20", (!e.randomize_case).to_string()),
             ("--cache", self.cache.to_string()),
             ("--domains-in-flight", self.domains_in_flight.to_string()),
         ];
@@ -377,7 +377,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
 
     let progress = Progress::start(counters.clone());
     let sampler = Sampler::start(counters.clone());
-    let (mut engine, sockets, driver_config) = job.asking.open(None)?;
+    let (mut engine, mut sockets, driver_config) = job.asking.open(None)?;
     let window = match job.domains_in_flight {
         0 => job.asking.window,
         n => n,
@@ -396,7 +396,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
         // A resumed run or a retry pass adds to the log of the runs before.
         workload.log_questions(QuestionsLog::open(path, !fresh)?);
     }
-    let result = driver::run_workload(&mut engine, &sockets, &driver_config, &mut workload);
+    let result = driver::run_workload(&mut engine, &mut sockets, &driver_config, &mut workload);
     let gave_up = matches!(result, Ok(driver::Ended::GaveUp));
     let (mut ran, sent) = workload.end(gave_up);
     if let Some(Err(e)) = ran.questions.take().map(QuestionsLog::finish) {

@@ -22,6 +22,18 @@ pub enum OverLimit {
     Drop,
 }
 
+/// How the resolver serves TCP (`tcp=on|silent|refuse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TcpMode {
+    #[default]
+    On,
+    /// Connections are accepted and held, and nothing is ever read or answered.
+    Silent,
+    /// Connections are accepted and closed at once.
+    Refuse,
+}
+
 /// The faults one simulated resolver injects. All rates are fractions in `0.0..=1.0`.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct FaultProfile {
@@ -59,6 +71,9 @@ pub struct FaultProfile {
     pub start_after: Option<Duration>,
     /// `case=PCT`: the echoed question name gets random 0x20 case changes.
     pub case_change: f64,
+    /// `tcp=on|silent|refuse`: with `truncate=100`, a resolver that sets TC and never
+    /// answers over TCP.
+    pub tcp: TcpMode,
 }
 
 /// A profile string that does not parse.
@@ -67,7 +82,7 @@ pub struct FaultProfile {
     "bad fault profile `{spec}`: {reason}. Write key=value pairs separated by commas, e.g. \
          `loss=5,latency=2ms,jitter=1ms`; keys: loss, latency, jitter, servfail, refused, qps, \
          over-qps, truncate, garbage-id, garbage-question, garbage-random, wrong-port, \
-         die-after-queries, die-after, revive-after, start-after, case"
+         die-after-queries, die-after, revive-after, start-after, case, tcp"
 )]
 pub struct FaultParseError {
     spec: String,
@@ -128,6 +143,18 @@ impl FromStr for FaultProfile {
                 "revive-after" => p.revive_after = Some(dur()?),
                 "start-after" => p.start_after = Some(dur()?),
                 "case" => p.case_change = pct()?,
+                "tcp" => {
+                    p.tcp = match value {
+                        "on" => TcpMode::On,
+                        "silent" => TcpMode::Silent,
+                        "refuse" => TcpMode::Refuse,
+                        other => {
+                            return Err(err(format!(
+                                "tcp must be on, silent or refuse, not `{other}`"
+                            )));
+                        }
+                    }
+                }
                 other => return Err(err(format!("unknown key `{other}`"))),
             }
         }

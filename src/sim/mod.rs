@@ -9,6 +9,7 @@
 pub mod counters;
 pub mod export;
 pub mod faults;
+pub mod hostile;
 pub mod responder;
 pub mod sample;
 mod server;

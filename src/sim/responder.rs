@@ -128,7 +128,12 @@ impl Responder {
                 None => return counted(response, counters, Event::PolicyDropped),
             },
         };
-        if let Some(client_size) = view.edns_udp_size {
+        // No room for the OPT record in a message already at the 64 KiB limit (hickory cut it
+        // there, with TC): its length must still fit the TCP length prefix.
+        let room = reply.len() + wire::OPT_LEN <= usize::from(u16::MAX);
+        if let Some(client_size) = view.edns_udp_size
+            && room
+        {
             wire::push_opt(&mut reply, SIM_EDNS_UDP_SIZE);
             bump_count(&mut reply, 10);
             if transport == Transport::Udp {

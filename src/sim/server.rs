@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use socket2::Socket;
 
 use super::counters::{Counters, Event};
-use super::faults::FaultState;
+use super::faults::{FaultState, TcpMode};
 use super::responder::{Packet, Responder, Transport};
 use super::world::Zones;
 use crate::io::{DatagramBatch, bind_udp, recv_batch, send_batch, wait_readable};
@@ -186,15 +186,23 @@ pub fn run_tcp(shared: Arc<Shared>, listener: TcpListener) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let open = Arc::new(AtomicUsize::new(0));
     let mut connections: Vec<JoinHandle<()>> = Vec::new();
+    // `tcp=silent`: accepted connections held open, never read.
+    let mut held: Vec<TcpStream> = Vec::new();
     while !shared.stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((stream, _)) => {
-                let dead = shared
-                    .faults
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .is_dead(Instant::now());
-                if dead || open.load(Ordering::Relaxed) >= MAX_TCP_CONNECTIONS {
+                let (dead, mode) = {
+                    let mut faults = shared.faults.lock().unwrap_or_else(|e| e.into_inner());
+                    (faults.is_dead(Instant::now()), faults.profile().tcp)
+                };
+                if mode == TcpMode::Silent && held.len() < MAX_TCP_CONNECTIONS {
+                    held.push(stream);
+                    continue;
+                }
+                if dead
+                    || mode != TcpMode::On
+                    || open.load(Ordering::Relaxed) >= MAX_TCP_CONNECTIONS
+                {
                     continue; // dropping the stream closes it
                 }
                 open.fetch_add(1, Ordering::Relaxed);

@@ -279,6 +279,23 @@ impl ZoneFiles {
         Ok(())
     }
 
+    /// Adds a record built in code (names no zone file could spell, bytes of every value) to
+    /// the loaded zone that encloses it; false when none does.
+    pub fn add(&mut self, mut record: Record) -> bool {
+        record.name = record.name.to_lowercase();
+        let mut apex = record.name.clone();
+        loop {
+            if self.apexes.contains_key(&LowerName::new(&apex)) {
+                self.insert(&apex, record);
+                return true;
+            }
+            if apex.is_root() {
+                return false;
+            }
+            apex = apex.base_name();
+        }
+    }
+
     fn insert(&mut self, origin: &Name, record: Record) {
         if record.record_type() == RecordType::NS && record.name != *origin {
             self.delegations.insert(LowerName::new(&record.name), ());

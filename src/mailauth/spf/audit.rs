@@ -2,6 +2,11 @@
 //! DNS-querying term through includes and redirects), void lookups among the targets that need
 //! no client data, its final `all`, and its problems. What a survey counts, and what the
 //! SPF_* findings of a domain come from.
+//!
+//! The walk ends where `check_host()` would: at the first DNS-querying term past the limit of
+//! 10 or the first void lookup past 2 (RFC 7208 §4.6.4). So however a zone builds its include
+//! graph (a diamond of includes per level doubles the paths), the audit visits at most 11
+//! records and asks a bounded number of questions, and its counters stop at 11 and 3.
 
 use hickory_proto::rr::RecordType;
 
@@ -30,9 +35,11 @@ pub enum Problem {
 pub struct Audit {
     /// The domain's own record.
     pub record: Option<String>,
-    /// DNS-querying terms over the whole tree (check_host() stops at 10: a permerror).
+    /// DNS-querying terms over the whole tree, counted up to the first past the limit of 10
+    /// (where `check_host()` stops with a permerror), so at most 11.
     pub lookups: u32,
-    /// Terms whose lookup (of a target without macros) found nothing (the limit is 2).
+    /// Terms whose lookup (of a target without macros) found nothing, counted up to the first
+    /// past the limit of 2.
     pub void_lookups: u32,
     /// The qualifier of the `all` that ends the record (through redirects), if any.
     pub all: Option<Qualifier>,
@@ -64,8 +71,33 @@ impl Audit {
 pub fn audit(domain: &str, dns: &dyn Dns) -> Result<Audit, Need> {
     let mut a = Audit::default();
     let mut stack = Vec::new();
-    walk(&domain.to_ascii_lowercase(), dns, &mut a, &mut stack, true)?;
-    Ok(a)
+    match walk(&domain.to_ascii_lowercase(), dns, &mut a, &mut stack, true) {
+        Ok(_) | Err(Halt::Limit) => Ok(a),
+        Err(Halt::Need(need)) => Err(need),
+    }
+}
+
+/// Why the walk stopped before its end.
+enum Halt {
+    /// It waits for this answer.
+    Need(Need),
+    /// A limit was passed: the audit is complete.
+    Limit,
+}
+
+impl From<Need> for Halt {
+    fn from(need: Need) -> Halt {
+        Halt::Need(need)
+    }
+}
+
+/// Counts one more term in `counter`; past `limit` the walk ends.
+fn count(counter: &mut u32, limit: u32) -> Result<(), Halt> {
+    *counter += 1;
+    if *counter > limit {
+        return Err(Halt::Limit);
+    }
+    Ok(())
 }
 
 fn ask<'d>(dns: &'d dyn Dns, name: &str, qtype: RecordType) -> Result<&'d Answer, Need> {
@@ -103,7 +135,7 @@ fn walk(
     a: &mut Audit,
     stack: &mut Vec<String>,
     top: bool,
-) -> Result<bool, Need> {
+) -> Result<bool, Halt> {
     if stack.iter().any(|n| n == name) {
         a.problems.push(Problem::Loop(name.to_string()));
         return Ok(true);
@@ -135,20 +167,21 @@ fn walk(
             return Ok(true);
         }
     };
+    // The record's own `all`, known before a limit may end the walk.
+    let all = parsed
+        .directives
+        .iter()
+        .find(|d| d.mechanism == Mechanism::All);
+    if top && let Some(all) = all {
+        a.all = Some(all.qualifier);
+    }
     stack.push(name.to_string());
-    let mut has_all = false;
     for d in &parsed.directives {
         if d.mechanism.counts() {
-            a.lookups += 1;
+            count(&mut a.lookups, MAX_LOOKUPS)?;
         }
         let (target, qtype) = match &d.mechanism {
-            Mechanism::All => {
-                has_all = true;
-                if top {
-                    a.all = Some(d.qualifier);
-                }
-                continue;
-            }
+            Mechanism::All => continue,
             Mechanism::Include(spec) => {
                 if let Some(target) = fixed(spec)
                     && !walk(&target, dns, a, stack, false)?
@@ -192,15 +225,15 @@ fn walk(
             {
                 a.problems.push(Problem::Failed(target));
             } else if empty(first) && second.is_none_or(empty) {
-                a.void_lookups += 1;
+                count(&mut a.void_lookups, MAX_VOID_LOOKUPS)?;
             }
         }
     }
     // A redirect counts, and applies only without an `all` (RFC 7208 §6.1).
     if let Some(redirect) = &parsed.redirect
-        && !has_all
+        && all.is_none()
     {
-        a.lookups += 1;
+        count(&mut a.lookups, MAX_LOOKUPS)?;
         if let Some(target) = fixed(redirect)
             && !walk(&target, dns, a, stack, top)?
         {
@@ -290,6 +323,50 @@ mod tests {
         );
     }
 
+    /// An include graph of 26 levels, each of two records that include both records of the
+    /// next: 2^26 paths. The walk ends at the 11th lookup, having read a handful of records.
+    #[test]
+    fn an_include_graph_is_walked_to_the_limit_only() {
+        let levels = 26;
+        let records: Vec<(String, String)> = (0..levels)
+            .flat_map(|l| {
+                (0..2).map(move |j| {
+                    let name = format!("l{l}-{j}.graph.example");
+                    let text = if l + 1 == levels {
+                        "v=spf1 -all".to_string()
+                    } else {
+                        format!(
+                            "v=spf1 include:l{n}-0.graph.example include:l{n}-1.graph.example -all",
+                            n = l + 1
+                        )
+                    };
+                    (name, text)
+                })
+            })
+            .collect();
+        let mut txt: Vec<(&str, &str)> = vec![(
+            "graph.example",
+            "v=spf1 include:l0-0.graph.example include:l0-1.graph.example -all",
+        )];
+        txt.extend(records.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+        let mut known = Known::default();
+        let mut asked = 0;
+        let a = loop {
+            match audit("graph.example", &known) {
+                Ok(a) => break a,
+                Err(need) => {
+                    asked += 1;
+                    let text = txt.iter().find(|(n, _)| *n == need.name).unwrap().1;
+                    known.insert(need.name, need.qtype, Answer::txt(&[text]));
+                }
+            }
+        };
+        assert_eq!(a.lookups, MAX_LOOKUPS + 1);
+        assert!(a.too_many_lookups() && a.problems.is_empty(), "{a:?}");
+        assert_eq!(a.all, Some(Qualifier::Fail));
+        assert!(asked <= 12, "{asked} questions");
+    }
+
     #[test]
     fn problems_and_limits() {
         let many: String = (0..11).map(|i| format!(" a:h{i}.example.com")).collect();
@@ -298,8 +375,12 @@ mod tests {
             &[("example.com", &format!("v=spf1{many} +all"))],
             &[],
         );
-        assert!(a.too_many_lookups() && a.too_many_voids(), "{a:?}");
-        assert_eq!((a.void_lookups, a.all), (11, Some(Qualifier::Pass)));
+        // The walk ends at the third void lookup, as check_host() does; the `all` is known.
+        assert!(a.too_many_voids() && !a.evaluates(), "{a:?}");
+        assert_eq!(
+            (a.lookups, a.void_lookups, a.all),
+            (3, 3, Some(Qualifier::Pass))
+        );
         let a = audited(
             "example.com",
             &[
