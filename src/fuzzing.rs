@@ -125,3 +125,114 @@ pub fn replied(question: &Question, status: Status, reply: Option<Vec<u8>>) -> O
         truncated: false,
     }
 }
+
+/// The mail-authentication parsers and evaluators driven by arbitrary text: `data` is parsed
+/// as an SPF record, a DMARC record and a macro string (expanded), then served as every TXT
+/// record of a world (one record per line) in which the SPF audit and `check_host()` run to
+/// the end. Shared by the cargo-fuzz target `mailauth` and a unit test. Nothing may panic,
+/// and both walks must end.
+pub fn mail_auth(data: &[u8]) {
+    use crate::mailauth::spf::macros::{Context, MacroString};
+    use crate::mailauth::spf::{self, Request, audit};
+    use crate::mailauth::{Answer, Known, Rdata, dmarc};
+    let text = String::from_utf8_lossy(data);
+    let _ = spf::record::parse(&text);
+    let _ = dmarc::parse(&text);
+    let cx = Context {
+        sender: "postmaster@fuzz.test".into(),
+        domain: "fuzz.test".into(),
+        ip: "2001:db8::1".parse().expect("valid"),
+        helo: "fuzz.test".into(),
+        validated: None,
+        receiver: "mx.test".into(),
+        timestamp: 0,
+    };
+    for in_explanation in [false, true] {
+        if let Ok(spec) = MacroString::parse(&text, in_explanation) {
+            let _ = spec.expand(&cx);
+        }
+    }
+    let records: Vec<&str> = text.lines().collect();
+    let answer = |need: &crate::mailauth::Need| match need.qtype {
+        RecordType::TXT => Answer::txt(&records),
+        RecordType::A => Answer::Records(vec![Rdata::A("192.0.2.1".parse().expect("valid"))]),
+        RecordType::MX => Answer::Records(vec![Rdata::Mx("mx.fuzz.test".into())]),
+        _ => Answer::NxDomain,
+    };
+    let mut known = Known::default();
+    let mut asked = 0;
+    while let Err(need) = audit::audit("fuzz.test", &known) {
+        asked += 1;
+        assert!(asked <= 1000, "the audit never ends");
+        let a = answer(&need);
+        known.insert(need.name, need.qtype, a);
+    }
+    let request = Request {
+        ip: "192.0.2.9".parse().expect("valid"),
+        sender: "postmaster@fuzz.test",
+        helo: "fuzz.test",
+        domain: "fuzz.test",
+        receiver: "mx.test",
+        timestamp: 0,
+    };
+    let mut known = Known::default();
+    let mut asked = 0;
+    while let Err(need) = spf::check_host(&request, &known) {
+        asked += 1;
+        assert!(asked <= 1000, "check_host() never ends");
+        let a = answer(&need);
+        known.insert(need.name, need.qtype, a);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{RngExt, SeedableRng};
+
+    /// The `mailauth` fuzz target's harness over text built from SPF and DMARC tokens, so that
+    /// stable CI walks include graphs, macros and limits too (cargo-fuzz runs it on bytes).
+    #[test]
+    fn mail_auth_text_never_panics_and_every_walk_ends() {
+        const TOKENS: &[&str] = &[
+            "v=spf1",
+            " include:fuzz.test",
+            " include:%{d}",
+            " a",
+            " a:%{i}.x.test/24",
+            " mx//64",
+            " ptr",
+            " exists:%{ir}.%{l1r+-}.e.test",
+            " ip4:192.0.2.0/24",
+            " ip6:2001:db8::/32",
+            " redirect=fuzz.test",
+            " exp=%{d}",
+            " -all",
+            " ~all",
+            " %%",
+            " %_",
+            " %-",
+            " %{",
+            "}",
+            ":",
+            "/",
+            "//",
+            "\n",
+            "v=DMARC1; p=reject",
+            "; rua=mailto:a@b.test",
+            ",mailto:=x@y.test!10m",
+            "; sp=none; pct=50",
+            "\u{0}",
+            "é",
+            " a:foo:bar.test",
+            " include:x/y.test/24",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..3_000 {
+            let n = rng.random_range(1..12);
+            let text: String = (0..n)
+                .map(|_| TOKENS[rng.random_range(0..TOKENS.len())])
+                .collect();
+            super::mail_auth(text.as_bytes());
+        }
+    }
+}

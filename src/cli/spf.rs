@@ -61,11 +61,25 @@ pub fn run(args: SpfArgs) -> anyhow::Result<i32> {
     Ok(super::exit::OK)
 }
 
+/// Text from DNS as a terminal may show it: control characters (C0 and C1, which could move
+/// the cursor or recolour the screen) written as `\DDD` or `\u{...}`.
+fn shown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            c if c.is_ascii_control() => out.push_str(&format!("\\{:03}", c as u8)),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn text(e: &Evaluation, domain: &str) -> String {
-    let mut s = format!("{}: {}\n", domain, e.result.as_str());
+    let mut s = format!("{}: {}\n", shown(domain), e.result.as_str());
     let mut line = |key: &str, value: Option<&str>| {
         if let Some(v) = value {
-            s += &format!("  {key:<12} {v}\n");
+            s += &format!("  {key:<12} {}\n", shown(v));
         }
     };
     line("record", e.record.as_deref());
@@ -77,4 +91,15 @@ fn text(e: &Evaluation, domain: &str) -> String {
         "lookups", e.lookups, e.void_lookups
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(
+            super::shown("a\x1b[31mb\u{9b}c\t"),
+            "a\\027[31mb\\u{9b}c\\009"
+        );
+    }
 }

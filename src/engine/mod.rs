@@ -54,10 +54,11 @@ pub struct EngineConfig {
 }
 
 /// UDP sockets to spread queries over, by default: each is a source port an off-path forger
-/// must guess along with the id.
-pub const DEFAULT_SOCKETS: usize = 64;
-/// How often one socket is retired and bound again to a fresh port (with 64 sockets, each
-/// port lives about a minute).
+/// must guess along with the id (and, rotating, the ports change). 64 cost 15 % more wall
+/// time than 4 against the sim (docs/BENCHMARKS.md, issue #24); 16 cost 9 %.
+pub const DEFAULT_SOCKETS: usize = 16;
+/// How often one socket is retired and bound again to a fresh port (with 16 sockets, each
+/// port lives about 16 s).
 pub const ROTATE_EVERY: Duration = Duration::from_secs(1);
 
 /// The rotation of source ports: one socket at a time stops taking new queries, and once its
@@ -453,6 +454,7 @@ impl Engine {
             })
             .collect();
         let n = config.resolvers.len();
+        let max_bench = config.limits.max_bench;
         Engine {
             probe_wire: build_query(0, ".", 2, Some(config.edns_udp_size))
                 .expect("the root encodes"),
@@ -465,7 +467,13 @@ impl Engine {
             limits: config.limits,
             edns_udp_size: config.edns_udp_size,
             randomize_case: config.randomize_case,
-            resolvers: config.resolvers.into_iter().map(Resolver::new).collect(),
+            resolvers: (config.resolvers.into_iter())
+                .map(|addr| {
+                    let mut resolver = Resolver::new(addr);
+                    resolver.max_bench = max_bench;
+                    resolver
+                })
+                .collect(),
             queries: Vec::new(),
             free_slots: Vec::new(),
             live: 0,

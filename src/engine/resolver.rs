@@ -230,6 +230,9 @@ impl RttHistogram {
 pub struct Resolver {
     pub addr: SocketAddr,
     pub health: Health,
+    /// The longest bench ([`ResolverLimits::max_bench`]), which a failed probe's doubling
+    /// never passes.
+    pub max_bench: Duration,
     pub in_flight: usize,
     pub stats: ResolverStats,
     srtt: Option<f64>,
@@ -428,6 +431,7 @@ impl Resolver {
         Resolver {
             addr,
             health: Health::Active,
+            max_bench: ResolverLimits::default().max_bench,
             in_flight: 0,
             stats: ResolverStats::default(),
             srtt: None,
@@ -684,9 +688,10 @@ impl Resolver {
         }
         if let Health::Probing { period } = self.health {
             if failed {
+                let period = (period * 2).min(self.max_bench);
                 self.health = Health::Benched {
-                    until: now + period * 2,
-                    period: period * 2,
+                    until: now + period,
+                    period,
                 };
             } else {
                 self.reinstated();
@@ -1217,6 +1222,24 @@ mod tests {
             }
         });
         assert!(window > 4_000, "{window}");
+    }
+
+    #[test]
+    fn a_failed_probe_never_benches_past_the_limit() {
+        let mut r = Resolver::new("127.0.0.2:53".parse().unwrap());
+        r.max_bench = Duration::from_secs(2);
+        let t0 = Instant::now();
+        r.health = Health::Probing {
+            period: Duration::from_millis(1500),
+        };
+        r.on_reply(t0, ms(1), Rcode::SERVFAIL, true, true, true);
+        assert_eq!(
+            r.health,
+            Health::Benched {
+                until: t0 + Duration::from_secs(2),
+                period: Duration::from_secs(2)
+            }
+        );
     }
 
     #[test]

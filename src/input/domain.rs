@@ -96,6 +96,15 @@ pub fn normalize(line: &str) -> Result<Option<String>, Reject> {
     Ok(Some(ascii))
 }
 
+/// A label as a reason quotes it: its first 80 characters at most (a line may hold a label of
+/// a megabyte, and a reject row must not).
+fn quoted(label: &str) -> String {
+    match label.char_indices().nth(80) {
+        Some((end, _)) => format!("{}… ({} octets)", &label[..end], label.len()),
+        None => label.to_string(),
+    }
+}
+
 fn check_labels(name: &str, unicode: bool) -> Result<(), Reject> {
     let labels: Vec<&str> = name.split('.').collect();
     if labels.len() < 2 {
@@ -103,10 +112,10 @@ fn check_labels(name: &str, unicode: bool) -> Result<(), Reject> {
     }
     for label in &labels {
         if !unicode && label.len() > 63 {
-            return Err(Reject::LabelTooLong((*label).to_string()));
+            return Err(Reject::LabelTooLong(quoted(label)));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Err(Reject::LeadingOrTrailingHyphen((*label).to_string()));
+            return Err(Reject::LeadingOrTrailingHyphen(quoted(label)));
         }
         let bad = label
             .chars()
@@ -158,6 +167,16 @@ mod tests {
         ] {
             assert_eq!(normalize(line), Ok(None), "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_huge_label_is_quoted_in_part() {
+        let line = format!("{}.test", "x".repeat(1 << 20));
+        let reason = normalize(&line).unwrap_err().to_string();
+        assert!(
+            reason.len() < 200 && reason.contains("1048576 octets"),
+            "{reason}"
+        );
     }
 
     #[test]

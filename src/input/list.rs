@@ -431,7 +431,7 @@ pub fn spool_stdin(work_dir: &Path) -> Result<PathBuf, ListError> {
         path: spool.clone(),
         source,
     };
-    let mut out = BufWriter::new(File::create(&spool).map_err(write_err)?);
+    let mut out = BufWriter::new(crate::output::create_fresh(&spool).map_err(write_err)?);
     let mut stdin = io::stdin().lock();
     copy(&mut stdin, &mut out).map_err(|e| match e {
         Copy::Read(source) => ListError::Read {

@@ -198,6 +198,15 @@ pub fn send_batch(socket: &Socket, batch: &mut DatagramBatch) -> io::Result<usiz
     skipped
 }
 
+/// A datagram longer than its slot (a resolver that ignored our EDNS size) was cut by the
+/// kernel: its DNS header gets the TC bit, so the engine asks for the whole answer over TCP
+/// instead of reading what the cut left.
+fn mark_truncated(datagram: &mut [u8]) {
+    if datagram.len() > 2 {
+        datagram[2] |= 0x02;
+    }
+}
+
 /// One syscall per datagram: the path off Linux, also compiled in tests so it stays correct.
 #[cfg(any(test, not(target_os = "linux")))]
 mod portable {
@@ -320,6 +329,9 @@ mod linux {
         let received = rc as usize;
         for i in 0..received {
             batch.lens[i] = (headers.msgs[i].msg_len as usize).min(SLOT_BYTES);
+            if headers.msgs[i].msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                mark_truncated(&mut batch.data[i * SLOT_BYTES..][..batch.lens[i]]);
+            }
             batch.peers[i] =
                 from_storage(&headers.names[i]).unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
         }
@@ -450,6 +462,30 @@ mod tests {
             }
         }
         assert_eq!(total, (0..5u8).map(|i| vec![i; 3]).collect::<Vec<_>>());
+    }
+
+    /// A reply longer than a slot is cut by the kernel: it is marked TC, never read as whole.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_datagram_cut_by_its_slot_is_marked_truncated() {
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = bind_udp("127.0.0.1:0".parse().unwrap(), false).unwrap();
+        let b_addr = b.local_addr().unwrap().as_socket().unwrap();
+        a.send_to(&vec![0u8; SLOT_BYTES + 100], b_addr).unwrap();
+        a.send_to(&[0u8; 12], b_addr).unwrap();
+        let mut got = DatagramBatch::new(8);
+        let mut seen = Vec::new();
+        for _ in 0..100 {
+            wait_readable(&b, Duration::from_millis(50)).unwrap();
+            recv_batch(&b, &mut got).unwrap();
+            seen.extend((0..got.len()).map(|i| got.get(i).0.to_vec()));
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        assert_eq!(seen[0].len(), SLOT_BYTES);
+        assert_eq!(seen[0][2] & 0x02, 0x02, "TC");
+        assert_eq!(seen[1][2], 0, "a whole datagram is left as it came");
     }
 
     /// The portable path moves the same datagrams as the batched one.

@@ -59,7 +59,7 @@ impl Answer {
     }
 
     /// A TXT answer of one single-string record per text (for tests).
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn txt(records: &[&str]) -> Answer {
         Answer::Records(
             records

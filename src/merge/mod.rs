@@ -173,6 +173,9 @@ fn mismatches(a: &ShardDir, b: &ShardDir) -> Vec<String> {
     out
 }
 
+/// Missing shards named in the refusal, at most.
+const MISSING_NAMED: usize = 20;
+
 /// Every shard 1..N exactly once.
 fn coverage(shards: &[ShardDir]) -> Vec<String> {
     let count = shards[0].shard.count;
@@ -191,14 +194,26 @@ fn coverage(shards: &[ShardDir]) -> Vec<String> {
             ));
         }
     }
+    // Named lazily and at most a few: a manifest may claim billions of shards.
+    let present = by_index
+        .keys()
+        .filter(|&&i| (1..=count).contains(&i))
+        .count();
+    let absent = count as usize - present;
     let missing: Vec<String> = (1..=count)
         .filter(|i| !by_index.contains_key(i))
+        .take(MISSING_NAMED)
         .map(|i| format!("{i}/{count}"))
         .collect();
-    if !missing.is_empty() {
+    if absent > 0 {
+        let more = if absent > missing.len() {
+            format!(" and {} more", absent - missing.len())
+        } else {
+            String::new()
+        };
         out.push(format!(
-            "shard{} {} missing: give every shard 1..{count} once",
-            if missing.len() > 1 { "s" } else { "" },
+            "shard{} {}{more} missing: give every shard 1..{count} once",
+            if absent > 1 { "s" } else { "" },
             missing.join(", ")
         ));
     }

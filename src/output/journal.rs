@@ -95,7 +95,7 @@ impl TrackedFile {
     /// Creates (or truncates) `path`.
     pub fn create(path: &Path) -> io::Result<Self> {
         Ok(TrackedFile {
-            file: File::create(path)?,
+            file: super::create_fresh(path)?,
             len: 0,
             crc: Cell::default(),
         })
@@ -161,7 +161,7 @@ pub struct Journal {
 impl Journal {
     /// Creates (or truncates) the journal at `path`.
     pub fn create(path: &Path) -> io::Result<Journal> {
-        let file = File::create(path).map_err(|e| with_path(e, path))?;
+        let file = super::create_fresh(path).map_err(|e| with_path(e, path))?;
         Ok(Journal {
             file,
             path: path.to_path_buf(),

@@ -216,7 +216,7 @@ impl Manifest {
 /// Writes `path` so that it is either the old or the whole new content, even after a crash.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(|e| with_path(e, &tmp))?;
+    let mut f = super::create_fresh(&tmp).map_err(|e| with_path(e, &tmp))?;
     f.write_all(bytes)
         .and_then(|()| f.write_all(b"\n"))
         .and_then(|()| f.sync_all())

@@ -69,6 +69,20 @@ impl Format {
     }
 }
 
+/// Creates `path` afresh for writing inside an output directory: whatever is there is removed
+/// first (a file, or a symbolic link planted to make the scan write elsewhere), and the new
+/// file is opened with `O_EXCL`, which never follows a link.
+pub fn create_fresh(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
 /// Where rows go: the named file, or stdout for `-` or none.
 pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Send>> {
     use anyhow::Context;
@@ -84,6 +98,24 @@ pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Se
 
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_link_is_replaced_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"keep").unwrap();
+        let link = dir.path().join("report.tmp");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        use std::io::Write;
+        super::create_fresh(&link)
+            .unwrap()
+            .write_all(b"new")
+            .unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert_eq!(std::fs::read(&link).unwrap(), b"new");
+        assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    }
+
     #[test]
     fn csv_cells_never_run_as_formulas_and_show_control_characters() {
         let cell = |s: &str| {

@@ -196,7 +196,7 @@ pub fn copy_rows_except(
 pub fn commit(dir: &Path) -> io::Result<()> {
     let pass = dir.join(RETRY_DIR);
     sync_dir(&pass)?;
-    File::create(pass.join(READY))?.sync_all()?;
+    super::create_fresh(&pass.join(READY))?.sync_all()?;
     sync_dir(&pass)?;
     finish(dir)
 }

@@ -177,8 +177,13 @@ impl<R: Row<Kind = R>, W: Write> Table<R, W> {
                     .buffer_capacity(1 << 16)
                     .from_writer(out);
                 if header {
-                    let columns =
-                        (R::COLUMNS.iter().copied()).chain(extra.iter().map(String::as_str));
+                    // Pass-through names come from the input: cells like any other text.
+                    let extra = extra.iter().map(|name| {
+                        let mut name = name.clone();
+                        super::csv_cell(&mut name);
+                        name
+                    });
+                    let columns = (R::COLUMNS.iter().map(|c| c.to_string())).chain(extra);
                     let written = w.write_record(columns);
                     written.map_err(|e| file.error(e.into()))?;
                 }

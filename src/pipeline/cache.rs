@@ -112,8 +112,12 @@ impl std::fmt::Display for CacheSize {
 /// The pipeline also compares questions by it: two `u64` against two names.
 pub type Fingerprint = (u64, u64);
 
+/// The fingerprints' key, drawn from the OS once per process: names come from DNS, and
+/// nobody who cannot read it can craft two that collide (one answer served for the other).
+static FINGERPRINT_KEY: std::sync::LazyLock<u64> = std::sync::LazyLock::new(rand::random);
+
 pub fn fingerprint(key: &Key) -> Fingerprint {
-    let qtype = u64::from(u16::from(key.qtype()));
+    let qtype = FINGERPRINT_KEY.wrapping_add(u64::from(u16::from(key.qtype())));
     let hash = match key {
         Key::Ptr(std::net::IpAddr::V4(ip)) => xxh3_128_with_seed(&ip.octets(), qtype),
         Key::Ptr(std::net::IpAddr::V6(ip)) => xxh3_128_with_seed(&ip.octets(), qtype),

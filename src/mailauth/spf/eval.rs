@@ -16,6 +16,8 @@ pub const MAX_LOOKUPS: u32 = 10;
 pub const MAX_VOID_LOOKUPS: u32 = 2;
 /// Exchanges an `mx` mechanism looks at, and names a `ptr` mechanism validates (§4.6.4).
 pub const MAX_NAMES: usize = 10;
+/// Longest explanation kept (bytes): an SMTP reply line is at most 512 (RFC 5321 §4.5.3.1.5).
+const MAX_EXPLANATION: usize = 512;
 /// Longest domain name a macro may expand to (§4.8: longer ones lose labels on the left).
 const MAX_DOMAIN: usize = 253;
 
@@ -327,7 +329,16 @@ impl Evaluator<'_> {
             return Ok(None);
         };
         self.prepare(&text, domain)?;
-        Ok(Some(text.expand(&self.cx)))
+        // Macros may multiply a TXT record's length; an explanation is one SMTP reply line.
+        let mut text = text.expand(&self.cx);
+        if text.len() > MAX_EXPLANATION {
+            let mut end = MAX_EXPLANATION;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+        }
+        Ok(Some(text))
     }
 
     /// The addresses of `name` in the client's family: `Ok(None)` when it has none.
