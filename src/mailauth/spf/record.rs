@@ -399,3 +399,80 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod rfc7208_domain_spec {
+    use super::*;
+    use crate::mailauth::spf::macros::Context;
+
+    fn target(term: &str) -> Result<(String, u8), String> {
+        let r = parse(&format!("v=spf1 {term}")).map_err(|e| e.0)?;
+        let cx = Context {
+            sender: "l@example.com".into(),
+            domain: "example.com".into(),
+            ip: "192.0.2.3".parse().unwrap(),
+            helo: "h.example.com".into(),
+            validated: None,
+            receiver: "r.example".into(),
+            timestamp: 0,
+        };
+        match &r.directives[0].mechanism {
+            Mechanism::A {
+                domain: Some(d),
+                v4,
+                ..
+            }
+            | Mechanism::Mx {
+                domain: Some(d),
+                v4,
+                ..
+            } => Ok((d.expand(&cx), *v4)),
+            Mechanism::Include(d) | Mechanism::Exists(d) => Ok((d.expand(&cx), 32)),
+            other => Err(format!("{other:?}")),
+        }
+    }
+
+    /// §5 and §7.1: a domain-spec is macro-string, any visible character but `%` written as
+    /// itself, so `:` and `/` inside it belong to the name; only a trailing `/digits` is a
+    /// CIDR length.
+    #[test]
+    fn colons_and_slashes_inside_a_domain_spec_are_part_of_the_name() {
+        assert_eq!(
+            target("a:foo:bar.example.com"),
+            Ok(("foo:bar.example.com".into(), 32))
+        );
+        assert_eq!(
+            target("a:foo/bar.example.com"),
+            Ok(("foo/bar.example.com".into(), 32))
+        );
+        assert_eq!(
+            target("a:foo/bar.example.com/24"),
+            Ok(("foo/bar.example.com".into(), 24))
+        );
+        assert_eq!(
+            target("include:a:b/c.example.com"),
+            Ok(("a:b/c.example.com".into(), 32))
+        );
+        assert_eq!(
+            target("mx:x:y.example.com/16"),
+            Ok(("x:y.example.com".into(), 16))
+        );
+    }
+
+    /// §7.1: `%%`, `%_` and `%-` are macro-expands, allowed in a domain-spec too.
+    #[test]
+    fn macro_escapes_inside_a_domain_spec() {
+        assert_eq!(
+            target("exists:a%%b.example.com"),
+            Ok(("a%b.example.com".into(), 32))
+        );
+        assert_eq!(
+            target("exists:a%-b.example.com"),
+            Ok(("a%20b.example.com".into(), 32))
+        );
+        assert_eq!(
+            target("exists:a%_b.example.com"),
+            Ok(("a b.example.com".into(), 32))
+        );
+    }
+}
