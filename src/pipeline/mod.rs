@@ -277,7 +277,8 @@ impl Pipeline {
         self.active += 1;
         self.stats.started += 1;
         for (key, role) in first {
-            self.request(slot, key, role);
+            // What the budget refuses is counted in the domain's cut; nothing waits for it.
+            let _ = self.request(slot, key, role);
         }
         self.drive_auth(slot);
         self.run_deliveries();
@@ -315,20 +316,21 @@ impl Pipeline {
     }
 
     /// Records that `slot` needs `key` in `role`; the answer arrives through `deliveries`.
-    /// False when the domain's budget of questions is spent: no answer will come.
-    fn request(&mut self, slot: usize, key: Key, role: Role) -> bool {
+    /// `Err` gives the key back when the domain's budget of questions is spent: no answer
+    /// will come.
+    fn request(&mut self, slot: usize, key: Key, role: Role) -> Result<(), Key> {
         let Some(task) = self.tasks[slot].as_mut() else {
-            return false;
+            return Ok(());
         };
         let print = fingerprint(&key);
         if task.requested.contains(&(print, role)) {
-            return true;
+            return Ok(());
         }
         // Counted as requests, not as queries sent, so what is cut does not depend on what
         // other domains put in the cache.
         if task.requested.len() >= budget::QUESTIONS {
             task.questions_cut += 1;
-            return false;
+            return Err(key);
         }
         task.requested.push((print, role));
         task.outstanding += 1;
@@ -344,7 +346,7 @@ impl Pipeline {
             count(&mut auth.hits);
             let answer = task.answers[i].1.clone();
             self.deliveries.push_back((slot, key, print, role, answer));
-            return true;
+            return Ok(());
         }
         let keep = shared(&key, &task.input.domain);
         match self.lookups.ask(&key, print, (slot, role), keep) {
@@ -359,7 +361,7 @@ impl Pipeline {
                     .push_back(Question::new(key.query_name(), key.qtype(), tag))
             }
         }
-        true
+        Ok(())
     }
 
     /// Delivers answers (and what follows from them) until none is left.
@@ -381,7 +383,7 @@ impl Pipeline {
                 self.drive_auth(slot);
             }
             for (k, r) in follow_ups(&key, role, &answer, walked, self.checks) {
-                self.request(slot, k, r);
+                let _ = self.request(slot, k, r);
             }
             let Some(task) = self.tasks[slot].as_mut() else {
                 continue;
@@ -431,13 +433,16 @@ impl Pipeline {
                 }
             }
             for key in keys {
-                let name = key.evaluator_name();
-                let qtype = key.qtype();
-                if !self.request(slot, key, Role::Auth)
+                if let Err(key) = self.request(slot, key, Role::Auth)
                     && let Some(auth) = self.tasks[slot].as_mut().and_then(|t| t.auth.as_mut())
                 {
                     // Past the budget: the evaluator reads a failure and goes on.
-                    auth.learn(name, qtype, mailauth::Answer::Failed, None);
+                    auth.learn(
+                        key.evaluator_name(),
+                        key.qtype(),
+                        mailauth::Answer::Failed,
+                        None,
+                    );
                     again = true;
                 }
             }
