@@ -136,6 +136,29 @@ fn a_resolver_that_truncates_and_never_answers_tcp_costs_a_deadline_at_most() {
     }
 }
 
+/// A resolver whose every reply loops through a compression pointer: nothing it says is a
+/// measurement (never the NOERROR of its header, which would read as a null MX), no lookup
+/// hangs, and beside a healthy resolver the scan still ends.
+#[test]
+fn replies_with_compression_loops_are_malformed_never_measurements() {
+    let names = "shop1.test\nshop2.test\nshop3.test\nn1.test\n";
+    let (sim, list) = sample_sim(&["compression-loop=100"]);
+    let (code, out, err) = mxscan(&["resolve", "-r", &list, "-t", "MX"], names.as_bytes());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.matches(",MX,MALFORMED,,").count(), 4, "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = mxscan(
+        &["scan", "-r", &list, "-o", dir.path().to_str().unwrap(), "-"],
+        names.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let domains = std::fs::read_to_string(dir.path().join("domains.csv")).unwrap();
+    assert_eq!(domains.matches(",INDETERMINATE,").count(), 4, "{domains}");
+    let findings = std::fs::read_to_string(dir.path().join("findings.csv")).unwrap();
+    assert_eq!(findings.matches(",DNS_MALFORMED,").count(), 4, "{findings}");
+    sim.stop().unwrap();
+}
+
 /// The hostile world (`mxscan sim --hostile`), each domain scanned alone with every check:
 /// it finishes in seconds, asks at most the budget's questions, writes bounded rows, says what
 /// the budget cut, and no text from DNS reaches a table raw.
@@ -207,6 +230,11 @@ fn the_hostile_world_is_scanned_within_the_budget() {
             "ptr-flood.hostile.test" => assert!(cut("PTR names left out"), "{findings}"),
             "many-rua.hostile.test" => assert!(cut("rua URIs left out"), "{findings}"),
             "huge-txt.hostile.test" => assert!(cut("TXT bytes left out"), "{findings}"),
+            "cname-chain.hostile.test" => {
+                // Too long is broken, not a temporary failure (the walk stops at its budget).
+                assert!(findings.contains("MX_TARGET_CNAME_DANGLING"), "{findings}");
+                assert!(!findings.contains("MX_TARGET_TEMPERROR"), "{findings}");
+            }
             "include-graph.hostile.test" => {
                 assert!(findings.contains("SPF_TOO_MANY_LOOKUPS"), "{findings}");
                 assert!(asked <= 20, "the include graph cost {asked} questions");

@@ -110,7 +110,7 @@ codes! {
     MX_TARGET_NXDOMAIN: EveryHost, weight Some(2.0), gate false, "A and AAAA both NXDOMAIN";
     MX_TARGET_NO_ADDRESS: EveryHost, weight Some(2.0), gate false, "A and AAAA both NODATA";
     MX_TARGET_CNAME: Fixed(Warn), weight None, gate false, "the exchange is an alias";
-    MX_TARGET_CNAME_DANGLING: EveryHost, weight Some(2.0), gate false, "the alias chain ends in NXDOMAIN/NODATA or loops";
+    MX_TARGET_CNAME_DANGLING: EveryHost, weight Some(2.0), gate false, "the alias chain ends in NXDOMAIN/NODATA, loops or is too long";
     MX_TARGET_IPV6_ONLY: EveryHost, weight Some(1.5), gate false, "AAAA but no A";
     MX_TARGET_TEMPERROR: Fixed(Indeterminate), weight None, gate false, "an address lookup of the exchange failed";
     ADDR_PRIVATE: EveryHostOrSender, weight Some(3.0), gate false, "a private address (RFC 1918, 6598, 4193)";

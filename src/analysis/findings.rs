@@ -39,6 +39,12 @@ pub fn is_loop(start: &str, hops: &[String]) -> bool {
         .is_some_and(|last| last == start || hops[..hops.len() - 1].contains(last))
 }
 
+/// An alias chain that loops, or runs past [`MAX_CHAIN`] hops (a walk the budget ended
+/// included): judged as a loop, for a domain and an exchange alike.
+pub fn chain_broken(start: &str, walk: &[String], chain: &[String]) -> bool {
+    is_loop(start, walk) || chain.len() > MAX_CHAIN
+}
+
 /// Syntax of an exchange name: LDH labels without leading/trailing hyphens, 1–63 octets each,
 /// at most 253 in all (RFC 5321 §2.3.5, RFC 1123 §2.1).
 pub fn syntax_ok(name: &str) -> bool {
@@ -130,8 +136,8 @@ fn check_host<'a>(
         x.as_ref().map_or(Status::Timeout, |a| a.status)
     };
     let (sa, s6) = (status(&h.a), status(&h.aaaa));
-    let walk_loop = is_loop(name, &h.walk);
     let chain = h.cname_chain();
+    let walk_loop = chain_broken(name, &h.walk, chain);
     if !chain.is_empty() {
         fixed(
             Code::MX_TARGET_CNAME,
@@ -350,7 +356,7 @@ impl<'a> Domain<'a> {
             let evidence = format!("the domain is an alias: {}", chain.join(" -> "));
             self.push(Code::DOMAIN_CNAME, evidence);
         }
-        if is_loop(&r.domain, &r.walk) || chain.len() > MAX_CHAIN {
+        if chain_broken(&r.domain, &r.walk, chain) {
             let evidence = format!("{} hops: {}", chain.len(), chain.join(" -> "));
             self.push(Code::DOMAIN_CNAME_LOOP, evidence);
             return false;
@@ -667,6 +673,10 @@ fn measurement(status: Status, what: &str) -> Option<Finding> {
             format!("{} from every resolver tried{what}", rcode.name()),
         ),
         Status::BadName => (Code::DNS_REFUSED, format!("the name cannot be asked{what}")),
+        Status::Malformed => (
+            Code::DNS_MALFORMED,
+            format!("a reply that cannot be decoded{what}"),
+        ),
         Status::NoError | Status::NoData | Status::NxDomain => return None,
     };
     Some(Finding::fixed(code, "", evidence))

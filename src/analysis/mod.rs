@@ -66,12 +66,14 @@ impl Route {
 /// The route state of a finished domain.
 pub fn route(r: &DomainResult) -> Route {
     let chain = r.cname_chain();
-    if findings::is_loop(&r.domain, &r.walk) || chain.len() > findings::MAX_CHAIN {
+    if findings::chain_broken(&r.domain, &r.walk, chain) {
         return Route::NoMailRoute;
     }
     match r.mx.status {
         Status::NxDomain => Route::Nxdomain,
-        Status::NoError if r.exchanges.iter().all(|e| e.name == ".") => Route::NullMx,
+        Status::NoError if !r.exchanges.is_empty() && r.exchanges.iter().all(|e| e.name == ".") => {
+            Route::NullMx
+        }
         Status::NoError => Route::HasMx,
         Status::NoData => {
             let Some(host) = &r.implicit else {

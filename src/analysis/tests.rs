@@ -435,6 +435,14 @@ fn target_cname_codes() {
     let looped = domain("x.example", vec![(10, "m.x.example", Some(looped))]);
     assert!(has(&looped, "MX_TARGET_CNAME_DANGLING").is_some());
     assert!(has(&looped, "MX_TARGET_TEMPERROR").is_none());
+    // A chain the resolver gave up on and the walk followed to its budget (12 hops, no
+    // repeat) is too long: the exchange's alias is broken, not a temporary failure.
+    let mut long = failed_host("m.x.example", Status::ServFail);
+    long.walk = (1..=12).map(|i| format!("c{i}.x.example")).collect();
+    let long = domain("x.example", vec![(10, "m.x.example", Some(long))]);
+    assert!(has(&long, "MX_TARGET_CNAME_DANGLING").is_some());
+    assert!(has(&long, "MX_TARGET_TEMPERROR").is_none());
+    assert!(has(&long, "MX_ALL_UNUSABLE").is_some());
 }
 
 #[test]

@@ -107,6 +107,9 @@ pub enum Status {
     Rcode(Rcode),
     /// The question could not be encoded (a label over 63 octets, a name over 255).
     BadName,
+    /// A reply matched the question but could not be decoded (a compression loop, a record
+    /// cut short): nothing was measured. Set by the decoder, never by the engine.
+    Malformed,
 }
 
 impl Status {
@@ -121,6 +124,7 @@ impl Status {
             Status::Timeout => "TIMEOUT",
             Status::Rcode(r) => r.name(),
             Status::BadName => "BADNAME",
+            Status::Malformed => "MALFORMED",
         }
     }
 

@@ -6,7 +6,7 @@
 
 use hickory_proto::op::Message;
 
-use crate::engine::Outcome;
+use crate::engine::{Outcome, Status};
 use crate::input::names::display_name;
 
 crate::row! {
@@ -25,13 +25,17 @@ crate::row! {
 
 impl ResolveRow {
     /// Decodes an outcome's reply (full decoding happens here, off the I/O thread). A reply
-    /// hickory cannot decode keeps its status and gets no answers.
+    /// hickory cannot decode is `MALFORMED`, with no answers: its rcode would pass for a
+    /// measurement.
     pub fn from_outcome(o: &Outcome) -> Self {
         let qtype = o.qtype;
-        let answers = o
-            .reply
-            .as_deref()
-            .and_then(|bytes| Message::from_vec(bytes).ok())
+        let decoded = o.reply.as_deref().map(Message::from_vec);
+        let status = match decoded {
+            Some(Err(_)) => Status::Malformed,
+            _ => o.status,
+        };
+        let answers = decoded
+            .and_then(Result::ok)
             .map(|msg| {
                 msg.answers
                     .iter()
@@ -48,7 +52,7 @@ impl ResolveRow {
         ResolveRow {
             name: display_name(&o.name, o.qtype),
             r#type: qtype.to_string(),
-            status: o.status.as_str(),
+            status: status.as_str(),
             answers,
             resolver: o.resolver.map(|r| r.to_string()).unwrap_or_default(),
             attempts: o.attempts,
@@ -60,7 +64,6 @@ impl ResolveRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Status;
     use crate::output::Format;
     use crate::output::table::Table;
     use hickory_proto::rr::RecordType;
@@ -101,9 +104,11 @@ mod tests {
     }
 
     #[test]
-    fn undecodable_replies_keep_their_status() {
+    fn undecodable_replies_are_malformed() {
         let mut o = outcome();
         o.reply = Some(vec![0xFF; 20]);
-        assert!(ResolveRow::from_outcome(&o).answers.is_empty());
+        let row = ResolveRow::from_outcome(&o);
+        assert!(row.answers.is_empty());
+        assert_eq!(row.status, "MALFORMED");
     }
 }

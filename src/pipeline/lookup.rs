@@ -257,7 +257,7 @@ impl Answer {
     }
 
     /// Decodes an engine outcome for `key`. Never panics on a hostile reply: what cannot be
-    /// decoded is marked `malformed` and keeps the engine's status.
+    /// decoded is marked `malformed`, with the status `Malformed`.
     pub fn from_outcome(key: &Key, outcome: &Outcome) -> Answer {
         let mut answer = Answer::failed(outcome.status, outcome.attempts);
         answer.truncated = outcome.truncated;
@@ -268,7 +268,10 @@ impl Answer {
             return answer;
         };
         let Ok(message) = Message::from_vec(bytes) else {
+            // Its rcode says nothing about records nobody could read: NOERROR would pass
+            // for an empty answer (a null MX, NODATA).
             answer.malformed = true;
+            answer.status = Status::Malformed;
             return answer;
         };
         let qtype = key.qtype();
@@ -532,6 +535,17 @@ mod tests {
         o.reply = Some(vec![0xff; 30]);
         let a = Answer::from_outcome(&Key::A("a.test".into()), &o);
         assert!(a.malformed);
+        assert_eq!(a.status, Status::Malformed, "not the NOERROR of its header");
+        // A compression loop in the answer section: a label, then a pointer back to it.
+        let mut bytes = reply("a.test.", RecordType::A, vec![]).to_vec().unwrap();
+        bytes[6..8].copy_from_slice(&[0, 1]);
+        let at = bytes.len() as u8;
+        bytes.extend_from_slice(&[
+            1, b'a', 0xC0, at, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1,
+        ]);
+        o.reply = Some(bytes);
+        let a = Answer::from_outcome(&Key::A("a.test".into()), &o);
+        assert_eq!((a.status, a.malformed), (Status::Malformed, true));
         let m = reply(
             "a.test.",
             RecordType::A,

@@ -27,13 +27,14 @@ pub enum Event {
     GarbageRandom,
     WrongPort,
     CaseChanged,
+    CompressionLoop,
     Delayed,
     SendErrors,
     PolicyDropped,
 }
 
 impl Event {
-    pub const ALL: [Event; 20] = [
+    pub const ALL: [Event; 21] = [
         Event::UdpQuery,
         Event::TcpQuery,
         Event::Ignored,
@@ -51,6 +52,7 @@ impl Event {
         Event::GarbageRandom,
         Event::WrongPort,
         Event::CaseChanged,
+        Event::CompressionLoop,
         Event::Delayed,
         Event::SendErrors,
         Event::PolicyDropped,
@@ -75,6 +77,7 @@ impl Event {
             Event::GarbageRandom => "garbage_random",
             Event::WrongPort => "wrong_port",
             Event::CaseChanged => "case_changed",
+            Event::CompressionLoop => "compression_loop",
             Event::Delayed => "delayed",
             Event::SendErrors => "send_errors",
             Event::PolicyDropped => "policy_dropped",

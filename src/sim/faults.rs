@@ -71,6 +71,9 @@ pub struct FaultProfile {
     pub start_after: Option<Duration>,
     /// `case=PCT`: the echoed question name gets random 0x20 case changes.
     pub case_change: f64,
+    /// `compression-loop=PCT`: the answer section is one record whose owner name is a label
+    /// followed by a compression pointer back to that label (a name without end).
+    pub compression_loop: f64,
     /// `tcp=on|silent|refuse`: with `truncate=100`, a resolver that sets TC and never
     /// answers over TCP.
     pub tcp: TcpMode,
@@ -82,7 +85,7 @@ pub struct FaultProfile {
     "bad fault profile `{spec}`: {reason}. Write key=value pairs separated by commas, e.g. \
          `loss=5,latency=2ms,jitter=1ms`; keys: loss, latency, jitter, servfail, refused, qps, \
          over-qps, truncate, garbage-id, garbage-question, garbage-random, wrong-port, \
-         die-after-queries, die-after, revive-after, start-after, case, tcp"
+         die-after-queries, die-after, revive-after, start-after, case, compression-loop, tcp"
 )]
 pub struct FaultParseError {
     spec: String,
@@ -143,6 +146,7 @@ impl FromStr for FaultProfile {
                 "revive-after" => p.revive_after = Some(dur()?),
                 "start-after" => p.start_after = Some(dur()?),
                 "case" => p.case_change = pct()?,
+                "compression-loop" => p.compression_loop = pct()?,
                 "tcp" => {
                     p.tcp = match value {
                         "on" => TcpMode::On,
@@ -221,6 +225,7 @@ pub struct AnswerFaults {
     pub garbage_random: bool,
     pub wrong_port: bool,
     pub case_change: bool,
+    pub compression_loop: bool,
     pub delay: Duration,
 }
 
@@ -316,6 +321,7 @@ impl FaultState {
         faults.garbage_random = self.chance(p.garbage_random);
         faults.wrong_port = self.chance(p.wrong_port);
         faults.case_change = self.chance(p.case_change);
+        faults.compression_loop = self.chance(p.compression_loop);
         faults.delay = p.latency;
         if !p.jitter.is_zero() {
             faults.delay += p.jitter.mul_f64(self.rng.random::<f64>());
@@ -364,7 +370,7 @@ mod tests {
     fn parses_every_key() {
         let p: FaultProfile = "loss=5,latency=2ms,jitter=500us,servfail=1,refused=2.5,qps=1000,\
             over-qps=drop,truncate=10,garbage-id=1,garbage-question=2,garbage-random=3,\
-            wrong-port=4,die-after-queries=50,die-after=1.5s,case=50"
+            wrong-port=4,die-after-queries=50,die-after=1.5s,case=50,compression-loop=7"
             .parse()
             .unwrap();
         assert_eq!(p.loss, 0.05);
@@ -375,6 +381,7 @@ mod tests {
         assert_eq!(p.die_after, Some(Duration::from_millis(1500)));
         assert_eq!(p.die_after_queries, Some(50));
         assert_eq!(p.case_change, 0.5);
+        assert_eq!(p.compression_loop, 0.07);
         assert_eq!("".parse::<FaultProfile>().unwrap(), FaultProfile::default());
         assert_eq!(
             "none".parse::<FaultProfile>().unwrap(),

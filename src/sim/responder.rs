@@ -156,6 +156,10 @@ impl Responder {
                 counters,
             );
         }
+        if answer_faults.compression_loop {
+            counters.add(Event::CompressionLoop);
+            compression_loop(&mut reply, &view);
+        }
         if answer_faults.case_change {
             counters.add(Event::CaseChanged);
             change_case(
@@ -340,6 +344,17 @@ fn change_case(name: &mut [u8], faults: &mut FaultState) {
     if !changed && let Some(b) = name.iter_mut().find(|b| b.is_ascii_alphabetic()) {
         *b ^= 0x20;
     }
+}
+
+/// Replaces everything after the question with one A record whose owner name is the label
+/// `a` followed by a compression pointer back to that label: a name without end, which a
+/// parser must refuse rather than follow.
+fn compression_loop(reply: &mut Vec<u8>, view: &MessageView<'_>) {
+    reply.truncate(view.question_end);
+    reply[6..12].copy_from_slice(&[0, 1, 0, 0, 0, 0]);
+    let at = reply.len() as u16;
+    reply.extend_from_slice(&[1, b'a', 0xC0 | (at >> 8) as u8, at as u8]);
+    reply.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
 }
 
 /// Forged packets sent ahead of the genuine reply: a validating client must ignore them and

@@ -926,4 +926,47 @@ mod tests {
         );
         assert!(asked.iter().all(|q| q.name.len() <= 253), "{asked:?}");
     }
+
+    /// The three classes the openspf RFC 7208 suite once caught, evaluated end to end: the
+    /// name asked is the whole domain-spec (§5, §7.1), macro escapes are part of it (§7.1),
+    /// and an IPv6 `%{i}` is dot-format nibbles (§7.3). Its case: RFC 7208 §7.4 writes the
+    /// nibbles in lower case ("1.0.b.c…ip6"), the suite's v-macro-ip6 expects upper case; DNS
+    /// compares names without case (RFC 4343), so only an explanation's text can differ, and
+    /// mxscan follows the RFC.
+    #[test]
+    fn section_5_and_7_names_built_from_any_visible_character() {
+        let w = World::default()
+            .txt("e11.example.com", "v=spf1 a:foo:bar/baz.example.com")
+            .a("foo:bar/baz.example.com", "1.2.3.4");
+        assert_eq!(w.result("1.2.3.4", "e11.example.com"), SpfResult::Pass);
+        assert_eq!(
+            w.result("::ffff:1.2.3.4", "e11.example.com"),
+            SpfResult::Pass,
+            "an IPv4-mapped client is its IPv4 address"
+        );
+        let w = World::default()
+            .txt(
+                "e1a.example.com",
+                "v=spf1 a:macro%%percent%_%_space%-url-space.example.com -all",
+            )
+            .a("macro%percent  space%20url-space.example.com", "1.2.3.4");
+        assert_eq!(w.result("1.2.3.4", "e1a.example.com"), SpfResult::Pass);
+        let w = World::default()
+            .txt("e4.example.com", "v=spf1 -all exp=e4msg.example.com")
+            .txt("e4msg.example.com", "%{c} is queried as %{ir}.%{v}.arpa");
+        let (ev, _) = w.check("CAFE:BABE::1", "test@e4.example.com", "e4.example.com");
+        assert_eq!(ev.result, SpfResult::Fail);
+        assert_eq!(
+            ev.explanation.as_deref(),
+            Some(
+                "cafe:babe::1 is queried as \
+                 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.e.b.a.b.e.f.a.c.ip6.arpa"
+            )
+        );
+        let (ev, _) = w.check("192.168.218.40", "test@e4.example.com", "e4.example.com");
+        assert_eq!(
+            ev.explanation.as_deref(),
+            Some("192.168.218.40 is queried as 40.218.168.192.in-addr.arpa")
+        );
+    }
 }
