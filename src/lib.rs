@@ -6,6 +6,25 @@
 //! the runs that wire those stages together; `cli` only turns flags into their jobs. `sim` is
 //! the simulated resolver farm that tests, demos and benchmarks run against.
 
+/// `eprintln!` that never panics: with stderr closed (`mxscan … 2>&1 | head -2`) a message is
+/// lost, never the run. Every message of the crate goes through it.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `println!` without the panic on a closed stdout (`mxscan … | head`).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod analysis;
 pub mod bench;
 pub mod cli;

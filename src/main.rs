@@ -21,7 +21,7 @@ fn main() {
             }) {
                 std::process::exit(0);
             }
-            eprintln!("mxscan: {err:#}");
+            mxscan::note!("mxscan: {err:#}");
             std::process::exit(mxscan::cli::exit::ERROR);
         }
     }

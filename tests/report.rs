@@ -274,7 +274,9 @@ fn a_benchmarks_report_shows_its_json_figures() {
     let input = dir.path().join("names.txt");
     std::fs::write(&input, names).unwrap();
     let page = dir.path().join("bench.html");
-    let (code, stdout, stderr) = mxscan(
+    // A bare file name, as a user types it: written in the working directory.
+    let (code, stdout, stderr) = common::mxscan_in(
+        dir.path(),
         &[
             "bench",
             "-r",
@@ -286,7 +288,7 @@ fn a_benchmarks_report_shows_its_json_figures() {
             "--format",
             "json",
             "--report",
-            page.to_str().unwrap(),
+            "bench.html",
             input.to_str().unwrap(),
         ],
         b"",

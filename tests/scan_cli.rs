@@ -220,12 +220,26 @@ fn input_edge_cases_bom_crlf_idn_duplicates_rejects_stdin_and_empty() {
     }
     assert!(!from_stdin.join("input.stdin").exists());
 
-    // An empty input: headers only, and a summary that says so.
+    // An empty input: exit 4 (nothing scanned), headers only, and a summary that says so.
     let empty = dir.path().join("empty.txt");
     std::fs::write(&empty, "").unwrap();
     let empty_out = dir.path().join("empty");
-    let err = scan(&list, &empty_out, &[], empty.to_str().unwrap(), b"");
-    assert!(err.contains("0 domains"), "{err}");
+    let (code, _, err) = mxscan(
+        &[
+            "scan",
+            "-r",
+            &list,
+            "-o",
+            empty_out.to_str().unwrap(),
+            empty.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(
+        err.contains("0 domains") && err.contains("holds no domain"),
+        "{err}"
+    );
     assert!(sorted_rows(&empty_out.join("domains.csv")).1.is_empty());
     assert_eq!(summary(&empty_out)["domains_scanned"], 0);
     handle.stop().unwrap();
@@ -401,4 +415,108 @@ fn the_questions_log_holds_every_question_sent_once_per_lookup() {
         }
     }
     handle.stop().unwrap();
+}
+
+/// Every sender verdict of a synthetic scan follows from its score and reasons by the one
+/// rule docs/findings.md states, and names the finding that decided it. The senders: for each
+/// domain, the addresses of its mail hosts and of the next domain's (a sender at another
+/// domain's provider: a multi-WAN gap), as a first scan found them.
+#[test]
+fn sender_verdicts_agree_with_their_scores_on_every_row() {
+    const N: u64 = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let world = SyntheticWorld::new(N, 11);
+    let input = dir.path().join("domains.txt");
+    world
+        .write_domains(&mut std::fs::File::create(&input).unwrap())
+        .unwrap();
+    let (handle, list) = start_sim(Arc::new(world), &[""]);
+    let first = dir.path().join("first");
+    scan(&list, &first, &WORLD_FLAGS, input.to_str().unwrap(), b"");
+    let (h, records) = sorted_rows(&first.join("records.csv"));
+    let mut addresses: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for r in &records {
+        let ip = column(&h, r, "address");
+        if !ip.is_empty() {
+            addresses
+                .entry(column(&h, r, "domain"))
+                .or_default()
+                .push(ip);
+        }
+    }
+    let domains: Vec<&str> = addresses.keys().copied().collect();
+    let mut senders = String::from("domain,ip\n");
+    for (i, d) in domains.iter().enumerate() {
+        let next = domains[(i + 1) % domains.len()];
+        for ip in addresses[d].iter().chain(&addresses[next]).take(3) {
+            senders.push_str(&format!("{d},{ip}\n"));
+        }
+    }
+    let senders_csv = dir.path().join("senders.csv");
+    std::fs::write(&senders_csv, senders).unwrap();
+    let out = dir.path().join("out");
+    let flags = [
+        WORLD_FLAGS.as_slice(),
+        &[
+            "--checks",
+            "all",
+            "--senders",
+            senders_csv.to_str().unwrap(),
+        ],
+    ]
+    .concat();
+    scan(&list, &out, &flags, input.to_str().unwrap(), b"");
+    handle.stop().unwrap();
+
+    let (fh, findings) = sorted_rows(&out.join("findings.csv"));
+    let severity_of = |domain: &str, ip: &str, code: &str| {
+        findings
+            .iter()
+            .find(|f| {
+                column(&fh, f, "domain") == domain
+                    && column(&fh, f, "code") == code
+                    && [ip, ""].contains(&column(&fh, f, "subject"))
+            })
+            .map(|f| column(&fh, f, "severity").to_string())
+    };
+    let (sh, rows) = sorted_rows(&out.join("senders.csv"));
+    let mut verdicts: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        let (domain, ip) = (column(&sh, r, "domain"), column(&sh, r, "ip"));
+        let verdict = column(&sh, r, "verdict");
+        let decided_by = column(&sh, r, "decided_by");
+        let score = column(&sh, r, "score");
+        let reasons = column(&sh, r, "score_reasons");
+        let what = format!("{domain} {ip}: {verdict} by {decided_by}, score {score} ({reasons})");
+        *verdicts.entry(verdict.to_string()).or_default() += 1;
+        let severity = (!decided_by.is_empty()).then(|| {
+            severity_of(domain, ip, decided_by).unwrap_or_else(|| panic!("{what}: no such finding"))
+        });
+        match verdict {
+            "ok" => assert!(
+                score == "100" && reasons.is_empty() && decided_by.is_empty(),
+                "{what}"
+            ),
+            "at_risk" => {
+                let points: u8 = score.parse().unwrap();
+                assert!(points < 100 && reasons.contains(decided_by), "{what}");
+                assert_eq!(severity.as_deref(), Some("WARN"), "{what}");
+            }
+            "fail" => {
+                let gated = reasons.contains(&format!("{decided_by}(gate)"));
+                assert!(gated || severity.as_deref() == Some("ERROR"), "{what}");
+                assert!(reasons.contains(decided_by), "{what}");
+                assert!(score.parse::<u8>().unwrap() < 100, "{what}");
+            }
+            "indeterminate" => assert!(score.is_empty(), "{what}"),
+            other => panic!("{what}: verdict {other}"),
+        }
+    }
+    // The world gives every verdict but indeterminate (nothing fails to answer here).
+    for verdict in ["ok", "at_risk", "fail"] {
+        assert!(
+            verdicts.get(verdict).is_some_and(|n| *n > 100),
+            "{verdicts:?}"
+        );
+    }
 }

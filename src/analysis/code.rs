@@ -122,7 +122,7 @@ codes! {
     PTR_GENERIC: ByRole { send: Warn, receive: Info }, weight Some(2.0), gate false, "the PTR looks like an access-network name";
     PTR_MULTIPLE: Fixed(Info), weight None, gate false, "more than one PTR record";
     PTR_TARGET_CNAME: Fixed(Warn), weight Some(0.5), gate false, "the PTR name is an alias";
-    PTR_UNALIGNED: Fixed(Info), weight None, gate false, "the sender's PTR is outside its domain";
+    PTR_UNALIGNED: Fixed(Info), weight None, gate false, "the sender's PTR is outside its domain and its exchanges' domains";
     SENDER_IP_NOT_IN_MX: Fixed(Warn), weight Some(2.0), gate false, "no MX host's A/AAAA is this sender IP";
     EGRESS_IPREV_GAP: Fixed(Error), weight None, gate true, "the sender IP fails iprev or has a generic PTR";
     REVERSE_MX_FAIL: Fixed(Error), weight None, gate true, "receivers reject mail from a domain without a mail route";
@@ -143,7 +143,7 @@ codes! {
     SPF_PTR: Fixed(Warn), weight Some(0.5), gate false, "the deprecated ptr mechanism";
     SPF_MX_NOT_AUTHORISED: Fixed(Info), weight None, gate false, "an address of the domain's own mail hosts does not pass its SPF";
     SPF_SENDER_FAIL: Fixed(Error), weight Some(3.0), gate false, "SPF fails for the sender IP";
-    SPF_SENDER_NOT_PASS: Fixed(Warn), weight None, gate false, "SPF gives the sender IP softfail or neutral";
+    SPF_SENDER_NOT_PASS: Fixed(Warn), weight None, gate false, "SPF does not pass the sender IP (softfail, neutral, none, permerror)";
     SPF_TEMPERROR: Fixed(Indeterminate), weight None, gate false, "an SPF lookup failed (temperror)";
     DMARC_NONE: Fixed(Warn), weight None, gate false, "no DMARC record for the domain or its organisational domain";
     DMARC_MULTIPLE: Fixed(Error), weight None, gate false, "more than one DMARC record: no policy applies";

@@ -197,7 +197,10 @@ fn address_class(a: &Analysis, ip: IpAddr) -> Option<Code> {
 }
 
 /// Reverse-DNS codes of one address in its role; for `send`, `domain` is the sender domain.
-fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) -> bool {
+/// The reverse-DNS findings of one address. `aligned`: the registrable domains a sender's PTR
+/// may be under without `PTR_UNALIGNED` (its domain's and its exchanges': mail sent through the
+/// provider that receives it has the provider's reverse DNS).
+fn reverse(address: &Address, role: Role, aligned: &[String], out: &mut Vec<Finding>) -> bool {
     // Built only when a finding needs them: most addresses have none.
     let ip = || address.ip.to_string();
     let names = || address.ptr_names.join(" ");
@@ -251,15 +254,18 @@ fn reverse(address: &Address, role: Role, domain: &str, out: &mut Vec<Finding>) 
         ));
     }
     // Rule 8: the PTR of a provider's receiving address is the provider's.
-    if role == Role::Send && !address.ptr_names.is_empty() {
-        let own = registrable(domain);
-        if address.ptr_names.iter().all(|n| registrable(n) != own) {
-            out.push(Finding::fixed(
-                Code::PTR_UNALIGNED,
-                &ip(),
-                format!("PTR {} is outside {own}", names()),
-            ));
-        }
+    if role == Role::Send
+        && !address.ptr_names.is_empty()
+        && address
+            .ptr_names
+            .iter()
+            .all(|n| !aligned.contains(&registrable(n)))
+    {
+        out.push(Finding::fixed(
+            Code::PTR_UNALIGNED,
+            &ip(),
+            format!("PTR {} is outside {}", names(), aligned.join(", ")),
+        ));
     }
     generic_found
 }
@@ -496,7 +502,7 @@ impl<'a> Domain<'a> {
         let mut seen: BTreeSet<IpAddr> = BTreeSet::new();
         for x in self.receive.clone() {
             if !self.senders.contains(&x.ip) && seen.insert(x.ip) {
-                reverse(x, Role::Receive, &self.r.domain, &mut self.out);
+                reverse(x, Role::Receive, &[], &mut self.out);
             }
         }
     }
@@ -631,6 +637,13 @@ impl<'a> Domain<'a> {
         }
         let partial = self.partial();
         let covered: BTreeSet<IpAddr> = self.receive.iter().map(|x| x.ip).collect();
+        let mut aligned = vec![registrable(&r.domain)];
+        for e in r.exchanges.iter().filter(|e| e.name != ".") {
+            let name = registrable(&e.name);
+            if !aligned.contains(&name) {
+                aligned.push(name);
+            }
+        }
         for s in &r.senders {
             let ip = s.ip.to_string();
             if !partial && !covered.contains(&s.ip) {
@@ -638,7 +651,7 @@ impl<'a> Domain<'a> {
                 self.out
                     .push(Finding::fixed(code, &ip, code.meaning().into()));
             }
-            let generic = reverse(s, Role::Send, &r.domain, &mut self.out);
+            let generic = reverse(s, Role::Send, &aligned, &mut self.out);
             if matches!(s.iprev, Iprev::Fail | Iprev::PermError) || generic {
                 let evidence = format!(
                     "iprev {}{}",

@@ -95,9 +95,12 @@ fn spf(domain: &str, audit: &Audit, posture: &Posture, out: &mut Vec<Finding>) {
     for (ip, evaluation) in &posture.senders {
         let code = match evaluation.result {
             SpfResult::Fail => Code::SPF_SENDER_FAIL,
-            SpfResult::SoftFail | SpfResult::Neutral => Code::SPF_SENDER_NOT_PASS,
+            // DMARC counts each of these as not passing (RFC 7489 §4.2).
+            SpfResult::SoftFail | SpfResult::Neutral | SpfResult::None | SpfResult::PermError => {
+                Code::SPF_SENDER_NOT_PASS
+            }
             SpfResult::TempError => Code::SPF_TEMPERROR,
-            SpfResult::Pass | SpfResult::None | SpfResult::PermError => continue,
+            SpfResult::Pass => continue,
         };
         let mut evidence = format!("SPF {}", evaluation.result.as_str());
         if let Some(m) = &evaluation.mechanism {

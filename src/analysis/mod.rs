@@ -177,10 +177,10 @@ pub struct SenderReport {
     pub generic: bool,
     /// Its SPF result with the domain as MAIL FROM domain (`None` when SPF was not checked).
     pub spf: Option<SpfResult>,
-    /// `ok`, `at_risk` (not covered by an MX host, PTR outside the domain, or SPF other than
-    /// pass), `fail` (receivers reject it: an iprev gap, SPF fail, or a sender domain without a
-    /// mail route) or `indeterminate`.
+    /// `ok`, `at_risk`, `fail` or `indeterminate`: see [`sender_verdict`].
     pub verdict: &'static str,
+    /// The finding that decided the verdict (none for `ok`).
+    pub decided_by: Option<Code>,
     pub score: Score,
 }
 
@@ -196,6 +196,34 @@ pub struct DomainReport {
     pub senders: Vec<SenderReport>,
     /// The mail-authentication posture in figures (`None` under `--checks mx`).
     pub auth: Option<mailauth::Overview>,
+}
+
+/// A sender IP's verdict from its findings (its own and the domain's gates), by the rule that
+/// also makes its score, so that the two never disagree: `indeterminate` when a lookup failed
+/// (an INDETERMINATE finding, or the domain's route; no score); else `fail` when a gate (score
+/// 0) or an ERROR finding holds (receivers reject its mail); else `at_risk` when a WARN finding
+/// holds (each costs points: the score is below 100); else `ok` (INFO findings at most, which
+/// cost nothing: 100). Returns the verdict and the finding that decided it.
+pub fn sender_verdict(
+    findings: &[&Finding],
+    route_indeterminate: bool,
+) -> (&'static str, Option<Code>) {
+    let first = |keep: &dyn Fn(&Finding) -> bool| findings.iter().find(|f| keep(f)).map(|f| f.code);
+    if let Some(code) = first(&|f| f.severity == Severity::Indeterminate) {
+        return ("indeterminate", Some(code));
+    }
+    if route_indeterminate {
+        return ("indeterminate", None);
+    }
+    if let Some(code) =
+        first(&|f| f.code.gate()).or_else(|| first(&|f| f.severity == Severity::Error))
+    {
+        return ("fail", Some(code));
+    }
+    if let Some(code) = first(&|f| f.severity == Severity::Warn) {
+        return ("at_risk", Some(code));
+    }
+    ("ok", None)
 }
 
 impl Analysis {
@@ -225,23 +253,7 @@ impl Analysis {
                         .find(|(ip, _)| *ip == s.ip)
                         .map(|(_, e)| e.result)
                 });
-                let spf_not_pass = spf.is_some_and(|r| r != SpfResult::Pass);
-                let verdict = if has(Code::EGRESS_IPREV_GAP)
-                    || has(Code::SPF_SENDER_FAIL)
-                    || !domain_gates.is_empty()
-                {
-                    "fail"
-                } else if has(Code::PTR_TEMPERROR)
-                    || spf == Some(SpfResult::TempError)
-                    || route == Route::Indeterminate
-                {
-                    "indeterminate"
-                } else if has(Code::SENDER_IP_NOT_IN_MX) || has(Code::PTR_UNALIGNED) || spf_not_pass
-                {
-                    "at_risk"
-                } else {
-                    "ok"
-                };
+                let (verdict, decided_by) = sender_verdict(&mine, route == Route::Indeterminate);
                 SenderReport {
                     ip: s.ip,
                     mx_host: result
@@ -253,6 +265,7 @@ impl Analysis {
                     generic: has(Code::PTR_GENERIC),
                     spf,
                     verdict,
+                    decided_by,
                     score: score::unmeasured_if(
                         verdict == "indeterminate",
                         score::score(mine.iter().copied(), &self.weights),

@@ -59,10 +59,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
     let report = crate::bench::run(&job)?;
     if let Some(path) = &args.report {
         crate::report::write_bench_report(&report, path)?;
-        eprintln!("report: {}", path.display());
+        crate::note!("report: {}", path.display());
     }
     match args.format {
-        BenchFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        BenchFormat::Json => crate::out!("{}", serde_json::to_string_pretty(&report)?),
         BenchFormat::Text => print!("{}", text(&report)),
     }
     Ok(0)

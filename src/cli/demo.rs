@@ -67,21 +67,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     job.checks = Checks::ALL;
     // Each demo starts over, even after an interrupted one.
     job.force = true;
-    job.public_ranges = vec![
-        "198.18.0.0/15".parse().expect("valid"),
-        "2001:db8::/32".parse().expect("valid"),
-    ];
+    job.public_ranges = sim::WORLD_RANGES
+        .iter()
+        .map(|r| r.parse().expect("valid"))
+        .collect();
     let summary = crate::scan::run(&job)?;
     farm.stop()?;
-    eprintln!("{}", summary.line());
+    crate::note!("{}", summary.line());
     let ext = args.format.name();
-    println!(
+    crate::out!(
         "mxscan demo: scanned the sample world ({} domains) against {} simulated resolvers on {}.",
         summary.domains_scanned,
         addrs.len(),
         addrs.join(", ")
     );
-    println!("Results in {}/:", args.out.display());
+    crate::out!("Results in {}/:", args.out.display());
     for (file, what) in [
         (
             format!("domains.{ext}"),
@@ -109,10 +109,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
             "all of it as one page with charts, for a browser",
         ),
     ] {
-        println!("  {file:<14} {what}");
+        crate::out!("  {file:<14} {what}");
     }
     print!("{}", summary.overview());
-    println!(
+    crate::out!(
         "Open the report, one page with every figure: {}",
         args.out.join(crate::report::REPORT).display()
     );

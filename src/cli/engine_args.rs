@@ -99,7 +99,7 @@ impl EngineArgs {
         {
             let addr = parse_resolver(item)?;
             if out.contains(&addr) {
-                eprintln!("mxscan: warning: resolver {addr} is listed twice; asking it once");
+                crate::note!("mxscan: warning: resolver {addr} is listed twice; asking it once");
                 continue;
             }
             out.push(addr);
@@ -180,6 +180,38 @@ pub fn parse_resolver(s: &str) -> anyhow::Result<SocketAddr> {
         bail!("`{s}`: port 0 is not a resolver's port (write IP or IP:PORT, e.g. 127.0.0.2:5300)");
     }
     Ok(addr)
+}
+
+/// How long the check before a run waits for a resolver that does not answer.
+const PREFLIGHT_WAIT: Duration = Duration::from_secs(5);
+
+/// Checks the resolvers before a run (`io::preflight`): each one that cannot be used is named
+/// on stderr; when none can, the run should not start (`Err` with the exit status, 4).
+pub fn check_resolvers(resolvers: &[SocketAddr]) -> Result<(), i32> {
+    let health = crate::io::preflight::check(resolvers, ".", PREFLIGHT_WAIT);
+    let problems: Vec<String> = resolvers
+        .iter()
+        .zip(&health)
+        .filter_map(|(r, h)| h.problem().map(|p| format!("  {r}: {p}")))
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    if problems.len() == resolvers.len() {
+        crate::note!(
+            "mxscan: no resolver can be used; nothing was started:\n{}\nGive resolvers that \
+             answer recursive queries from this host with -r ADDR[:PORT],…",
+            problems.join("\n")
+        );
+        return Err(super::exit::NOTHING_SCANNED);
+    }
+    crate::note!(
+        "mxscan: warning: {} of {} resolvers cannot be used; going on with the others:\n{}",
+        problems.len(),
+        resolvers.len(),
+        problems.join("\n")
+    );
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ pub const ERROR: i32 = 2;
 /// The scan completed, but more than `--max-unanswered` percent of its domains got no answer
 /// from any resolver (timeouts); `--retry-indeterminate` asks them again.
 pub const UNANSWERED: i32 = 3;
-/// Nothing could be scanned: every input line was rejected, or no resolver ever answered.
+/// Nothing could be scanned: the input holds no domain, every input line was rejected, no
+/// resolver could be used (checked before the run), or none ever answered.
 pub const NOTHING_SCANNED: i32 = 4;
 /// Every resolver was down for `--give-up` seconds: stopped as by SIGINT, resumable.
 pub const GAVE_UP: i32 = 5;

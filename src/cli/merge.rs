@@ -35,7 +35,7 @@ pub fn run(args: MergeArgs) -> anyhow::Result<i32> {
         report: !args.no_report,
     };
     let summary = crate::merge::run(&job)?;
-    eprintln!(
+    crate::note!(
         "mxscan merge: {} shards, {} domains ({} records read, {} rejected, {} duplicates) \
          into {}",
         summary.shards.len(),
@@ -45,9 +45,9 @@ pub fn run(args: MergeArgs) -> anyhow::Result<i32> {
         summary.input.list.duplicates,
         job.out.display()
     );
-    eprint!("{}", summary.overview());
+    crate::note!("{}", summary.overview().trim_end_matches('\n'));
     if job.report {
-        eprintln!("report: {}", job.out.join(crate::report::REPORT).display());
+        crate::note!("report: {}", job.out.join(crate::report::REPORT).display());
     }
     Ok(super::exit::OK)
 }

@@ -20,7 +20,7 @@ pub struct ReportArgs {
 
 pub fn run(args: ReportArgs) -> anyhow::Result<i32> {
     let path = crate::report::write_scan_report(&args.dir, args.out.as_deref())?;
-    println!("{}", path.display());
+    crate::out!("{}", path.display());
     Ok(super::exit::OK)
 }
 

@@ -54,14 +54,21 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
         output: args.output,
         format: args.format,
     };
+    if let Err(status) = super::engine_args::check_resolvers(&job.asking.engine.resolvers) {
+        return Ok(status);
+    }
     let done = crate::resolve::run(&job)?;
     let s = &done.stats;
-    eprintln!(
+    crate::note!(
         "mxscan resolve: {} lookups, {} attempts, {} retries, {} over TCP; rejected replies: {}",
-        s.completed, s.attempts, s.retries, s.tcp_fallbacks, s.rejected
+        s.completed,
+        s.attempts,
+        s.retries,
+        s.tcp_fallbacks,
+        s.rejected
     );
     if done.ended == Ended::GaveUp {
-        eprintln!(
+        crate::note!(
             "mxscan resolve: every resolver was down for --give-up; names not asked have no row"
         );
         return Ok(super::exit::GAVE_UP);

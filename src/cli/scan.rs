@@ -177,19 +177,22 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let max_unanswered = args.max_unanswered;
     let no_report = args.no_report;
     let job = args.to_job()?;
+    if let Err(status) = super::engine_args::check_resolvers(&job.asking.engine.resolvers) {
+        return Ok(status);
+    }
     let out = job.out.clone();
     let summary = match crate::scan::run(&job) {
         Ok(s) => s,
         Err(e) if e.is::<AlreadyComplete>() => {
-            eprintln!("mxscan: {}: {e}; nothing to resume", out.display());
+            crate::note!("mxscan: {}: {e}; nothing to resume", out.display());
             return Ok(exit::OK);
         }
         Err(e) if e.is::<NothingToRetry>() => {
-            eprintln!("mxscan: {}: {e}", out.display());
+            crate::note!("mxscan: {}: {e}", out.display());
             return Ok(exit::OK);
         }
         Err(e) if e.is::<RetryStopped>() => {
-            eprintln!(
+            crate::note!(
                 "mxscan: {e}; the scan in {} is as it was before the pass. Run it again with:\n  {}",
                 out.display(),
                 retry_command()
@@ -211,28 +214,46 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             });
         }
     };
-    eprintln!("{}", summary.line());
-    eprint!("{}", summary.overview());
+    crate::note!("{}", summary.line());
+    crate::note!("{}", summary.overview().trim_end_matches('\n'));
     let report = out.join(crate::report::REPORT);
     if !no_report && report.is_file() {
-        eprintln!("report: {}", report.display());
+        crate::note!("report: {}", report.display());
     }
     Ok(exit_status(&summary, max_unanswered))
+}
+
+/// Warns when most domains with MX have only special-use exchanges or addresses: a test world
+/// (`mxscan sim`) scanned without its flags, where every exchange reads as unusable.
+fn special_use_warning(summary: &Summary) {
+    let count = |code: &str| -> u64 { summary.findings.get(code).map_or(0, |s| s.values().sum()) };
+    let with_mx = summary.routes.get("HAS_MX").copied().unwrap_or(0);
+    let special = count("MX_TARGET_SPECIAL_USE") + count("ADDR_BOGON");
+    if with_mx >= 10 && special > 0 && 2 * count("MX_ALL_UNUSABLE") > with_mx {
+        crate::note!(
+            "mxscan: warning: {} of {with_mx} domains with MX have no usable exchange, and {special} \
+             exchanges or addresses are special-use (.test names, reserved ranges). Is this a \
+             test world? A scan of `mxscan sim` needs {}",
+            count("MX_ALL_UNUSABLE"),
+            crate::sim::world_flags(&crate::sim::WORLD_RANGES)
+        );
+    }
 }
 
 /// The exit status of a scan that ran (README "Exit statuses"), with what it means on stderr.
 fn exit_status(summary: &Summary, max_unanswered: f64) -> i32 {
     let list = &summary.input.list;
     if summary.input.sender_domains_not_scanned > 0 {
-        eprintln!(
+        crate::note!(
             "mxscan: warning: {} domains of --senders are not in the domain list; their sender \
              IPs were not checked",
             summary.input.sender_domains_not_scanned
         );
     }
+    special_use_warning(summary);
     let never_answered = summary.resolvers.iter().all(|r| r.answered == 0);
     if summary.interrupted {
-        eprintln!(
+        crate::note!(
             "mxscan: stopped with {} of {} domains written; continue with:\n  {}",
             summary.domains_scanned,
             list.domains,
@@ -244,8 +265,12 @@ fn exit_status(summary: &Summary, max_unanswered: f64) -> i32 {
             (true, false) => exit::GAVE_UP,
         };
     }
+    if list.domains == 0 && list.rejected == 0 && summary.domains_scanned == 0 {
+        crate::note!("mxscan: nothing to scan: the input holds no domain");
+        return exit::NOTHING_SCANNED;
+    }
     if list.domains == 0 && list.rejected > 0 {
-        eprintln!(
+        crate::note!(
             "mxscan: nothing to scan: every one of the {} records was rejected (see rejects); \
              the input should hold one domain per line or a CSV with a `domain` column",
             list.rejected
@@ -254,11 +279,11 @@ fn exit_status(summary: &Summary, max_unanswered: f64) -> i32 {
     }
     let unanswered_pct = 100.0 * summary.unanswered as f64 / summary.domains_scanned.max(1) as f64;
     if summary.unanswered > 0 && never_answered && summary.unanswered == summary.domains_scanned {
-        eprintln!("mxscan: no resolver answered any query: check -r");
+        crate::note!("mxscan: no resolver answered any query: check -r");
         return exit::NOTHING_SCANNED;
     }
     if unanswered_pct > max_unanswered {
-        eprintln!(
+        crate::note!(
             "mxscan: {} of {} domains ({unanswered_pct:.2} %, over --max-unanswered \
              {max_unanswered} %) got no answer from any resolver; ask them again with:\n  {}",
             summary.unanswered,

@@ -125,6 +125,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
             );
         }
     }
+    let ranges: &[&str] = if args.hostile {
+        &sim::HOSTILE_RANGES
+    } else {
+        &sim::WORLD_RANGES
+    };
     let zones: Arc<dyn Zones> = match (&args.zones, args.synthetic) {
         _ if args.hostile => {
             if let Some(path) = &args.write_domains {
@@ -137,7 +142,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
             if args.write_only {
                 return Ok(0);
             }
-            eprintln!(
+            crate::note!(
                 "mxscan sim: the hostile world, {} domains under hostile.test",
                 sim::hostile::DOMAINS.len()
             );
@@ -146,7 +151,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
         (None, None) => bail!("give --zones DIR, --synthetic N or --hostile"),
         (Some(dir), _) => {
             let world = ZoneFiles::load_dir(dir)?;
-            eprintln!(
+            crate::note!(
                 "mxscan sim: {} zones from {}",
                 world.zone_count(),
                 dir.display()
@@ -165,7 +170,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
             if args.write_only && args.write_zones.is_none() {
                 return Ok(0);
             }
-            eprintln!(
+            crate::note!(
                 "mxscan sim: synthetic world of {n} domains, seed {}",
                 args.seed
             );
@@ -177,7 +182,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
             .with_context(|| format!("cannot read questions file {}", questions.display()))?;
         let exported = sim::export::write_zones(&*zones, std::io::BufReader::new(file), dir)
             .with_context(|| format!("cannot export zones from {}", questions.display()))?;
-        eprintln!(
+        crate::note!(
             "mxscan sim: {} questions, {} zones with {} records ({} NODATA placeholders) in {}",
             exported.questions,
             exported.zones,
@@ -204,9 +209,25 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
         .collect();
     let farm = sim::start(zones, &configs, args.seed)?;
     let addrs: Vec<String> = farm.addrs().iter().map(|a| a.to_string()).collect();
-    eprintln!(
+    crate::note!(
         "mxscan sim: listening on {} (UDP and TCP); SIGINT or SIGTERM stops it",
         addrs.join(",")
+    );
+    // The world's names are under .test and its addresses in reserved ranges: without these
+    // flags every exchange would be reported unusable.
+    let domains = args
+        .write_domains
+        .as_ref()
+        .map_or("DOMAINS".to_string(), |p| p.display().to_string());
+    crate::note!(
+        "mxscan sim: scan this world with\n  mxscan scan -r {} {} -o OUT {domains}{}",
+        addrs.join(","),
+        sim::world_flags(ranges),
+        if args.write_domains.is_some() {
+            ""
+        } else {
+            "\n(DOMAINS: its domain list, which --write-domains FILE writes)"
+        }
     );
 
     let deadline =
@@ -217,7 +238,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
     let mut total = sim::Counters::default();
     let mut json = serde_json::Map::new();
     for r in &reports {
-        eprintln!("resolver {}:\n{}", r.addr, r.counters.report());
+        crate::note!("resolver {}:\n{}", r.addr, r.counters.report());
         total.merge(&r.counters);
         json.insert(
             r.addr.to_string(),
@@ -225,7 +246,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<i32> {
         );
     }
     if reports.len() > 1 {
-        eprintln!("all resolvers:\n{}", total.report());
+        crate::note!("all resolvers:\n{}", total.report());
     }
     json.insert("total".into(), serde_json::to_value(total.report())?);
     if let Some(path) = &args.stats_json {

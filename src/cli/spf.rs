@@ -55,7 +55,7 @@ pub fn run(args: SpfArgs) -> anyhow::Result<i32> {
     };
     let evaluation = crate::evaluate::spf(&args.engine.settings()?, &request)?;
     match args.format {
-        SpfFormat::Json => println!("{}", serde_json::to_string_pretty(&evaluation)?),
+        SpfFormat::Json => crate::out!("{}", serde_json::to_string_pretty(&evaluation)?),
         SpfFormat::Text => print!("{}", text(&evaluation, domain)),
     }
     Ok(super::exit::OK)

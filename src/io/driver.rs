@@ -69,7 +69,7 @@ impl OutageReport {
     fn gives_up(&mut self, engine: &Engine, now: Instant, give_up: Option<Duration>) -> bool {
         let Some(since) = engine.outage_since() else {
             if let Some(since) = self.reported.take() {
-                eprintln!(
+                crate::note!(
                     "\nmxscan: a resolver answers again after {:.1} s: going on",
                     now.saturating_duration_since(since).as_secs_f64()
                 );
@@ -77,7 +77,7 @@ impl OutageReport {
             return false;
         };
         if self.reported.is_none() {
-            eprintln!(
+            crate::note!(
                 "\nmxscan: every resolver is down: taking no new domains, probing them until one \
                  answers{}",
                 give_up.map_or(String::new(), |g| format!(
@@ -98,7 +98,7 @@ impl OutageReport {
         if limit.is_none_or(|g| now.saturating_duration_since(since) < g) {
             return false;
         }
-        eprintln!(
+        crate::note!(
             "\nmxscan: {}: stopping",
             if never_answered {
                 "no resolver has answered at all (check -r)"
@@ -303,7 +303,7 @@ pub fn run_workload(
         }
         engine.handle_timeout(now);
         while let Some(w) = engine.poll_warning() {
-            eprintln!("mxscan: warning: {w}");
+            crate::note!("mxscan: warning: {w}");
         }
         workload.on_turn(engine);
         transmit(engine, now, &mut buf, sockets, &mut tx)?;

@@ -6,6 +6,7 @@
 #[allow(unsafe_code)]
 pub mod batch;
 pub mod driver;
+pub mod preflight;
 pub mod signals;
 #[allow(unsafe_code)]
 pub mod socket;

@@ -38,20 +38,20 @@ pub fn install() -> std::io::Result<StopFlags> {
             for (n, _) in signals.forever().enumerate() {
                 match n {
                     0 => {
-                        eprintln!(
+                        crate::note!(
                             "\nmxscan: stopping: finishing the lookups in flight (signal again to stop at once)"
                         );
                         raised.stop.store(true, Ordering::Relaxed);
                     }
                     1 => {
-                        eprintln!(
+                        crate::note!(
                             "\nmxscan: stopping now: writing what is finished (signal again to exit without it)"
                         );
                         raised.stop.store(true, Ordering::Relaxed);
                         raised.abort.store(true, Ordering::Relaxed);
                     }
                     _ => {
-                        eprintln!("\nmxscan: exiting; --resume continues from the last batch");
+                        crate::note!("\nmxscan: exiting; --resume continues from the last batch");
                         std::process::exit(130);
                     }
                 }

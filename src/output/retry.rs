@@ -223,7 +223,7 @@ fn finish(dir: &Path) -> io::Result<()> {
 pub fn recover(dir: &Path) -> io::Result<()> {
     let pass: PathBuf = dir.join(RETRY_DIR);
     if pass.join(READY).exists() {
-        eprintln!(
+        crate::note!(
             "mxscan: finishing the retry pass that stopped in {}",
             pass.display()
         );

@@ -111,6 +111,8 @@ crate::row! {
         /// SPF with the domain as MAIL FROM domain (RFC 8601 result names).
         pub spf: Option<SpfResult>,
         pub verdict: &'static str,
+        /// The finding that decided the verdict (empty for `ok`).
+        pub decided_by: Option<&'static str>,
         pub score: Option<u8>,
         pub provisional: bool,
         pub score_reasons: &'a [String],
@@ -387,6 +389,7 @@ impl<W: Write> ScanTables<W> {
                 generic: s.generic,
                 spf: s.spf,
                 verdict: s.verdict,
+                decided_by: s.decided_by.map(|c| c.name()),
                 score: s.score.score,
                 provisional: s.score.provisional,
                 score_reasons: &s.score.reasons,

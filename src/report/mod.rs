@@ -91,7 +91,7 @@ pub fn write_scan_report(dir: &Path, out: Option<&Path>) -> anyhow::Result<PathB
 /// that cannot be written is a warning, since the results stand without it.
 pub fn write_after(dir: &Path, what: &str) {
     if let Err(e) = write_scan_report(dir, None) {
-        eprintln!(
+        crate::note!(
             "mxscan: warning: {e:#}; the {what} is complete without it, and `mxscan report {}` \
              writes it later",
             dir.display()

@@ -208,6 +208,19 @@ impl ScanJob {
     }
 }
 
+/// A new scan that failed before its first domain (a missing input, a CSV without a `domain`
+/// column): nothing of it stays, so that a rerun once the cause is fixed starts as if it never
+/// ran. The directory goes if this run created it; else the manifest, if this run wrote it
+/// for a new scan (`started`), so that the directory holds no scan to resume.
+fn undo_setup(job: &ScanJob, created: bool, started: bool) {
+    if created {
+        let _ = std::fs::remove_dir_all(&job.out);
+    } else if started {
+        let _ = std::fs::remove_file(job.out.join(manifest::MANIFEST));
+        let _ = std::fs::remove_file(job.out.join(list::STDIN_SPOOL));
+    }
+}
+
 fn create_out_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| {
         format!(
@@ -290,7 +303,7 @@ fn open_tables(job: &ScanJob, start: Start, list: &DomainList) -> anyhow::Result
                 return Err(NothingToRetry.into());
             }
             for note in forced {
-                eprintln!("mxscan: retrying with a change: {note}");
+                crate::note!("mxscan: retrying with a change: {note}");
             }
             let (mut skip, mut kept, mut retried) = (Bitset::default(), Vec::new(), 0);
             for d in list.domains()? {
@@ -304,7 +317,7 @@ fn open_tables(job: &ScanJob, start: Start, list: &DomainList) -> anyhow::Result
                     }
                 }
             }
-            eprintln!(
+            crate::note!(
                 "mxscan: asking {retried} domains again (INDETERMINATE, or with a lookup that \
                  failed further down)"
             );
@@ -338,6 +351,7 @@ fn open_tables(job: &ScanJob, start: Start, list: &DomainList) -> anyhow::Result
 /// Runs a scan to the end (or to a stop signal) and writes its summary.
 pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
     let analysis = job.analysis()?;
+    let created = !job.out.exists();
     create_out_dir(&job.out)?;
     remove_leftovers(&job.out);
     retry::recover(&job.out).with_context(|| {
@@ -347,9 +361,9 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
         )
     })?;
     let started = Instant::now();
-    let (start, input_path) = decide_start(job)?;
+    let (start, input_path) = decide_start(job).inspect_err(|_| undo_setup(job, created, false))?;
     let fresh = matches!(start, Start::New);
-    let mut input = prepare(job, &input_path)?;
+    let mut input = prepare(job, &input_path).inspect_err(|_| undo_setup(job, created, fresh))?;
     let prepare_s = started.elapsed().as_secs_f64();
     let Tables { opened, retry } = open_tables(job, start, &input.list)?;
 
@@ -400,7 +414,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
     let gave_up = matches!(result, Ok(driver::Ended::GaveUp));
     let (mut ran, sent) = workload.end(gave_up);
     if let Some(Err(e)) = ran.questions.take().map(QuestionsLog::finish) {
-        eprintln!("mxscan: warning: the questions log is incomplete: {e}");
+        crate::note!("mxscan: warning: the questions log is incomplete: {e}");
     }
     let written = writer
         .join()

@@ -109,7 +109,7 @@ fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
     let out = &job.out;
     let input = if job.reads_stdin() {
         if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            eprintln!(
+            crate::note!(
                 "mxscan: reading domains from stdin, one per line (end with Ctrl-D); give a \
                  file to scan instead"
             );
@@ -159,7 +159,7 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
         if job.resume {
             // Nothing was written yet (or ever): a resume is a start, so a crash-restart loop
             // can always pass --resume.
-            eprintln!(
+            crate::note!(
                 "mxscan: no scan to resume in {}; starting one",
                 out.display()
             );
@@ -209,7 +209,7 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
             ))
             .into());
         }
-        eprintln!(
+        crate::note!(
             "mxscan: resuming from {}, the first run's copy of stdin",
             spool.display()
         );
@@ -247,7 +247,7 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
         .into());
     }
     for note in d.notes.iter().chain(&d.forceable) {
-        eprintln!("mxscan: continuing with a change: {note}");
+        crate::note!("mxscan: continuing with a change: {note}");
     }
     if then != now {
         now.write(out)?;

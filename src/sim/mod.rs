@@ -23,6 +23,23 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+/// The address ranges the sample and synthetic worlds use (RFC 2544's benchmarking range and
+/// RFC 3849's documentation prefix), which a scan of them must treat as public
+/// (`--public-range`), with `--allow-special-use` for their `.test` names.
+pub const WORLD_RANGES: [&str; 2] = ["198.18.0.0/15", "2001:db8::/32"];
+/// The hostile world's range (`sim::hostile`).
+pub const HOSTILE_RANGES: [&str; 1] = ["10.0.0.0/8"];
+
+/// The flags a scan of a simulated world needs, for a command line.
+pub fn world_flags(ranges: &[&str]) -> String {
+    let mut flags = String::from("--allow-special-use");
+    for r in ranges {
+        flags.push_str(" --public-range ");
+        flags.push_str(r);
+    }
+    flags
+}
+
 pub use counters::{CounterReport, Counters, Event};
 pub use faults::FaultProfile;
 pub use synthetic::SyntheticWorld;

@@ -286,7 +286,13 @@ pub fn sample_sim(faults: &[&str]) -> (mxscan::sim::SimHandle, String) {
 
 /// Runs the mxscan binary with `stdin`; returns (exit code, stdout, stderr).
 pub fn mxscan(args: &[&str], stdin: &[u8]) -> (i32, String, String) {
+    mxscan_in(Path::new("."), args, stdin)
+}
+
+/// [`mxscan`] in the working directory `cwd`.
+pub fn mxscan_in(cwd: &Path, args: &[&str], stdin: &[u8]) -> (i32, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
+        .current_dir(cwd)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
