@@ -190,8 +190,8 @@ pub struct DomainReport {
     pub result: DomainResult,
     pub route: Route,
     pub findings: Vec<Finding>,
-    /// Credit per provider (fractions summing to 1 when attributed).
-    pub providers: BTreeMap<String, f64>,
+    /// Credit per provider (shares summing to 1 when attributed).
+    pub providers: BTreeMap<String, provider::Credit>,
     pub score: Score,
     pub senders: Vec<SenderReport>,
     /// The mail-authentication posture in figures (`None` under `--checks mx`).

@@ -629,14 +629,26 @@ fn provider_attribution_shares_equal_preference_credit() {
         ],
     );
     let credit = a.analyze(d).providers;
-    assert_eq!(credit.get("Big"), Some(&0.5));
-    assert_eq!(credit.get("Filter"), Some(&0.5));
+    assert_eq!(credit.get("Big").map(|c| c.share), Some(0.5));
+    assert_eq!(credit.get("Filter").map(|c| c.share), Some(0.5));
     assert_eq!(provider::label(&credit), "Big:0.5;Filter:0.5");
+    assert_eq!(provider::sources(&credit), "table;table");
     // Corroborated by PTR when the exchange's own name is unknown.
     let mut h = host("mx.vanity.example", &["8.8.1.1"]);
     h.addresses[0].ptr_names = vec!["m1.big-infra.example".into()];
     let d = domain("y.example", vec![(10, "mx.vanity.example", Some(h))]);
     assert_eq!(provider::label(&a.analyze(d).providers), "Big");
+    // Unknown to the table: the exchange's registrable domain, the domain's own or another's.
+    let d = domain(
+        "z.example",
+        vec![(5, "mx.z.example", None), (5, "in.smallhost.example", None)],
+    );
+    let credit = a.analyze(d).providers;
+    assert_eq!(
+        provider::label(&credit),
+        "smallhost.example:0.5;z.example:0.5"
+    );
+    assert_eq!(provider::sources(&credit), "mx-domain;self");
 }
 
 #[test]

@@ -50,6 +50,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         }
         d => d.map(Duration::from_secs_f64),
     };
+    if let Err(status) =
+        super::engine_args::check_resolvers(&args.engine, &args.engine.resolver_addrs()?)
+    {
+        return Ok(status);
+    }
     let job = BenchJob {
         asking: args.engine.settings()?,
         types: parse_types(&args.types)?,

@@ -68,6 +68,13 @@ pub struct EngineArgs {
     /// (the addresses are likely wrong). 0 = wait for ever.
     #[arg(long, value_name = "SECS", default_value_t = driver::DEFAULT_GIVE_UP.as_secs_f64())]
     pub give_up: f64,
+
+    /// Start without asking each resolver one question first. By default a run whose
+    /// resolvers all cannot be used (nothing listens, REFUSED, or silent for 5 s) stops at
+    /// once with exit status 4, naming each; with this flag it starts and waits for them, up to
+    /// --give-up (a farm still starting, say).
+    #[arg(long)]
+    pub no_resolver_check: bool,
 }
 
 impl EngineArgs {
@@ -185,9 +192,13 @@ pub fn parse_resolver(s: &str) -> anyhow::Result<SocketAddr> {
 /// How long the check before a run waits for a resolver that does not answer.
 const PREFLIGHT_WAIT: Duration = Duration::from_secs(5);
 
-/// Checks the resolvers before a run (`io::preflight`): each one that cannot be used is named
-/// on stderr; when none can, the run should not start (`Err` with the exit status, 4).
-pub fn check_resolvers(resolvers: &[SocketAddr]) -> Result<(), i32> {
+/// Checks the resolvers before a run (`io::preflight`) unless `--no-resolver-check`: each one
+/// that cannot be used is named on stderr; when none can, the run should not start (`Err` with
+/// the exit status, 4).
+pub fn check_resolvers(args: &EngineArgs, resolvers: &[SocketAddr]) -> Result<(), i32> {
+    if args.no_resolver_check {
+        return Ok(());
+    }
     let health = crate::io::preflight::check(resolvers, ".", PREFLIGHT_WAIT);
     let problems: Vec<String> = resolvers
         .iter()

@@ -47,6 +47,7 @@ pub fn parse_types(types: &[String]) -> anyhow::Result<Vec<RecordType>> {
 }
 
 pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
+    let engine_args = args.engine.clone();
     let job = ResolveJob {
         asking: args.engine.settings()?,
         types: parse_types(&args.types)?,
@@ -54,7 +55,9 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
         output: args.output,
         format: args.format,
     };
-    if let Err(status) = super::engine_args::check_resolvers(&job.asking.engine.resolvers) {
+    if let Err(status) =
+        super::engine_args::check_resolvers(&engine_args, &job.asking.engine.resolvers)
+    {
         return Ok(status);
     }
     let done = crate::resolve::run(&job)?;

@@ -176,8 +176,11 @@ impl ScanArgs {
 pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let max_unanswered = args.max_unanswered;
     let no_report = args.no_report;
+    let engine_args = args.engine.clone();
     let job = args.to_job()?;
-    if let Err(status) = super::engine_args::check_resolvers(&job.asking.engine.resolvers) {
+    if let Err(status) =
+        super::engine_args::check_resolvers(&engine_args, &job.asking.engine.resolvers)
+    {
         return Ok(status);
     }
     let out = job.out.clone();

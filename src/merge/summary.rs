@@ -77,6 +77,7 @@ pub fn combine(
         BTreeMap::new(),
     );
     let mut provider_credit: BTreeMap<String, f64> = BTreeMap::new();
+    let mut self_hosted = 0.0;
     let mut mail_auth = BTreeMap::new();
     let (mut domains, mut this_run, mut unanswered, mut runs, mut retried) = (0, 0, 0, 0, 0);
     // Each resolver's figures per shard, and the scan seconds of the shards that asked it.
@@ -108,6 +109,7 @@ pub fn combine(
             *provider_credit.entry(p.clone()).or_default() +=
                 share * s.domains_scanned as f64 / 100.0;
         }
+        self_hosted += s.self_hosted_pct * s.domains_scanned as f64 / 100.0;
         for (family, f) in &s.mail_auth {
             family_counts(family, f, &mut mail_auth);
         }
@@ -169,6 +171,7 @@ pub fn combine(
             .into_iter()
             .map(|(p, credit)| (p, 100.0 * credit / domains.max(1) as f64))
             .collect(),
+        self_hosted_pct: 100.0 * self_hosted / domains.max(1) as f64,
         senders,
         mail_auth: FamilySummary::from_counts(&mail_auth),
         queries,

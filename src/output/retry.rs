@@ -72,10 +72,10 @@ fn auth_figures<'a>(cells: &'a [String], spf_errors: Vec<&'a str>) -> AuthFigure
 /// Reads the unmeasured domains of the tables in `dir` and the tally of their rows.
 pub fn unmeasured(dir: &Path, format: Format) -> io::Result<Unmeasured> {
     let mut found = Unmeasured::default();
-    let mut providers: Vec<String> = Vec::new();
+    let mut providers: Vec<(String, String)> = Vec::new();
     let mut auth: HashMap<String, Vec<String>> = HashMap::new();
     let t = &mut found.tally;
-    let wanted: Vec<&str> = ["route", "provider", "provisional"]
+    let wanted: Vec<&str> = ["route", "provider", "provisional", "provider_source"]
         .into_iter()
         .chain(AUTH_COLUMNS)
         .collect();
@@ -86,22 +86,17 @@ pub fn unmeasured(dir: &Path, format: Format) -> io::Result<Unmeasured> {
         &mut |domain, row| {
             if row[2] == "true" {
                 found.domains.insert(domain.to_string());
-                providers.push(row[1].clone());
+                providers.push((row[1].clone(), row[3].clone()));
                 if let Some(route) = Route::ALL.iter().find(|r| r.as_str() == row[0]) {
                     *t.routes.entry(*route).or_default() += 1;
                 }
-                auth.insert(domain.to_string(), row[3..].to_vec());
+                auth.insert(domain.to_string(), row[4..].to_vec());
             }
         },
     )?;
-    // The provider column as `provider::label` writes it: `A` or `A:0.5;B:0.5`.
-    for label in providers.iter().filter(|l| !l.is_empty()) {
-        for part in label.split(';') {
-            let (name, share) = match part.rsplit_once(':') {
-                Some((n, s)) => (n, s.parse().unwrap_or(0.0)),
-                None => (part, 1.0),
-            };
-            *t.providers.entry(name.to_string()).or_default() += share;
+    for (label, sources) in &providers {
+        for (name, share, source) in crate::analysis::provider::parse_columns(label, sources) {
+            t.add_provider(name, share, source);
         }
     }
     let mut unanswered: HashSet<String> = HashSet::new();

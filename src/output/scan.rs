@@ -36,6 +36,8 @@ crate::row! {
         pub addresses: usize,
         /// The mail provider of the most-preferred exchanges (`A:0.5;B:0.5` when shared).
         pub provider: String,
+        /// Where each provider name comes from: `table`, `mx-domain` or `self`.
+        pub provider_source: String,
         pub score: Option<u8>,
         pub provisional: bool,
         pub score_reasons: Vec<String>,
@@ -150,6 +152,7 @@ impl DomainRow {
                 .collect(),
             addresses: ips.len(),
             provider: crate::analysis::provider::label(&report.providers),
+            provider_source: crate::analysis::provider::sources(&report.providers),
             score: report.score.score,
             provisional: report.score.provisional,
             score_reasons: report.score.reasons.clone(),

@@ -123,8 +123,13 @@ pub struct Summary {
     pub unanswered: u64,
     /// Findings per code and severity.
     pub findings: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Share of scanned domains per mail provider, in percent (fractional credit).
+    /// Share of scanned domains per mail provider, in percent (fractional credit): providers
+    /// of the table and other organisations' registrable domains (`provider_source`
+    /// `table`, `mx-domain`).
     pub providers_pct: BTreeMap<String, f64>,
+    /// Share of scanned domains whose most-preferred exchanges are their own (`self`).
+    #[serde(default)]
+    pub self_hosted_pct: f64,
     /// Declared sender IPs per verdict.
     pub senders: BTreeMap<String, u64>,
     /// The mail-authentication survey, per family checked (`spf`, `dmarc`, `mta_sts`,

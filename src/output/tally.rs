@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::provider::Source;
 use crate::analysis::{Code, DomainReport, Route};
 use crate::mailauth::spf::eval::MAX_LOOKUPS;
 
@@ -16,9 +17,12 @@ pub struct Tally {
     /// Per code, per severity.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub findings: BTreeMap<String, BTreeMap<String, u64>>,
-    /// Fractional provider credit, summed.
+    /// Fractional provider credit, summed, of providers other than the domains' own.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub providers: BTreeMap<String, f64>,
+    /// Fractional credit of self-hosted exchanges (`provider_source` `self`), summed.
+    #[serde(default, skip_serializing_if = "is_nothing")]
+    pub self_hosted: f64,
     /// Sender IPs per verdict.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub senders: BTreeMap<String, u64>,
@@ -161,7 +165,22 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+fn is_nothing(x: &f64) -> bool {
+    *x == 0.0
+}
+
 impl Tally {
+    /// Counts `share` of a domain towards provider `name` (self-hosted ones together).
+    pub fn add_provider(&mut self, name: &str, share: f64, source: Source) {
+        if source == Source::Own {
+            self.self_hosted += share;
+        } else if let Some(n) = self.providers.get_mut(name) {
+            *n += share;
+        } else {
+            self.providers.insert(name.to_string(), share);
+        }
+    }
+
     pub fn add(&mut self, r: &DomainReport) {
         *self.routes.entry(r.route).or_default() += 1;
         if r.route == Route::Indeterminate && r.findings.iter().any(|f| f.code == Code::DNS_TIMEOUT)
@@ -180,13 +199,8 @@ impl Tally {
                 }
             }
         }
-        for (p, share) in &r.providers {
-            match self.providers.get_mut(p) {
-                Some(n) => *n += share,
-                None => {
-                    self.providers.insert(p.clone(), *share);
-                }
-            }
+        for (p, credit) in &r.providers {
+            self.add_provider(p, credit.share, credit.source);
         }
         for s in &r.senders {
             bump(&mut self.senders, s.verdict);
@@ -222,6 +236,7 @@ impl Tally {
             }
         }
         self.providers.retain(|_, share| *share > 1e-9);
+        self.self_hosted = (self.self_hosted - other.self_hosted).max(0.0);
         take_away(&mut self.senders, &other.senders);
         take_away(&mut self.mail_auth, &other.mail_auth);
         self.unanswered = self.unanswered.saturating_sub(other.unanswered);
@@ -241,6 +256,7 @@ impl Tally {
         for (p, share) in &other.providers {
             *self.providers.entry(p.clone()).or_default() += share;
         }
+        self.self_hosted += other.self_hosted;
         add_counts(&mut self.senders, &other.senders);
         add_counts(&mut self.mail_auth, &other.mail_auth);
         self.unanswered += other.unanswered;

@@ -51,7 +51,8 @@ pub struct TableFigures {
     pub verdicts: BTreeMap<String, u64>,
     /// Domains by the number of MX records (`MX_BINS - 1`: that many or more).
     pub mx_counts: [u64; MX_BINS],
-    /// Domains with a mail route (HAS_MX, IMPLICIT_MX) and, of those, with no known provider.
+    /// Domains with a mail route (HAS_MX, IMPLICIT_MX) and, of those, self-hosted
+    /// (`provider_source` `self`).
     pub routed: u64,
     pub self_hosted: u64,
     /// Exchanges as domains use them (a domain's exchange with addresses), and of those with
@@ -110,14 +111,20 @@ fn domains(path: &Path, format: Format) -> io::Result<TableFigures> {
     read_rows(
         path,
         format,
-        &["route", "mx_count", "provider", "score", "provisional"],
+        &[
+            "route",
+            "mx_count",
+            "provider_source",
+            "score",
+            "provisional",
+        ],
         &mut |_, row| {
             f.domains.add(&row[3], &row[4]);
             let mx: usize = row[1].parse().unwrap_or(0);
             f.mx_counts[mx.min(MX_BINS - 1)] += 1;
             if row[0] == "HAS_MX" || row[0] == "IMPLICIT_MX" {
                 f.routed += 1;
-                if row[2].is_empty() {
+                if row[2] == "self" {
                     f.self_hosted += 1;
                 }
             }

@@ -780,7 +780,11 @@ fn providers_section(page: &mut Page, s: Option<&Value>, tables: &TableFigures) 
         .collect();
     top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     top.truncate(10);
-    let self_hosted = pct(tables.self_hosted, tables.domains.rows);
+    // The summary's fractional figure when there is one (the same rule as providers_pct);
+    // else the rows whose every most-preferred exchange is the domain's own.
+    let self_hosted = at(s, "/self_hosted_pct")
+        .as_f64()
+        .unwrap_or_else(|| pct(tables.self_hosted, tables.domains.rows));
     let mut names: Vec<String> = top.iter().map(|(p, _)| p.clone()).collect();
     names.push("self-hosted".into());
     let mut table = Table::new(&["provider", "% of domains"]);
@@ -791,7 +795,7 @@ fn providers_section(page: &mut Page, s: Option<&Value>, tables: &TableFigures) 
         ]);
     }
     table.row(vec![
-        Cell::text("self-hosted (a mail route, no known provider)"),
+        Cell::text("self-hosted (exchanges under the domain's own registrable domain)"),
         Cell::number(self_hosted, 2),
     ]);
     // Bars in hundredths of a percent: the chart's axis is whole numbers.

@@ -116,6 +116,7 @@ impl Parts<'_> {
                 .iter()
                 .map(|(p, n)| (p.clone(), 100.0 * n / all_done.max(1) as f64))
                 .collect(),
+            self_hosted_pct: 100.0 * tally.self_hosted / all_done.max(1) as f64,
             findings: tally.findings.clone(),
             senders: tally.senders.clone(),
             mail_auth: FamilySummary::from_counts(&tally.mail_auth),
