@@ -40,13 +40,26 @@ pub fn run(job: &ResolveJob) -> anyhow::Result<Resolved> {
     let reader = names::open(job.input.as_deref())?;
     let out = crate::output::open(job.output.as_deref())?;
     let mut writer = Table::<ResolveRow, _>::new(out, job.format, &[])?;
+    let one_row_per_record = job.format == Format::Csv;
 
     // The writer thread decodes replies and writes rows, off the I/O thread.
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Outcome>>(64);
     let writer_thread = std::thread::spawn(move || -> std::io::Result<()> {
         for batch in rx {
             for o in &batch {
-                writer.write(&ResolveRow::from_outcome(o))?;
+                let row = ResolveRow::from_outcome(o);
+                if one_row_per_record && row.answers.len() > 1 {
+                    // A CSV cell joins a list with `;`, which TXT records contain: each record
+                    // gets its own row instead, so that none is ever split.
+                    for answer in &row.answers {
+                        writer.write(&ResolveRow {
+                            answers: vec![answer.clone()],
+                            ..row.clone()
+                        })?;
+                    }
+                } else {
+                    writer.write(&row)?;
+                }
             }
         }
         writer.flush()

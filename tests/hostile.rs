@@ -114,16 +114,27 @@ fn a_resolver_that_truncates_and_never_answers_tcp_costs_a_deadline_at_most() {
         let (sim, list) = sample_sim(faults);
         let started = Instant::now();
         let (code, out, err) = mxscan(
-            &["resolve", "-r", &list, "-t", "MX", "--deadline", "3"],
+            &[
+                "resolve",
+                "-r",
+                &list,
+                "-t",
+                "MX",
+                "--deadline",
+                "3",
+                "--format",
+                "jsonl",
+            ],
             names.as_bytes(),
         );
         let took = started.elapsed();
         assert_eq!(code, 0, "{faults:?}: {err}");
-        let rows: Vec<&str> = out.lines().skip(1).collect();
+        // JSON Lines: one row per lookup.
+        let rows: Vec<&str> = out.lines().collect();
         assert_eq!(rows.len(), 100, "{faults:?}");
         let answered = rows
             .iter()
-            .filter(|r| r.contains(",NOERROR,") || r.contains(",NXDOMAIN,"))
+            .filter(|r| r.contains(r#""status":"NOERROR""#) || r.contains(r#""status":"NXDOMAIN""#))
             .count();
         if all_answered {
             assert_eq!(answered, 100, "{faults:?}: {out}");

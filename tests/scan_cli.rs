@@ -281,7 +281,22 @@ fn csv_input_passes_columns_through_and_jsonl_works() {
     assert_eq!(rows.len(), 2);
     let shop = rows.iter().find(|r| r["domain"] == "shop1.test").unwrap();
     assert_eq!(shop["input"]["note"], "big, shop");
-    assert_eq!(shop["exchanges"][0], "10 mx1.bigmail.test");
+    // Lists of parts as objects, the keys in the CSV's column order.
+    assert_eq!(
+        shop["exchanges"][0],
+        serde_json::json!({"preference": 10, "host": "mx1.bigmail.test"})
+    );
+    let keys: Vec<&str> = shop
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let csv_header = std::fs::read_to_string(dir.path().join("csv").join("domains.csv")).unwrap();
+    let columns: Vec<&str> = csv_header.lines().next().unwrap().split(',').collect();
+    // The CSV ends in the pass-through `rank,note`, the JSON in their `input` object.
+    assert_eq!(keys[..keys.len() - 1], columns[..columns.len() - 2]);
+    assert_eq!(keys.last(), Some(&"input"));
     assert!(out.join("records.jsonl").exists() && out.join("rejects.jsonl").exists());
     handle.stop().unwrap();
 }

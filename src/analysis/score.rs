@@ -95,8 +95,26 @@ pub struct Score {
     pub score: Option<u8>,
     /// Something could not be measured: the score may be too high.
     pub provisional: bool,
-    /// `CODE(-points)` per finding that cost points, `CODE(gate)` for gates.
-    pub reasons: Vec<String>,
+    /// Each finding that cost points, and each gate, in the order of the findings.
+    pub reasons: Vec<Reason>,
+}
+
+/// One reason of a score: a code and the points it cost, or a gate (score 0).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reason {
+    pub code: Code,
+    /// Points taken off (positive, to a tenth); `None` for a gate.
+    pub points: Option<f64>,
+}
+
+impl std::fmt::Display for Reason {
+    /// `CODE(-points)` or `CODE(gate)`: a CSV cell's form.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.points {
+            Some(p) => write!(f, "{}(-{p})", self.code),
+            None => write!(f, "{}(gate)", self.code),
+        }
+    }
 }
 
 /// No score, and provisional, when `unmeasured`: a domain or sender whose lookups failed has
@@ -124,13 +142,19 @@ pub fn score<'a>(findings: impl IntoIterator<Item = &'a Finding>, weights: &Weig
         }
         if f.code.gate() {
             gated = true;
-            reasons.push(format!("{}(gate)", f.code));
+            reasons.push(Reason {
+                code: f.code,
+                points: None,
+            });
             continue;
         }
         let cost = weights.of(f) * 10.0;
         if cost > 0.0 {
             points += cost;
-            reasons.push(format!("{}(-{})", f.code, (cost * 10.0).round() / 10.0));
+            reasons.push(Reason {
+                code: f.code,
+                points: Some((cost * 10.0).round() / 10.0),
+            });
         }
     }
     let score = if gated {
@@ -168,7 +192,19 @@ mod tests {
         assert_eq!((s.score, s.provisional), (Some(100), true));
         let s = score(&[f("REVERSE_MX_FAIL", Severity::Error)], &w);
         assert_eq!(s.score, Some(0));
-        assert_eq!(s.reasons, ["REVERSE_MX_FAIL(gate)"]);
+        let reasons: Vec<String> = s.reasons.iter().map(|r| r.to_string()).collect();
+        assert_eq!(reasons, ["REVERSE_MX_FAIL(gate)"]);
+        let json = serde_json::to_string(&s.reasons).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"code":"REVERSE_MX_FAIL","points":null,"gate":true}]"#
+        );
+        let s = score(&[f("PTR_TARGET_CNAME", Severity::Warn)], &w);
+        let json = serde_json::to_string(&s.reasons).unwrap();
+        assert_eq!(
+            json,
+            r#"[{"code":"PTR_TARGET_CNAME","points":-5,"gate":false}]"#
+        );
         let mut generic = f("PTR_GENERIC", Severity::Warn);
         generic.static_hint = true;
         assert_eq!(score(&[generic], &w).score, Some(95));

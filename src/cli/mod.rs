@@ -29,6 +29,7 @@ pub enum Command {
     /// The main job on the bundled sample world against an in-process simulated farm.
     Demo(demo::DemoArgs),
     /// Scan domains: MX → A/AAAA → PTR → forward-confirmed reverse DNS, results in --out DIR.
+    #[command(after_long_help = scan::AFTER_HELP)]
     Scan(scan::ScanArgs),
     /// Resolve names in bulk: one row per name and type (CSV or JSON Lines).
     Resolve(resolve::ResolveArgs),

@@ -19,88 +19,124 @@ use crate::scan::{
     AlreadyComplete, DEFAULT_SYNC_INTERVAL, NothingToRetry, Refused, RetryStopped, ScanJob,
 };
 
+/// Examples and exit statuses, at the end of `scan --help` and its man page.
+pub const AFTER_HELP: &str = "\
+Examples:
+  mxscan scan -r 127.0.0.2,127.0.0.3 -o results domains.txt
+  mxscan scan -r resolvers.txt --senders senders.csv --checks all -o results ranked.csv
+  zcat domains.gz | mxscan scan -r 127.0.0.2 -q --format jsonl -o results
+  mxscan scan -r 127.0.0.2 -o results --resume domains.txt
+  mxscan scan -r 127.0.0.2 -o results --retry-indeterminate domains.txt
+
+Exit statuses:
+  0    the scan completed
+  2    a usage error, or an error that stopped the run (the message says whether to --resume)
+  3    completed, but more than --max-unanswered % of the domains got no answer
+  4    nothing could be scanned: no domain in the input, every line rejected, or no
+       resolver usable
+  5    every resolver was down for --give-up seconds: stopped, resumable
+  130  interrupted by SIGINT or SIGTERM, resumable";
+
 #[derive(Debug, Args, Clone)]
 pub struct ScanArgs {
-    #[command(flatten)]
-    pub engine: EngineArgs,
-
-    /// Directory for the results (created if missing): domains, records, rejects and
-    /// summary.json.
-    #[arg(short = 'o', long, value_name = "DIR", default_value = "mxscan-out")]
+    /// Directory for the results (created if missing): the domains, records, findings,
+    /// senders and rejects tables, summary.json and report.html (docs/output.md).
+    #[arg(
+        help_heading = "Output",
+        short = 'o',
+        long,
+        value_name = "DIR",
+        default_value = "mxscan-out"
+    )]
     pub out: PathBuf,
 
     /// Sender IPs to check, as CSV rows `domain,ip` (header optional): each gets the same PTR
     /// and forward-confirmation lookups as the MX addresses.
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Input", long, value_name = "FILE")]
     pub senders: Option<PathBuf>,
 
+    /// Print nothing but warnings and errors: no progress bar, no end-of-scan overview (the
+    /// exit status and summary.json tell how it went).
+    #[arg(help_heading = "Output", short = 'q', long)]
+    pub quiet: bool,
+
     /// Table format: CSV with a header, or JSON Lines.
-    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    #[arg(help_heading = "Output", long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
 
     /// Memory for answers kept for sharing between domains, e.g. 64MiB or 0 (names outside the
     /// asking domain, in a frequency-aware cache; in-flight questions are always shared).
     /// summary.json's `lookups_per_distinct_question` shows whether it is big enough.
-    #[arg(long, value_name = "SIZE", default_value_t = CacheSize::DEFAULT)]
+    #[arg(help_heading = "Resolvers and pace", long, value_name = "SIZE", default_value_t = CacheSize::DEFAULT)]
     pub cache: CacheSize,
 
     /// Domains in progress at most (0: the lookup window).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        help_heading = "Resolvers and pace",
+        long,
+        value_name = "N",
+        default_value_t = 0
+    )]
     pub domains_in_flight: usize,
 
     /// Mail-authentication families to check, comma-separated: mx (always on), spf, dmarc,
     /// mta-sts, tls-rpt, tlsa, or all. `--checks mx` asks only the MX, address and reverse
     /// questions (docs/output.md lists what each family adds).
-    #[arg(long, value_name = "LIST", default_value_t = Checks::DEFAULT, value_parser = Checks::parse)]
+    #[arg(help_heading = "Checks", long, value_name = "LIST", default_value_t = Checks::DEFAULT, value_parser = Checks::parse)]
     pub checks: Checks,
 
     /// Treat this range as public, not special-purpose (repeatable): for test worlds built on
     /// reserved space such as 198.18.0.0/15 or 2001:db8::/32.
-    #[arg(long = "public-range", value_name = "CIDR")]
+    #[arg(help_heading = "Checks", long = "public-range", value_name = "CIDR")]
     pub public_ranges: Vec<ipnet::IpNet>,
 
     /// Accept exchanges under .test and .example (a test world); .invalid is always reported.
-    #[arg(long)]
+    #[arg(help_heading = "Checks", long)]
     pub allow_special_use: bool,
 
     /// Provider suffix table, CSV `suffix,provider,mx|ptr` (default: the bundled
     /// data/providers.csv).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Checks", long, value_name = "FILE")]
     pub providers: Option<PathBuf>,
 
     /// Score weights, CSV `code,weight` rows overriding the defaults (docs/findings.md).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Checks", long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
 
     /// Continue the interrupted scan in --out (after a stop, a crash or a full disk): the
     /// same command with --resume. Domains already written are skipped, none is written twice.
-    #[arg(long)]
+    #[arg(help_heading = "Resume and retry", long)]
     pub resume: bool,
 
     /// Ask again the domains of the scan in --out that ended INDETERMINATE or with a lookup
     /// that failed further down (`provisional`), in a completed or interrupted scan (other -r
     /// or a lower --qps allowed), and replace their rows in every table at once: a crash
     /// mid-way changes nothing, and the pass can be run again.
-    #[arg(long, conflicts_with = "resume")]
+    #[arg(help_heading = "Resume and retry", long, conflicts_with = "resume")]
     pub retry_indeterminate: bool,
 
     /// With --resume: continue even though the input grew, the settings or the mxscan version
     /// changed. Without: start over in an --out that holds an interrupted scan.
-    #[arg(long)]
+    #[arg(help_heading = "Resume and retry", long)]
     pub force: bool,
 
     /// Seconds between putting the tables and journal on stable storage (fsync); a power loss
     /// costs at most this much work. Every batch is journalled either way.
-    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_SYNC_INTERVAL)]
+    #[arg(help_heading = "Resume and retry", long, value_name = "SECS", default_value_t = DEFAULT_SYNC_INTERVAL)]
     pub sync_interval: f64,
 
     /// Exit with status 3 when more than this percentage of the domains got no answer from any
     /// resolver (timeouts; SERVFAIL is an answer about broken DNS and does not count).
-    #[arg(long, value_name = "PCT", default_value_t = 1.0)]
+    #[arg(
+        help_heading = "Resume and retry",
+        long,
+        value_name = "PCT",
+        default_value_t = 1.0
+    )]
     pub max_unanswered: f64,
 
     /// Do not write report.html at the end (`mxscan report DIR` writes it at any time).
-    #[arg(long)]
+    #[arg(help_heading = "Output", long)]
     pub no_report: bool,
 
     /// Scan only part I of N of the input (1-based), for a cluster: every shard reads the same
@@ -109,23 +145,37 @@ pub struct ScanArgs {
     /// (SLURM_ARRAY_TASK_ID and _COUNT); `auto/N` from a Kubernetes Indexed Job
     /// (JOB_COMPLETION_INDEX, N completions). Give each shard its own --out; `mxscan merge`
     /// joins them.
-    #[arg(long, value_name = "I/N|auto|auto/N", env = "MXSCAN_SHARD")]
+    #[arg(
+        help_heading = "Cluster",
+        long,
+        value_name = "I/N|auto|auto/N",
+        env = "MXSCAN_SHARD"
+    )]
     pub shard: Option<ShardSpec>,
 
     /// Write every question sent to the resolvers (after sharing) to FILE, one `name TYPE`
     /// line each, as dnsperf reads them: an archive of what was asked, and with `sort -u` the
     /// floor of distinct questions (a resumed run appends).
-    #[arg(long, value_name = "FILE")]
+    #[arg(help_heading = "Output", long, value_name = "FILE")]
     pub questions_log: Option<PathBuf>,
 
     /// The seed of the shard hash: every shard of one scan must be given the same.
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "shard")]
+    #[arg(
+        help_heading = "Cluster",
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "shard"
+    )]
     pub shard_seed: u64,
 
     /// No journal and no fsync: the scan cannot be resumed. Only for measuring what the journal
     /// costs (scripts/bench-journal.sh).
     #[arg(long, hide = true)]
     pub no_journal: bool,
+
+    #[command(flatten, next_help_heading = "Resolvers and pace")]
+    pub engine: EngineArgs,
 
     /// Domains, one per line, or a CSV with a `domain` column (`-` or none: stdin; a resumed
     /// scan reads its spool of the first run's stdin instead).
@@ -135,6 +185,13 @@ pub struct ScanArgs {
 impl ScanArgs {
     /// Checks the flags and resolves them into a job.
     pub fn to_job(self) -> anyhow::Result<ScanJob> {
+        if self.out.as_os_str() == "-" {
+            anyhow::bail!(
+                "-o - is not supported: a scan writes several tables, a journal and a report \
+                 into a directory. Give -o DIR (with --format jsonl for JSON Lines), or stream \
+                 single lookups to stdout with `mxscan resolve`"
+            );
+        }
         let a = self;
         if a.no_journal && (a.resume || a.retry_indeterminate) {
             anyhow::bail!("--resume and --retry-indeterminate need the journal: drop --no-journal");
@@ -164,6 +221,7 @@ impl ScanArgs {
             force: a.force,
             sync_interval: (!a.no_journal).then(|| Duration::from_secs_f64(a.sync_interval)),
             report: !a.no_report,
+            progress: !a.quiet,
             shard: a
                 .shard
                 .map(|s| s.resolve(a.shard_seed, &|name| std::env::var(name).ok()))
@@ -176,6 +234,7 @@ impl ScanArgs {
 pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let max_unanswered = args.max_unanswered;
     let no_report = args.no_report;
+    let quiet = args.quiet;
     let engine_args = args.engine.clone();
     let job = args.to_job()?;
     if let Err(status) =
@@ -217,11 +276,13 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             });
         }
     };
-    crate::note!("{}", summary.line());
-    crate::note!("{}", summary.overview().trim_end_matches('\n'));
-    let report = out.join(crate::report::REPORT);
-    if !no_report && report.is_file() {
-        crate::note!("report: {}", report.display());
+    if !quiet {
+        crate::note!("{}", summary.line());
+        crate::note!("{}", summary.overview().trim_end_matches('\n'));
+        let report = out.join(crate::report::REPORT);
+        if !no_report && report.is_file() {
+            crate::note!("report: {}", report.display());
+        }
     }
     Ok(exit_status(&summary, max_unanswered))
 }

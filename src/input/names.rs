@@ -49,7 +49,11 @@ pub fn display_name(query_name: &str, qtype: RecordType) -> String {
     {
         return net.addr().to_string();
     }
-    query_name.to_string()
+    // Without the trailing dot, as every table writes names (the root stays `.`).
+    match query_name.strip_suffix('.') {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => query_name.to_string(),
+    }
 }
 
 #[cfg(test)]

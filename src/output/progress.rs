@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Counters the scan updates and the progress bar and the timeline read.
 #[derive(Debug, Default)]
@@ -71,6 +71,14 @@ const REDRAW: Duration = Duration::from_millis(200);
 
 impl Progress {
     /// Starts drawing `counters` on stderr (nothing is drawn when stderr is not a terminal).
+    /// No bar (`--quiet`).
+    pub fn none() -> Progress {
+        Progress {
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        }
+    }
+
     pub fn start(counters: Arc<ScanCounters>) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
         let target = ProgressDrawTarget::stderr_with_hz(5);
@@ -79,7 +87,16 @@ impl Progress {
         }
         let bar = ProgressBar::with_draw_target(Some(ScanCounters::get(&counters.total)), target);
         bar.set_style(
-            ProgressStyle::with_template("{bar:20} {pos}/{len} domains {per_sec} ETA {eta} {msg}")
+            ProgressStyle::with_template("{bar:20} {pos}/{len} domains {rate} ETA {eta} {msg}")
+                .map(|style| {
+                    // indicatif's {per_sec} prints four decimals ("9,266.8908/s").
+                    style.with_key(
+                        "rate",
+                        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.0}/s", state.per_sec());
+                        },
+                    )
+                })
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         // A resumed scan starts part-way: its rate and ETA count from there.

@@ -1,8 +1,9 @@
 //! Rows of `mxscan resolve`: one per name and type.
 //!
 //! Columns (stable): `name,type,status,answers,resolver,attempts,rtt_ms`. `answers` holds the
-//! answer-section records separated by `;`: the RDATA alone for records of the asked type,
-//! prefixed by the type for others (a CNAME chain: `CNAME target.;192.0.2.1`).
+//! answer-section records: the RDATA alone for records of the asked type, prefixed by the type
+//! for others (a CNAME chain: `CNAME target.`, `192.0.2.1`). CSV writes one row per record
+//! (a TXT record may hold `;`); JSON Lines one row per lookup, `answers` a list.
 
 use hickory_proto::op::Message;
 

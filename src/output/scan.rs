@@ -12,11 +12,55 @@ use super::Format;
 use super::journal::{TABLES, TrackedFile};
 use super::table::{Row, Table, TableFile};
 use crate::analysis::DomainReport;
+use crate::analysis::score::Reason;
 use crate::mailauth::dmarc::Disposition;
 use crate::mailauth::spf::SpfResult;
 use crate::pipeline::budget;
 use crate::pipeline::lookup::Answer;
 use crate::pipeline::result::{Address, Host};
+
+/// An MX record of `exchanges`: `10 mx1.example` in a CSV cell, `{"preference": 10, "host":
+/// "mx1.example"}` in JSON Lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeCell {
+    pub preference: u16,
+    pub host: String,
+}
+
+impl serde::Serialize for ExchangeCell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        if crate::output::table::in_csv_cell() {
+            return s.collect_str(&format_args!("{} {}", self.preference, self.host));
+        }
+        let mut st = s.serialize_struct("Exchange", 2)?;
+        st.serialize_field("preference", &self.preference)?;
+        st.serialize_field("host", &self.host)?;
+        st.end()
+    }
+}
+
+/// A score reason (`analysis::score::Reason`) in a table.
+impl serde::Serialize for Reason {
+    /// `{"code": "SENDER_IP_NOT_IN_MX", "points": -20, "gate": false}` in JSON, its
+    /// [`Display`](std::fmt::Display) text in a CSV cell.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        if crate::output::table::in_csv_cell() {
+            return s.collect_str(self);
+        }
+        let mut st = s.serialize_struct("Reason", 3)?;
+        st.serialize_field("code", self.code.name())?;
+        match self.points {
+            // Whole points as integers, as analysts expect them.
+            Some(p) if p.fract() == 0.0 => st.serialize_field("points", &(-p as i64))?,
+            Some(p) => st.serialize_field("points", &-p)?,
+            None => st.serialize_field("points", &None::<i64>)?,
+        }
+        st.serialize_field("gate", &self.points.is_none())?;
+        st.end()
+    }
+}
 
 crate::row! {
     /// One row of `domains`.
@@ -30,8 +74,8 @@ crate::row! {
         pub cname_chain: Vec<String>,
         pub route: &'static str,
         pub mx_count: usize,
-        /// Exchanges by preference, as `preference name`.
-        pub exchanges: Vec<String>,
+        /// Exchanges by preference: `preference name` in a CSV cell, objects in JSON Lines.
+        pub exchanges: Vec<ExchangeCell>,
         /// Distinct addresses of all mail hosts.
         pub addresses: usize,
         /// The mail provider of the most-preferred exchanges (`A:0.5;B:0.5` when shared).
@@ -40,7 +84,7 @@ crate::row! {
         pub provider_source: String,
         pub score: Option<u8>,
         pub provisional: bool,
-        pub score_reasons: Vec<String>,
+        pub score_reasons: Vec<Reason>,
         /// Finding codes, sorted, each once.
         pub findings: Vec<&'static str>,
         /// The mail-authentication columns, empty for a family `--checks` left out.
@@ -117,7 +161,7 @@ crate::row! {
         pub decided_by: Option<&'static str>,
         pub score: Option<u8>,
         pub provisional: bool,
-        pub score_reasons: &'a [String],
+        pub score_reasons: &'a [Reason],
     }
 }
 
@@ -148,7 +192,10 @@ impl DomainRow {
             exchanges: r
                 .exchanges
                 .iter()
-                .map(|e| format!("{} {}", e.preference, e.name))
+                .map(|e| ExchangeCell {
+                    preference: e.preference,
+                    host: e.name.clone(),
+                })
                 .collect(),
             addresses: ips.len(),
             provider: crate::analysis::provider::label(&report.providers),
@@ -399,5 +446,57 @@ impl<W: Write> ScanTables<W> {
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::Code;
+
+    crate::row! {
+        pub struct Parts {
+            pub exchanges: Vec<ExchangeCell>,
+            pub reasons: Vec<Reason>,
+        }
+    }
+
+    #[test]
+    fn values_with_parts_are_text_in_a_cell_and_objects_in_json() {
+        let row = Parts {
+            exchanges: vec![ExchangeCell {
+                preference: 10,
+                host: "mx1.example".into(),
+            }],
+            reasons: vec![
+                Reason {
+                    code: Code::PTR_TARGET_CNAME,
+                    points: Some(5.0),
+                },
+                Reason {
+                    code: Code::REVERSE_MX_FAIL,
+                    points: None,
+                },
+            ],
+        };
+        let written = |format| {
+            let mut t = Table::<Parts, Vec<u8>>::new(Vec::new(), format, &[]).unwrap();
+            t.write(&row).unwrap();
+            t.flush().unwrap();
+            String::from_utf8(t.file().clone()).unwrap()
+        };
+        assert_eq!(
+            written(Format::Csv),
+            "exchanges,reasons\n10 mx1.example,PTR_TARGET_CNAME(-5);REVERSE_MX_FAIL(gate)\n"
+        );
+        assert_eq!(
+            written(Format::Jsonl),
+            concat!(
+                r#"{"exchanges":[{"preference":10,"host":"mx1.example"}],"reasons":["#,
+                r#"{"code":"PTR_TARGET_CNAME","points":-5,"gate":false},"#,
+                r#"{"code":"REVERSE_MX_FAIL","points":null,"gate":true}]}"#,
+                "\n"
+            )
+        );
     }
 }

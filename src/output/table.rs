@@ -4,7 +4,9 @@
 //!
 //! CSV cells: lists joined by `;`, an absent value empty, fractional numbers with three
 //! decimals; text goes through [`csv_cell`](super::csv_cell) (no formulas, control characters
-//! escaped). JSON Lines keep the exact values, an empty string as `null`.
+//! escaped). JSON Lines keep the exact values in the columns' order, an empty string as
+//! `null`, and a value with parts (an exchange, a score reason) as an object, where its CSV
+//! cell has its text ([`in_csv_cell`] tells which is being written).
 
 use std::io::{self, BufWriter, Write};
 use std::marker::PhantomData;
@@ -13,6 +15,17 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Format;
+
+thread_local! {
+    static IN_CSV_CELL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the value being serialized goes into a CSV cell (else JSON): a value with parts (an
+/// exchange, a score reason) writes its compact text there and an object in JSON. Not serde's
+/// `is_human_readable`, which would also turn IP addresses into bytes.
+pub fn in_csv_cell() -> bool {
+    IN_CSV_CELL.get()
+}
 
 /// A row of a table.
 pub trait Row: Serialize {
@@ -214,11 +227,13 @@ impl<R: Row<Kind = R>, W: Write> Table<R, W> {
         };
         let written = if let Some(w) = self.file.csv.as_mut() {
             let mut used = 0;
-            row.serialize(cells::Cells {
+            IN_CSV_CELL.set(true);
+            let serialized = row.serialize(cells::Cells {
                 cells: &mut self.cells,
                 used: &mut used,
-            })
-            .map_err(io::Error::other)?;
+            });
+            IN_CSV_CELL.set(false);
+            serialized.map_err(io::Error::other)?;
             debug_assert_eq!(used, T::COLUMNS.len(), "{:?}", T::COLUMNS);
             let values = extra
                 .iter()

@@ -100,6 +100,8 @@ pub struct ScanJob {
     pub shard: Option<Shard>,
     /// Write every question sent here (`--questions-log`).
     pub questions_log: Option<PathBuf>,
+    /// Draw the progress bar on stderr (when it is a terminal).
+    pub progress: bool,
 }
 
 impl ScanJob {
@@ -129,6 +131,7 @@ impl ScanJob {
             force: false,
             sync_interval: Some(Duration::from_secs_f64(DEFAULT_SYNC_INTERVAL)),
             report: true,
+            progress: true,
             shard: None,
             questions_log: None,
         }
@@ -389,7 +392,11 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
     } = opened;
     let (tx, writer) = writer::spawn(tables, checkpoint, analysis, counters.clone())?;
 
-    let progress = Progress::start(counters.clone());
+    let progress = if job.progress {
+        Progress::start(counters.clone())
+    } else {
+        Progress::none()
+    };
     let sampler = Sampler::start(counters.clone());
     let (mut engine, mut sockets, driver_config) = job.asking.open(None)?;
     let window = match job.domains_in_flight {
