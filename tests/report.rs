@@ -321,6 +321,10 @@ fn completions_and_man_pages_come_from_the_flags() {
     let (code, bash, stderr) = mxscan(&["completions", "bash"], b"");
     assert_eq!(code, 0, "{stderr}");
     assert!(bash.contains("_mxscan") && bash.contains("--retry-indeterminate"));
+    assert!(
+        !bash.contains("--no-journal"),
+        "a hidden flag is never offered"
+    );
     let (code, zsh, _) = mxscan(&["completions", "zsh"], b"");
     assert_eq!(code, 0);
     assert!(zsh.starts_with("#compdef mxscan"), "{}", &zsh[..40]);
@@ -338,5 +342,9 @@ fn completions_and_man_pages_come_from_the_flags() {
     assert!(
         scan_page.contains("no\\-report"),
         "every flag is in its page"
+    );
+    assert!(
+        scan_page.contains("Exit statuses") && scan_page.contains("Examples"),
+        "the page ends with examples and exit statuses"
     );
 }

@@ -32,7 +32,7 @@ pub struct EngineArgs {
     pub per_resolver: usize,
 
     /// Queries per second at most, over all resolvers together; 0 = unlimited.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, visible_alias = "rate-limit", default_value_t = 0)]
     pub qps: u32,
 
     /// Attempts per query, the first one included.

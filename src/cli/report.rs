@@ -33,9 +33,23 @@ pub struct CompletionsArgs {
 
 /// Prints the completion script (README "Shell completions and man pages" says where it goes).
 pub fn completions(args: CompletionsArgs) -> anyhow::Result<i32> {
-    let mut cmd = Cli::command();
+    let mut cmd = shown(&Cli::command());
     clap_complete::generate(args.shell, &mut cmd, "mxscan", &mut std::io::stdout());
     Ok(super::exit::OK)
+}
+
+/// `cmd` without its hidden flags and subcommands, which a completion must not offer (clap's
+/// generators list them).
+fn shown(cmd: &clap::Command) -> clap::Command {
+    let mut shown = clap::Command::new(cmd.get_name().to_owned())
+        .args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned());
+    if let Some(about) = cmd.get_about() {
+        shown = shown.about(about.clone());
+    }
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        shown = shown.subcommand(self::shown(sub));
+    }
+    shown
 }
 
 #[derive(Debug, Args)]

@@ -60,6 +60,10 @@ pub struct ScanArgs {
     #[arg(help_heading = "Output", short = 'q', long)]
     pub quiet: bool,
 
+    /// The same as --format jsonl (as dnsx and zdns users type it).
+    #[arg(help_heading = "Output", long, conflicts_with = "format")]
+    pub json: bool,
+
     /// Table format: CSV with a header, or JSON Lines.
     #[arg(help_heading = "Output", long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
@@ -206,7 +210,7 @@ impl ScanArgs {
             out: a.out,
             input: a.input,
             senders: a.senders,
-            format: a.format,
+            format: if a.json { Format::Jsonl } else { a.format },
             asking: a.engine.settings()?,
             resolver_spec: a.engine.resolvers.clone().unwrap_or_default(),
             cache: a.cache,

@@ -218,6 +218,10 @@ fn scan_page(
         ("providers", "Providers"),
     ];
     status(&mut page, summary, tables);
+    if let Some(s) = summary {
+        sections.insert(0, ("key", "Key results"));
+        key_results(&mut page, s);
+    }
     scan_section(&mut page, summary);
     findings_section(&mut page, summary, tables);
     scores_section(&mut page, summary, tables);
@@ -289,6 +293,59 @@ fn status(page: &mut Page, summary: Option<&Value>, tables: &TableFigures) {
             ),
         );
     }
+}
+
+/// The figures a reader wants first, each the summary's own number.
+fn key_results(page: &mut Page, s: &Value) {
+    page.section("key", "Key results");
+    let s = Some(s);
+    let mut table = Table::new(&["figure", "value"]);
+    table.row(vec![
+        Cell::text("domains scanned"),
+        count_at(s, "/domains_scanned"),
+    ]);
+    for (route, what) in [
+        ("HAS_MX", "% with MX records"),
+        ("IMPLICIT_MX", "% with no MX but an address (implicit MX)"),
+        ("NULL_MX", "% that accept no mail (null MX)"),
+        ("NXDOMAIN", "% that do not exist"),
+        ("NO_MAIL_ROUTE", "% without a mail route"),
+        ("INDETERMINATE", "% not measured (a lookup failed)"),
+    ] {
+        if at(s, &format!("/route_pct/{route}")).is_number() {
+            table.row(vec![
+                Cell::text(what),
+                number_at(s, &format!("/route_pct/{route}"), 2),
+            ]);
+        }
+    }
+    table.row(vec![
+        Cell::text("% self-hosted"),
+        number_at(s, "/self_hosted_pct", 2),
+    ]);
+    let providers = at(s, "/providers_pct")
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    if let Some((top, _)) = providers.iter().max_by(|a, b| {
+        (a.1.as_f64())
+            .partial_cmp(&b.1.as_f64())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }) {
+        table.row(vec![
+            Cell::text(format!("% at the largest provider, {top}")),
+            number_at(s, &format!("/providers_pct/{}", escape_pointer(top)), 2),
+        ]);
+    }
+    for verdict in ["ok", "at_risk", "fail", "indeterminate"] {
+        if at(s, &format!("/senders/{verdict}")).is_number() {
+            table.row(vec![
+                Cell::text(format!("sender IPs {verdict}")),
+                count_at(s, &format!("/senders/{verdict}")),
+            ]);
+        }
+    }
+    page.table(&table);
 }
 
 /// A merge's shards: which directory held which part.
@@ -628,15 +685,31 @@ fn severity_series(
 fn findings_section(page: &mut Page, s: Option<&Value>, tables: &TableFigures) {
     page.section("findings", "Findings");
     let total = |code: &String| -> u64 { tables.findings[code].values().sum() };
+    // By the worst severity a code was found with (Severity::ALL is worst first), then by
+    // count: an ERROR that is rare still comes before a common INFO.
+    let worst = |code: &String| {
+        Severity::ALL
+            .iter()
+            .position(|s| {
+                tables.findings[code]
+                    .get(s.as_str())
+                    .is_some_and(|n| *n > 0)
+            })
+            .unwrap_or(Severity::ALL.len())
+    };
     let mut codes: Vec<String> = tables.findings.keys().cloned().collect();
-    codes.sort_by(|a, b| total(b).cmp(&total(a)).then(a.cmp(b)));
+    codes.sort_by(|a, b| {
+        (worst(a).cmp(&worst(b)))
+            .then(total(b).cmp(&total(a)))
+            .then(a.cmp(b))
+    });
     if codes.is_empty() {
         page.paragraph("No findings.");
         return;
     }
     let charted = &codes[..codes.len().min(CHARTED_CODES)];
     let title = if charted.len() < codes.len() {
-        format!("The {CHARTED_CODES} most frequent finding codes, by severity")
+        format!("The first {CHARTED_CODES} finding codes (worst severity, then most frequent)")
     } else {
         "Findings per code, by severity".to_string()
     };
