@@ -19,9 +19,6 @@ pub enum BenchFormat {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    #[command(flatten)]
-    pub engine: EngineArgs,
-
     /// Record types to ask for each name (repeatable).
     #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "A")]
     pub types: Vec<String>,
@@ -38,6 +35,9 @@ pub struct BenchArgs {
     /// time, loss and rcodes), like a scan's report.html.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = "Resolvers and pace")]
+    pub engine: EngineArgs,
 
     /// Names, one per line (`-` or none: stdin).
     pub input: Option<PathBuf>,

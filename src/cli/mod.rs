@@ -31,7 +31,8 @@ pub enum Command {
     /// Scan domains: MX → A/AAAA → PTR → forward-confirmed reverse DNS, results in --out DIR.
     #[command(after_long_help = scan::AFTER_HELP)]
     Scan(scan::ScanArgs),
-    /// Resolve names in bulk: one row per name and type (CSV or JSON Lines).
+    /// Resolve names in bulk: one row per name and type (CSV: per record; or JSON Lines).
+    #[command(after_long_help = resolve::AFTER_HELP)]
     Resolve(resolve::ResolveArgs),
     /// Benchmark a resolver farm: QPS, loss, latency percentiles and rcodes per resolver.
     Bench(bench::BenchArgs),

@@ -42,7 +42,8 @@ pub fn completions(args: CompletionsArgs) -> anyhow::Result<i32> {
 /// generators list them).
 fn shown(cmd: &clap::Command) -> clap::Command {
     let mut shown = clap::Command::new(cmd.get_name().to_owned())
-        .args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned());
+        .args(cmd.get_arguments().filter(|a| !a.is_hide_set()).cloned())
+        .groups(cmd.get_groups().cloned());
     if let Some(about) = cmd.get_about() {
         shown = shown.about(about.clone());
     }

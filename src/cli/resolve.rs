@@ -11,11 +11,18 @@ use crate::io::driver::Ended;
 use crate::output::Format;
 use crate::resolve::ResolveJob;
 
+/// Examples, at the end of `resolve --help` and its man page.
+pub const AFTER_HELP: &str = "\
+Examples:
+  mxscan resolve -r 127.0.0.2 -t MX -t TXT names.txt
+  mxscan resolve -r 127.0.0.2 -t PTR --format jsonl -o ptr.jsonl ips.txt
+  printf 'example.com\\n' | mxscan resolve -r 127.0.0.2:5300 -t A
+
+Exit statuses: 0 done, 2 a usage error, 4 no resolver usable, 5 every resolver down for
+--give-up (names not asked have no row).";
+
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
-    #[command(flatten)]
-    pub engine: EngineArgs,
-
     /// Record types to ask for each name (repeatable): A, AAAA, MX, PTR, TXT, NS, … With PTR,
     /// IP addresses in the input are asked as their reverse names and reported as the IPs.
     #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "A")]
@@ -28,6 +35,9 @@ pub struct ResolveArgs {
     /// Write rows here instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = "Resolvers and pace")]
+    pub engine: EngineArgs,
 
     /// Names, one per line (`-` or none: stdin).
     pub input: Option<PathBuf>,

@@ -16,9 +16,6 @@ pub enum SpfFormat {
 
 #[derive(Debug, Args)]
 pub struct SpfArgs {
-    #[command(flatten)]
-    pub engine: EngineArgs,
-
     /// The connecting client's IP address.
     #[arg(long)]
     pub ip: IpAddr,
@@ -34,9 +31,17 @@ pub struct SpfArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = SpfFormat::Text)]
     pub format: SpfFormat,
+
+    #[command(flatten, next_help_heading = "Resolvers and pace")]
+    pub engine: EngineArgs,
 }
 
 pub fn run(args: SpfArgs) -> anyhow::Result<i32> {
+    if let Err(status) =
+        super::engine_args::check_resolvers(&args.engine, &args.engine.resolver_addrs()?)
+    {
+        return Ok(status);
+    }
     let domain = match args.sender.rsplit_once('@') {
         Some((_, domain)) => domain,
         None if args.sender.is_empty() => args.helo.as_str(),
