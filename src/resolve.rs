@@ -47,15 +47,13 @@ pub fn run(job: &ResolveJob) -> anyhow::Result<Resolved> {
     let writer_thread = std::thread::spawn(move || -> std::io::Result<()> {
         for batch in rx {
             for o in &batch {
-                let row = ResolveRow::from_outcome(o);
+                let mut row = ResolveRow::from_outcome(o);
                 if one_row_per_record && row.answers.len() > 1 {
                     // A CSV cell joins a list with `;`, which TXT records contain: each record
                     // gets its own row instead, so that none is ever split.
-                    for answer in &row.answers {
-                        writer.write(&ResolveRow {
-                            answers: vec![answer.clone()],
-                            ..row.clone()
-                        })?;
+                    for answer in std::mem::take(&mut row.answers) {
+                        row.answers = vec![answer];
+                        writer.write(&row)?;
                     }
                 } else {
                     writer.write(&row)?;

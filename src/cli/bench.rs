@@ -50,17 +50,18 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         }
         d => d.map(Duration::from_secs_f64),
     };
-    if let Err(status) =
-        super::engine_args::check_resolvers(&args.engine, &args.engine.resolver_addrs()?)
-    {
-        return Ok(status);
-    }
     let job = BenchJob {
         asking: args.engine.settings()?,
         types: parse_types(&args.types)?,
         duration,
         input: args.input,
     };
+    let skip_check = args.engine.no_resolver_check;
+    if let Err(status) =
+        super::engine_args::check_resolvers(skip_check, &job.asking.engine.resolvers)
+    {
+        return Ok(status);
+    }
     let report = crate::bench::run(&job)?;
     if let Some(path) = &args.report {
         crate::report::write_bench_report(&report, path)?;

@@ -192,11 +192,11 @@ pub fn parse_resolver(s: &str) -> anyhow::Result<SocketAddr> {
 /// How long the check before a run waits for a resolver that does not answer.
 const PREFLIGHT_WAIT: Duration = Duration::from_secs(5);
 
-/// Checks the resolvers before a run (`io::preflight`) unless `--no-resolver-check`: each one
-/// that cannot be used is named on stderr; when none can, the run should not start (`Err` with
-/// the exit status, 4).
-pub fn check_resolvers(args: &EngineArgs, resolvers: &[SocketAddr]) -> Result<(), i32> {
-    if args.no_resolver_check {
+/// Checks the resolvers before a run (`io::preflight`) unless `skip` (`--no-resolver-check`):
+/// each one that cannot be used is named on stderr; when none can, the run should not start
+/// (`Err` with the exit status, 4).
+pub fn check_resolvers(skip: bool, resolvers: &[SocketAddr]) -> Result<(), i32> {
+    if skip {
         return Ok(());
     }
     let health = crate::io::preflight::check(resolvers, ".", PREFLIGHT_WAIT);

@@ -57,7 +57,7 @@ pub fn parse_types(types: &[String]) -> anyhow::Result<Vec<RecordType>> {
 }
 
 pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
-    let engine_args = args.engine.clone();
+    let skip_check = args.engine.no_resolver_check;
     let job = ResolveJob {
         asking: args.engine.settings()?,
         types: parse_types(&args.types)?,
@@ -66,7 +66,7 @@ pub fn run(args: ResolveArgs) -> anyhow::Result<i32> {
         format: args.format,
     };
     if let Err(status) =
-        super::engine_args::check_resolvers(&engine_args, &job.asking.engine.resolvers)
+        super::engine_args::check_resolvers(skip_check, &job.asking.engine.resolvers)
     {
         return Ok(status);
     }

@@ -239,10 +239,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let max_unanswered = args.max_unanswered;
     let no_report = args.no_report;
     let quiet = args.quiet;
-    let engine_args = args.engine.clone();
+    let skip_check = args.engine.no_resolver_check;
     let job = args.to_job()?;
     if let Err(status) =
-        super::engine_args::check_resolvers(&engine_args, &job.asking.engine.resolvers)
+        super::engine_args::check_resolvers(skip_check, &job.asking.engine.resolvers)
     {
         return Ok(status);
     }

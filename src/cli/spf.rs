@@ -37,9 +37,9 @@ pub struct SpfArgs {
 }
 
 pub fn run(args: SpfArgs) -> anyhow::Result<i32> {
-    if let Err(status) =
-        super::engine_args::check_resolvers(&args.engine, &args.engine.resolver_addrs()?)
-    {
+    let asking = args.engine.settings()?;
+    let skip_check = args.engine.no_resolver_check;
+    if let Err(status) = super::engine_args::check_resolvers(skip_check, &asking.engine.resolvers) {
         return Ok(status);
     }
     let domain = match args.sender.rsplit_once('@') {
@@ -58,7 +58,7 @@ pub fn run(args: SpfArgs) -> anyhow::Result<i32> {
         receiver: "unknown",
         timestamp,
     };
-    let evaluation = crate::evaluate::spf(&args.engine.settings()?, &request)?;
+    let evaluation = crate::evaluate::spf(&asking, &request)?;
     match args.format {
         SpfFormat::Json => crate::out!("{}", serde_json::to_string_pretty(&evaluation)?),
         SpfFormat::Text => print!("{}", text(&evaluation, domain)),
