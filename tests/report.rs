@@ -167,6 +167,20 @@ fn the_sample_worlds_report_in_a_browser_and_its_jsonl_twin() {
         routes["HAS_MX"]
     )));
     assert!(findings.contains("loop-a.test"), "examples are listed");
+    let providers = section(&dom, "providers");
+    assert!(
+        providers.contains("% of the domains") && !providers.contains("hundredths"),
+        "the provider chart's axis reads in percent"
+    );
+    // The sample world scans in seconds: its timeline shows running totals, which the cold
+    // first second cannot dwarf, not rates.
+    let samples = s["timeline"]["samples"].as_array().unwrap().len();
+    let scan = section(&dom, "scan");
+    assert_eq!(
+        scan.contains("domains done over the run"),
+        samples < 30,
+        "{samples} samples"
+    );
 
     // A screenshot that shows something: many pixels far from white.
     let png_path = dir.path().join("report.png");
@@ -347,4 +361,52 @@ fn completions_and_man_pages_come_from_the_flags() {
         scan_page.contains("Exit statuses") && scan_page.contains("Examples"),
         "the page ends with examples and exit statuses"
     );
+}
+
+#[test]
+fn short_help_is_one_line_per_flag_and_long_help_has_examples_and_exit_statuses() {
+    for command in ["scan", "resolve", "bench", "spf", "merge"] {
+        let (code, short, stderr) = mxscan(&[command, "-h"], b"");
+        assert_eq!(code, 0, "{stderr}");
+        let (code, long, _) = mxscan(&[command, "--help"], b"");
+        assert_eq!(code, 0);
+        assert!(
+            long.lines().count() > short.lines().count() + 10,
+            "{command}: -h summarises --help\n{short}"
+        );
+        assert!(
+            long.contains("Examples:") && long.contains("Exit status"),
+            "{command} --help ends with examples and exit statuses"
+        );
+        assert!(!short.contains("Examples:"), "{command} -h stays short");
+        for line in short.lines().chain(long.lines()) {
+            assert!(line.chars().count() <= 100, "{command}: wrapped: {line}");
+        }
+    }
+    let (_, short, _) = mxscan(&["scan", "-h"], b"");
+    assert!(
+        short.lines().count() < 80,
+        "scan -h fits a screen or two: {} lines",
+        short.lines().count()
+    );
+    for heading in [
+        "Input:",
+        "Resolvers and pace:",
+        "Checks:",
+        "Output:",
+        "Resume and retry:",
+        "Cluster:",
+    ] {
+        assert!(short.contains(heading), "scan -h groups flags: {heading}");
+    }
+    let input = short.split("Input:").nth(1).unwrap();
+    let input = input.split("\n\n").next().unwrap();
+    assert!(
+        input.contains("[INPUT]"),
+        "the input is under Input:\n{input}"
+    );
+    // The concurrency flag under the names zdns and dnsx users type.
+    let (code, _, stderr) = mxscan(&["scan", "--threads", "0", "-r", "127.0.0.1:9"], b"");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("unexpected argument"), "{stderr}");
 }

@@ -11,6 +11,16 @@ use super::engine_args::EngineArgs;
 use super::resolve::parse_types;
 use crate::bench::{BenchJob, text};
 
+/// Examples and exit statuses, at the end of `bench --help` and its man page.
+pub const AFTER_HELP: &str = "\
+Examples:
+  mxscan bench -r 127.0.0.2,127.0.0.3 -t A -t MX names.txt
+  mxscan bench -r resolvers.txt --duration 60 --qps 20000 --report bench.html names.txt
+  mxscan bench -r 127.0.0.2 --format json names.txt > bench.json
+
+Exit statuses: 0 measured (a resolver that died or lost answers shows in the figures), 2 a
+usage error or an error that stopped the run, 4 no resolver usable.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BenchFormat {
     Text,
@@ -23,7 +33,9 @@ pub struct BenchArgs {
     #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "A")]
     pub types: Vec<String>,
 
-    /// Run this many seconds, cycling through the input; without it, one pass over the input.
+    /// Run this many seconds, cycling through the input.
+    ///
+    /// Without it, one pass over the input.
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
 
@@ -31,8 +43,10 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
     pub format: BenchFormat,
 
-    /// Also write the benchmark as one HTML page (latency distribution per resolver, QPS over
-    /// time, loss and rcodes), like a scan's report.html.
+    /// Also write the benchmark as one HTML page.
+    ///
+    /// Latency distribution per resolver, QPS over time, loss and rcodes, like a scan's
+    /// report.html.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
@@ -40,6 +54,7 @@ pub struct BenchArgs {
     pub engine: EngineArgs,
 
     /// Names, one per line (`-` or none: stdin).
+    #[arg(help_heading = "Arguments")]
     pub input: Option<PathBuf>,
 }
 
@@ -71,5 +86,5 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
         BenchFormat::Json => crate::out!("{}", serde_json::to_string_pretty(&report)?),
         BenchFormat::Text => print!("{}", text(&report)),
     }
-    Ok(0)
+    Ok(super::exit::OK)
 }

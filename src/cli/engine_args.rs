@@ -14,21 +14,27 @@ use crate::io::driver;
 
 #[derive(Debug, Args, Clone)]
 pub struct EngineArgs {
-    /// Resolvers to query: `127.0.0.2:53,127.0.0.3` (port 53 when omitted) or a file with one
-    /// address per line. Required: mxscan never reads /etc/resolv.conf.
+    /// Resolvers to query: `127.0.0.2:53,127.0.0.3` or a file with one per line.
+    ///
+    /// Port 53 when omitted. Required: mxscan never reads /etc/resolv.conf.
     #[arg(short = 'r', long = "resolvers", value_name = "LIST|FILE")]
     pub resolvers: Option<String>,
 
-    /// UDP sockets to spread queries over (each bound once to a random port).
-    #[arg(long, default_value_t = DEFAULT_SOCKETS)]
+    /// UDP sockets to spread queries over.
+    ///
+    /// Each is bound to a kernel-chosen port; one a second is retired and bound again to a
+    /// fresh port once its queries are answered.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SOCKETS)]
     pub sockets: usize,
 
     /// Lookups in flight at most (bounds memory and load).
-    #[arg(long, default_value_t = driver::DEFAULT_WINDOW)]
+    ///
+    /// The concurrency that zdns's --threads and massdns's -s set.
+    #[arg(long, value_name = "N", visible_aliases = ["concurrency", "threads"], default_value_t = driver::DEFAULT_WINDOW)]
     pub window: usize,
 
     /// Queries in flight at most per resolver.
-    #[arg(long, default_value_t = ResolverLimits::default().max_in_flight)]
+    #[arg(long, value_name = "N", default_value_t = ResolverLimits::default().max_in_flight)]
     pub per_resolver: usize,
 
     /// Queries per second at most, over all resolvers together; 0 = unlimited.
@@ -36,7 +42,7 @@ pub struct EngineArgs {
     pub qps: u32,
 
     /// Attempts per query, the first one included.
-    #[arg(long, default_value_t = RetryPolicy::default().max_attempts)]
+    #[arg(long, value_name = "N", default_value_t = RetryPolicy::default().max_attempts)]
     pub attempts: u32,
 
     /// Timeout of a first attempt before a resolver's RTT is known, in milliseconds.
@@ -47,29 +53,34 @@ pub struct EngineArgs {
     #[arg(long, value_name = "SECS", default_value_t = RetryPolicy::default().deadline.as_secs_f64())]
     pub deadline: f64,
 
-    /// Resolvers a question is asked of, each at most once, while they answer SERVFAIL or
-    /// REFUSED; then that answer is final (a recursive resolver's SERVFAIL comes after it tried
-    /// every authority). Applies once other resolvers have confirmed a resolver's SERVFAILs;
+    /// Resolvers a question is asked of while they answer SERVFAIL or REFUSED.
+    ///
+    /// Each at most once; then that answer is final (a recursive resolver's SERVFAIL comes
+    /// after it tried every authority). Applies once other resolvers have confirmed a resolver's SERVFAILs;
     /// one whose SERVFAILs its peers contradict is retried as on a timeout. Ask again later
     /// with `--retry-indeterminate`.
     #[arg(long, value_name = "N", default_value_t = RetryPolicy::default().servfail_tries)]
     pub servfail_tries: u32,
 
-    /// Send query names in their own letter case instead of randomising it (0x20). By
-    /// default each attempt's name gets a random case pattern and a reply whose question does
+    /// Send query names in their own letter case instead of randomising it (0x20).
+    ///
+    /// By default each attempt's name gets a random case pattern and a reply whose question does
     /// not echo it exactly is rejected, so a forger must guess it along with the id and the
     /// port (0x20 turns itself off, with a warning, for a resolver that never preserves case).
     #[arg(long = "no-0x20")]
     pub no_randomize_case: bool,
 
-    /// When every resolver has been down this long, stop as on SIGINT (tables valid, exit
-    /// status 5, resumable); until then the scan takes no new domains and probes the
+    /// Stop when every resolver has been down this long, in seconds.
+    ///
+    /// It stops as on SIGINT (tables valid, exit status 5, resumable); until then the scan takes no new domains and probes the
     /// resolvers with backoff. At most 60 s while no resolver has answered anything yet
     /// (the addresses are likely wrong). 0 = wait for ever.
     #[arg(long, value_name = "SECS", default_value_t = driver::DEFAULT_GIVE_UP.as_secs_f64())]
     pub give_up: f64,
 
-    /// Start without asking each resolver one question first. By default a run whose
+    /// Start without asking each resolver one question first.
+    ///
+    /// By default a run whose
     /// resolvers all cannot be used (nothing listens, REFUSED, or silent for 5 s) stops at
     /// once with exit status 4, naming each; with this flag it starts and waits for them, up to
     /// --give-up (a farm still starting, say).

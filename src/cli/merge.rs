@@ -6,10 +6,21 @@ use clap::Args;
 
 use crate::merge::MergeJob;
 
+/// Examples and exit statuses, at the end of `merge --help` and its man page.
+pub const AFTER_HELP: &str = "\
+Examples:
+  mxscan merge -o results shard-1 shard-2 shard-3 shard-4
+  mxscan merge -o results shards/*
+
+Exit statuses: 0 merged; 2 the shards are not one complete scan (the message names what is
+missing or differs, and --out is left untouched) or another error stopped the merge.";
+
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Directory for the merged results (created if missing): the tables, summary.json,
-    /// manifest.json and report.html, as one scan of the whole input would have written.
+    /// Directory for the merged results (created if missing).
+    ///
+    /// The tables, summary.json, manifest.json and report.html, as one scan of the whole
+    /// input would have written them.
     #[arg(short = 'o', long, value_name = "DIR")]
     pub out: PathBuf,
 
@@ -21,8 +32,9 @@ pub struct MergeArgs {
     #[arg(long)]
     pub no_report: bool,
 
-    /// The --out directory of every shard (`mxscan scan --shard I/N`), each complete, in any
-    /// order.
+    /// The --out directory of every shard (`mxscan scan --shard I/N`).
+    ///
+    /// Each complete, in any order.
     #[arg(value_name = "SHARD_DIR", required = true)]
     pub shards: Vec<PathBuf>,
 }

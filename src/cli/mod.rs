@@ -35,13 +35,16 @@ pub enum Command {
     #[command(after_long_help = resolve::AFTER_HELP)]
     Resolve(resolve::ResolveArgs),
     /// Benchmark a resolver farm: QPS, loss, latency percentiles and rcodes per resolver.
+    #[command(after_long_help = bench::AFTER_HELP)]
     Bench(bench::BenchArgs),
     /// Run a simulated resolver farm on loopback (zone files or a synthetic world, with faults).
     Sim(sim::SimArgs),
     /// Evaluate SPF (RFC 7208 check_host) for one client IP and sender through the resolvers.
+    #[command(after_long_help = spf::AFTER_HELP)]
     Spf(spf::SpfArgs),
     /// Join the shards of a scan (`scan --shard I/N`, each in its own --out) into one results
     /// directory, after checking they are one complete scan.
+    #[command(after_long_help = merge::AFTER_HELP)]
     Merge(merge::MergeArgs),
     /// Write a scan's report: one self-contained HTML page with charts (DIR/report.html).
     Report(report::ReportArgs),

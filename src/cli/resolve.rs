@@ -23,8 +23,10 @@ Exit statuses: 0 done, 2 a usage error, 4 no resolver usable, 5 every resolver d
 
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
-    /// Record types to ask for each name (repeatable): A, AAAA, MX, PTR, TXT, NS, … With PTR,
-    /// IP addresses in the input are asked as their reverse names and reported as the IPs.
+    /// Record types to ask for each name (repeatable): A, AAAA, MX, PTR, TXT, NS, …
+    ///
+    /// With PTR, IP addresses in the input are asked as their reverse names and reported as
+    /// the IPs.
     #[arg(short = 't', long = "type", value_name = "TYPE", default_value = "A")]
     pub types: Vec<String>,
 
@@ -40,6 +42,7 @@ pub struct ResolveArgs {
     pub engine: EngineArgs,
 
     /// Names, one per line (`-` or none: stdin).
+    #[arg(help_heading = "Arguments")]
     pub input: Option<PathBuf>,
 }
 

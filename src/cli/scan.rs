@@ -39,8 +39,10 @@ Exit statuses:
 
 #[derive(Debug, Args, Clone)]
 pub struct ScanArgs {
-    /// Directory for the results (created if missing): the domains, records, findings,
-    /// senders and rejects tables, summary.json and report.html (docs/output.md).
+    /// Directory for the results (created if missing).
+    ///
+    /// It receives the domains, records, findings, senders and rejects tables, summary.json
+    /// and report.html (docs/output.md), and the journal a --resume reads.
     #[arg(
         help_heading = "Output",
         short = 'o',
@@ -50,13 +52,17 @@ pub struct ScanArgs {
     )]
     pub out: PathBuf,
 
-    /// Sender IPs to check, as CSV rows `domain,ip` (header optional): each gets the same PTR
-    /// and forward-confirmation lookups as the MX addresses.
+    /// Sender IPs to check, as CSV rows `domain,ip`.
+    ///
+    /// The header is optional. Each sender IP gets the same PTR and forward-confirmation
+    /// lookups as the MX addresses, SPF is evaluated for it, and senders.csv gives its verdict.
     #[arg(help_heading = "Input", long, value_name = "FILE")]
     pub senders: Option<PathBuf>,
 
-    /// Print nothing but warnings and errors: no progress bar, no end-of-scan overview (the
-    /// exit status and summary.json tell how it went).
+    /// Print nothing but warnings and errors.
+    ///
+    /// No progress bar and no end-of-scan overview: the exit status and summary.json tell how
+    /// it went.
     #[arg(help_heading = "Output", short = 'q', long)]
     pub quiet: bool,
 
@@ -68,9 +74,11 @@ pub struct ScanArgs {
     #[arg(help_heading = "Output", long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,
 
-    /// Memory for answers kept for sharing between domains, e.g. 64MiB or 0 (names outside the
-    /// asking domain, in a frequency-aware cache; in-flight questions are always shared).
-    /// summary.json's `lookups_per_distinct_question` shows whether it is big enough.
+    /// Memory for answers shared between domains, e.g. 64MiB or 0.
+    ///
+    /// Names outside the asking domain are kept in a frequency-aware cache; questions in
+    /// flight are always shared. summary.json's `lookups_per_distinct_question` shows whether
+    /// it is big enough.
     #[arg(help_heading = "Resolvers and pace", long, value_name = "SIZE", default_value_t = CacheSize::DEFAULT)]
     pub cache: CacheSize,
 
@@ -83,54 +91,71 @@ pub struct ScanArgs {
     )]
     pub domains_in_flight: usize,
 
-    /// Mail-authentication families to check, comma-separated: mx (always on), spf, dmarc,
-    /// mta-sts, tls-rpt, tlsa, or all. `--checks mx` asks only the MX, address and reverse
-    /// questions (docs/output.md lists what each family adds).
+    /// Check families, comma-separated: mx, spf, dmarc, mta-sts, tls-rpt, tlsa, or all.
+    ///
+    /// mx is always on: `--checks mx` asks only the MX, address and reverse questions.
+    /// docs/output.md lists what each family adds.
     #[arg(help_heading = "Checks", long, value_name = "LIST", default_value_t = Checks::DEFAULT, value_parser = Checks::parse)]
     pub checks: Checks,
 
-    /// Treat this range as public, not special-purpose (repeatable): for test worlds built on
-    /// reserved space such as 198.18.0.0/15 or 2001:db8::/32.
+    /// Treat this range as public, not special-purpose (repeatable).
+    ///
+    /// For test worlds built on reserved space such as 198.18.0.0/15 or 2001:db8::/32.
     #[arg(help_heading = "Checks", long = "public-range", value_name = "CIDR")]
     pub public_ranges: Vec<ipnet::IpNet>,
 
-    /// Accept exchanges under .test and .example (a test world); .invalid is always reported.
+    /// Accept exchanges under .test and .example (a test world).
+    ///
+    /// .invalid is always reported.
     #[arg(help_heading = "Checks", long)]
     pub allow_special_use: bool,
 
-    /// Provider suffix table, CSV `suffix,provider,mx|ptr` (default: the bundled
-    /// data/providers.csv).
+    /// Provider suffix table, CSV `suffix,provider,mx|ptr`.
+    ///
+    /// The default is the bundled data/providers.csv. An exchange in no table row gets its
+    /// registrable domain as provider (`provider_source` mx-domain).
     #[arg(help_heading = "Checks", long, value_name = "FILE")]
     pub providers: Option<PathBuf>,
 
-    /// Score weights, CSV `code,weight` rows overriding the defaults (docs/findings.md).
+    /// Score weights, CSV `code,weight` rows overriding the defaults.
+    ///
+    /// docs/findings.md gives every code's default weight.
     #[arg(help_heading = "Checks", long, value_name = "FILE")]
     pub weights: Option<PathBuf>,
 
-    /// Continue the interrupted scan in --out (after a stop, a crash or a full disk): the
-    /// same command with --resume. Domains already written are skipped, none is written twice.
+    /// Continue the interrupted scan in --out.
+    ///
+    /// After a stop, a crash or a full disk: the same command with --resume. Domains already
+    /// written are skipped, none is written twice.
     #[arg(help_heading = "Resume and retry", long)]
     pub resume: bool,
 
-    /// Ask again the domains of the scan in --out that ended INDETERMINATE or with a lookup
-    /// that failed further down (`provisional`), in a completed or interrupted scan (other -r
-    /// or a lower --qps allowed), and replace their rows in every table at once: a crash
-    /// mid-way changes nothing, and the pass can be run again.
+    /// Ask again the domains in --out whose lookups failed, and replace their rows.
+    ///
+    /// The domains that ended INDETERMINATE or with a lookup that failed further down
+    /// (`provisional`), in a completed or interrupted scan (other -r or a lower --qps
+    /// allowed). Their rows are replaced in every table at once: a crash mid-way changes
+    /// nothing, and the pass can be run again.
     #[arg(help_heading = "Resume and retry", long, conflicts_with = "resume")]
     pub retry_indeterminate: bool,
 
+    /// Resume despite changes, or start over an interrupted scan.
+    ///
     /// With --resume: continue even though the input grew, the settings or the mxscan version
     /// changed. Without: start over in an --out that holds an interrupted scan.
     #[arg(help_heading = "Resume and retry", long)]
     pub force: bool,
 
-    /// Seconds between putting the tables and journal on stable storage (fsync); a power loss
-    /// costs at most this much work. Every batch is journalled either way.
+    /// Seconds between putting the tables and journal on stable storage (fsync).
+    ///
+    /// A power loss costs at most this much work. Every batch is journalled either way.
     #[arg(help_heading = "Resume and retry", long, value_name = "SECS", default_value_t = DEFAULT_SYNC_INTERVAL)]
     pub sync_interval: f64,
 
-    /// Exit with status 3 when more than this percentage of the domains got no answer from any
-    /// resolver (timeouts; SERVFAIL is an answer about broken DNS and does not count).
+    /// Exit with status 3 when more than this % of the domains got no answer.
+    ///
+    /// No answer from any resolver: timeouts. A SERVFAIL is an answer about broken DNS and
+    /// does not count.
     #[arg(
         help_heading = "Resume and retry",
         long,
@@ -139,13 +164,16 @@ pub struct ScanArgs {
     )]
     pub max_unanswered: f64,
 
-    /// Do not write report.html at the end (`mxscan report DIR` writes it at any time).
+    /// Do not write report.html at the end.
+    ///
+    /// `mxscan report DIR` writes it at any time.
     #[arg(help_heading = "Output", long)]
     pub no_report: bool,
 
-    /// Scan only part I of N of the input (1-based), for a cluster: every shard reads the same
-    /// whole list and keeps the domains whose registrable name hashes into its part, so one
-    /// organisation's domains stay together. `auto` takes the part from a Slurm array job
+    /// Scan only part I of N of the input (1-based), for a cluster.
+    ///
+    /// Every shard reads the same whole list and keeps the domains whose registrable name
+    /// hashes into its part, so one organisation's domains stay together. `auto` takes the part from a Slurm array job
     /// (SLURM_ARRAY_TASK_ID and _COUNT); `auto/N` from a Kubernetes Indexed Job
     /// (JOB_COMPLETION_INDEX, N completions). Give each shard its own --out; `mxscan merge`
     /// joins them.
@@ -157,9 +185,10 @@ pub struct ScanArgs {
     )]
     pub shard: Option<ShardSpec>,
 
-    /// Write every question sent to the resolvers (after sharing) to FILE, one `name TYPE`
-    /// line each, as dnsperf reads them: an archive of what was asked, and with `sort -u` the
-    /// floor of distinct questions (a resumed run appends).
+    /// Write every question sent to the resolvers to FILE, as dnsperf reads them.
+    ///
+    /// One `name TYPE` line per question after sharing: an archive of what was asked, and
+    /// with `sort -u` the floor of distinct questions (a resumed run appends).
     #[arg(help_heading = "Output", long, value_name = "FILE")]
     pub questions_log: Option<PathBuf>,
 
@@ -181,8 +210,10 @@ pub struct ScanArgs {
     #[command(flatten, next_help_heading = "Resolvers and pace")]
     pub engine: EngineArgs,
 
-    /// Domains, one per line, or a CSV with a `domain` column (`-` or none: stdin; a resumed
-    /// scan reads its spool of the first run's stdin instead).
+    /// Domains, one per line, or a CSV with a `domain` column (`-` or none: stdin).
+    ///
+    /// A resumed scan reads its spool of the first run's stdin instead.
+    #[arg(help_heading = "Input")]
     pub input: Option<PathBuf>,
 }
 

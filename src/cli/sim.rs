@@ -24,8 +24,9 @@ pub struct SimArgs {
     )]
     pub zones: Option<PathBuf>,
 
-    /// Serve the hostile world: zones built to hurt a scanner (an SPF include graph, MX and
-    /// address floods, a long CNAME chain, huge TXT, hundreds of rua, every byte value in
+    /// Serve the hostile world: zones built to hurt a scanner, under hostile.test.
+    ///
+    /// An SPF include graph, MX and address floods, a long CNAME chain, huge TXT, hundreds of rua, every byte value in
     /// names), all under hostile.test; `--write-domains` lists them.
     #[arg(long, conflicts_with = "synthetic")]
     pub hostile: bool,
@@ -38,8 +39,9 @@ pub struct SimArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 
-    /// Give the synthetic world broken authorities, as the internet has: about 1 % of the
-    /// domains delegated to an address where nothing listens (the sim drops their questions;
+    /// Give the synthetic world broken authorities, as the internet has.
+    ///
+    /// About 1 % of the domains delegated to an address where nothing listens (the sim drops their questions;
     /// Unbound stays silent for seconds, then answers SERVFAIL), 1 % to a lame server (SERVFAIL
     /// at once) and 0.1 % to one that reads nothing (silent). Their truth is INDETERMINATE.
     #[arg(long, requires = "synthetic")]
@@ -50,6 +52,7 @@ pub struct SimArgs {
     pub listen: Vec<SocketAddr>,
 
     /// Fault profile of every resolver, e.g. `loss=5,latency=2ms,jitter=1ms,servfail=1`.
+    ///
     /// Keys: loss, latency, jitter, servfail, refused, qps, over-qps (refuse|drop), truncate,
     /// garbage-id, garbage-question, garbage-random, wrong-port, die-after-queries, die-after,
     /// case. Rates are percentages.
@@ -74,7 +77,9 @@ pub struct SimArgs {
     pub write_truth: Option<PathBuf>,
 
     /// Write zone files for an authoritative server (NSD, `scripts/farm.sh`) into this
-    /// directory: every record the questions of --zone-questions reach in the world.
+    /// directory.
+    ///
+    /// Every record the questions of --zone-questions reach in the world.
     #[arg(long, value_name = "DIR", requires = "zone_questions")]
     pub write_zones: Option<PathBuf>,
 

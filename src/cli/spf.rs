@@ -8,6 +8,15 @@ use clap::{Args, ValueEnum};
 use super::engine_args::EngineArgs;
 use crate::mailauth::spf::{Evaluation, Request};
 
+/// Examples and exit statuses, at the end of `spf --help` and its man page.
+pub const AFTER_HELP: &str = "\
+Examples:
+  mxscan spf -r 127.0.0.2 --ip 192.0.2.10 --sender alice@example.com
+  mxscan spf -r 127.0.0.2 --ip 2001:db8::25 --sender '' --helo mail.example.com --format json
+
+Exit statuses: 0 evaluated (the SPF result, pass or fail alike, is in the output), 2 a usage
+error or an error that stopped the evaluation, 4 no resolver usable.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SpfFormat {
     Text,

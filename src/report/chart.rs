@@ -68,6 +68,32 @@ pub fn bars(
     series: &[Series<u64>],
     across: bool,
 ) -> String {
+    bars_scaled(labels, categories, series, across, &|v| {
+        format_number(*v as f64)
+    })
+}
+
+/// Bars of shares in percent, one series, across: the value axis reads in percent although
+/// the bars are drawn in whole hundredths (plotters' integer axis).
+pub fn shares(labels: &Labels, categories: &[String], color: RGBColor, pct: &[f64]) -> String {
+    let series = Series {
+        name: String::new(),
+        color,
+        values: pct.iter().map(|p| (p * 100.0).round() as u64).collect(),
+    };
+    bars_scaled(labels, categories, &[series], true, &|v| {
+        format_number(*v as f64 / 100.0)
+    })
+}
+
+/// `bars`, with `value_label` writing the value axis' labels.
+fn bars_scaled(
+    labels: &Labels,
+    categories: &[String],
+    series: &[Series<u64>],
+    across: bool,
+    value_label: &dyn Fn(&u64) -> String,
+) -> String {
     let n = categories.len().max(1);
     let totals: Vec<u64> = (0..n)
         .map(|i| series.iter().filter_map(|s| s.values.get(i)).sum())
@@ -82,8 +108,10 @@ pub fn bars(
     };
     let longest = categories.iter().map(|c| c.len()).max().unwrap_or(4) as u32;
     let size = if across {
+        // The legend sits in the plot area, below the caption (~30 px), the margins (24) and
+        // the axis labels (40): ~16 px per entry.
         let legend_height = if legend {
-            50 + 20 * series.len() as u32
+            120 + 18 * series.len() as u32
         } else {
             0
         };
@@ -120,6 +148,7 @@ pub fn bars(
                 .max_light_lines(1)
                 .y_labels(n + 1)
                 .y_label_formatter(&name)
+                .x_label_formatter(value_label)
                 .x_desc(labels.x)
                 .y_desc(labels.y)
                 .label_style((FONT, 12))
@@ -142,6 +171,7 @@ pub fn bars(
                 .max_light_lines(1)
                 .x_labels(n + 1)
                 .x_label_formatter(&name)
+                .y_label_formatter(value_label)
                 .x_desc(labels.x)
                 .y_desc(labels.y)
                 .label_style((FONT, 12))

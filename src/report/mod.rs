@@ -475,14 +475,23 @@ fn scan_section(page: &mut Page, s: Option<&Value>) {
     }
 }
 
-/// The per-second rates between consecutive samples of `field`.
-fn rates(samples: &[Value], field: &str) -> Vec<(f64, f64)> {
+/// Runs with fewer samples than this (a second apart) are charted as running totals: their
+/// first second, when the cache is cold and the window fills, would dwarf every rate after it.
+const SHORT_RUN_SAMPLES: usize = 30;
+
+/// A counter over the run, at `pointer` in each sample: its running total (`running`), or its
+/// per-second rate between consecutive samples.
+fn over_time(samples: &[Value], pointer: &str, running: bool) -> Vec<(f64, f64)> {
+    let point = |x: &Value| Some((x["t_s"].as_f64()?, x.pointer(pointer)?.as_f64()?));
+    if running {
+        return samples.iter().filter_map(point).collect();
+    }
     samples
         .windows(2)
         .filter_map(|w| {
-            let dt = w[1]["t_s"].as_f64()? - w[0]["t_s"].as_f64()?;
-            let dv = w[1][field].as_f64()? - w[0][field].as_f64()?;
-            (dt > 0.0).then(|| (w[1]["t_s"].as_f64().unwrap_or(0.0), dv / dt))
+            let (t0, v0) = point(&w[0])?;
+            let (t1, v1) = point(&w[1])?;
+            (t1 > t0).then(|| (t1, (v1 - v0) / (t1 - t0)))
         })
         .collect()
 }
@@ -496,49 +505,58 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
         return;
     }
     let interval = timeline["interval_s"].as_f64().unwrap_or(1.0);
+    let running = samples.len() < SHORT_RUN_SAMPLES;
+    // What a counter's line shows: its total so far in a short run, else its rate.
+    let per = |what: &str| {
+        if running {
+            what.to_string()
+        } else {
+            format!("{what}/s")
+        }
+    };
+    let series = |what: &str, color: plotters::style::RGBColor, pointer: &str| Series {
+        name: per(what),
+        color,
+        values: over_time(&samples, pointer, running),
+    };
     // The counters this run kept (a benchmark counts its lookups as `domains`).
     let kept = |field: &str| samples.iter().any(|x| x[field].as_u64().unwrap_or(0) > 0);
     let mut counts = vec![(unit.to_string(), "/domains".to_string())];
+    let mut lines = vec![series(unit, PALETTE[0], "/domains")];
     if unit == "domains" {
         counts.push(("lookups".into(), "/lookups".into()));
+        lines.push(series("lookups", PALETTE[1], "/lookups"));
     }
     if kept("queries") {
         counts.push(("queries".into(), "/queries".into()));
     }
-    let numbers = sample_table(&samples, &counts);
-    let per_s = format!("{unit}/s");
+    let (title, how) = if running {
+        (
+            format!("{unit} done over the run"),
+            format!(
+                "Running totals at samples taken every {interval} s (a short run: its first \
+                 second would dwarf every rate after it)."
+            ),
+        )
+    } else {
+        (
+            format!("{unit} per second over the run"),
+            format!(
+                "Rates between samples taken every {interval} s (fewer, further apart, for a long \
+                 run); the table shows some of the samples."
+            ),
+        )
+    };
     let svg = chart::lines(
         &Labels {
-            title: &format!("{unit} per second over the run"),
+            title: &title,
             x: "seconds",
-            y: &per_s,
+            y: &per(unit),
         },
-        &[
-            Series {
-                name: per_s.clone(),
-                color: PALETTE[0],
-                values: rates(&samples, "domains"),
-            },
-            Series {
-                name: "lookups/s".into(),
-                color: PALETTE[1],
-                values: if unit == "domains" {
-                    rates(&samples, "lookups")
-                } else {
-                    Vec::new()
-                },
-            },
-        ],
+        &lines,
         None,
     );
-    page.figure(
-        &svg,
-        &format!(
-            "Rates between samples taken every {interval} s (fewer, further apart, for a long \
-             run); the table shows some of the samples."
-        ),
-        &numbers,
-    );
+    page.figure(&svg, &how, &sample_table(&samples, &counts));
     let in_flight: Vec<(f64, f64)> = samples
         .iter()
         .map(|x| {
@@ -548,11 +566,16 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
             )
         })
         .collect();
+    let y = if running {
+        "queries"
+    } else {
+        "queries, per second for retries and timeouts"
+    };
     let svg = chart::lines(
         &Labels {
             title: "Queries in flight, retries and timeouts",
             x: "seconds",
-            y: "queries, per second for retries and timeouts",
+            y,
         },
         &[
             Series {
@@ -560,16 +583,8 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
                 color: PALETTE[0],
                 values: in_flight,
             },
-            Series {
-                name: "retries/s".into(),
-                color: PALETTE[1],
-                values: rates(&samples, "retries"),
-            },
-            Series {
-                name: "timeouts/s".into(),
-                color: PALETTE[5],
-                values: rates(&samples, "timeouts"),
-            },
+            series("retries", PALETTE[1], "/retries"),
+            series("timeouts", PALETTE[5], "/timeouts"),
         ],
         None,
     );
@@ -580,14 +595,15 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
             ("timeouts", "/timeouts"),
         ]
         .map(|(h, p)| (h.to_string(), p.to_string()));
-        page.figure(
-            &svg,
+        let how = if running {
+            "Queries in flight at each sample; retries and timeouts so far."
+        } else {
             "Queries in flight at each sample; retries and timeouts per second between samples \
-             (the table: their running totals).",
-            &sample_table(&samples, &columns),
-        );
+             (the table: their running totals)."
+        };
+        page.figure(&svg, how, &sample_table(&samples, &columns));
     }
-    // Health over the run: each resolver's answers per second.
+    // Health over the run: each resolver's answers.
     let names: Vec<String> = resolvers
         .as_array()
         .map(|a| {
@@ -599,31 +615,32 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
     if names.is_empty() {
         return;
     }
-    let series: Vec<Series<(f64, f64)>> = names
+    let lines: Vec<Series<(f64, f64)>> = names
         .iter()
         .enumerate()
         .map(|(k, name)| Series {
             name: name.clone(),
-            color: PALETTE[k % PALETTE.len()],
-            values: samples
-                .windows(2)
-                .filter_map(|w| {
-                    let t0 = w[0]["t_s"].as_f64()?;
-                    let t1 = w[1]["t_s"].as_f64()?;
-                    let a0 = w[0]["answered"][k].as_f64()?;
-                    let a1 = w[1]["answered"][k].as_f64()?;
-                    (t1 > t0).then(|| (t1, (a1 - a0) / (t1 - t0)))
-                })
-                .collect(),
+            ..series("", PALETTE[k % PALETTE.len()], &format!("/answered/{k}"))
         })
         .collect();
+    let (title, how) = if running {
+        (
+            "Answers from each resolver so far (its health over the run)",
+            "A resolver that dies or is benched stops rising here.",
+        )
+    } else {
+        (
+            "Answers per second from each resolver (its health over the run)",
+            "A resolver that dies or is benched drops to zero here (the table: replies so far).",
+        )
+    };
     let svg = chart::lines(
         &Labels {
-            title: "Answers per second from each resolver (its health over the run)",
+            title,
             x: "seconds",
-            y: "answers/s",
+            y: &per("answers"),
         },
-        &series,
+        &lines,
         None,
     );
     let columns: Vec<(String, String)> = names
@@ -631,11 +648,7 @@ fn timeline(page: &mut Page, timeline: &Value, resolvers: &Value, unit: &str) {
         .enumerate()
         .map(|(k, name)| (name.clone(), format!("/answered/{k}")))
         .collect();
-    page.figure(
-        &svg,
-        "A resolver that dies or is benched drops to zero here (the table: replies so far).",
-        &sample_table(&samples, &columns),
-    );
+    page.figure(&svg, how, &sample_table(&samples, &columns));
 }
 
 /// About a dozen of the samples (the last always) as a table: the time, then each column's
@@ -871,23 +884,17 @@ fn providers_section(page: &mut Page, s: Option<&Value>, tables: &TableFigures) 
         Cell::text("self-hosted (exchanges under the domain's own registrable domain)"),
         Cell::number(self_hosted, 2),
     ]);
-    // Bars in hundredths of a percent: the chart's axis is whole numbers.
-    let mut values: Vec<u64> = top
-        .iter()
-        .map(|(_, v)| (v * 100.0).round() as u64)
-        .collect();
-    values.push((self_hosted * 100.0).round() as u64);
-    let svg = chart::single(
+    let mut shares: Vec<f64> = top.iter().map(|(_, v)| *v).collect();
+    shares.push(self_hosted);
+    let svg = chart::shares(
         &Labels {
             title: "Top providers by share of domains",
-            x: "hundredths of a percent of the domains",
+            x: "% of the domains",
             y: "",
         },
         &names,
-        "share",
         PALETTE[0],
-        values,
-        true,
+        &shares,
     );
     page.figure(
         &svg,
