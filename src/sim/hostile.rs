@@ -1,6 +1,6 @@
 //! A hostile world for `mxscan sim --hostile`: zones built to hurt a scanner, each under
 //! `hostile.test`, served as zone files are. What each may cost a scan is bounded by the
-//! budget per domain (`pipeline::budget`); `tests/hostile.rs` scans them.
+//! budget per domain (`pipeline::budget`); `tests/it/hostile.rs` scans them.
 //!
 //! A resolver that sets TC and never answers over TCP is a fault profile, not a zone
 //! (`--faults truncate=100,tcp=silent`).

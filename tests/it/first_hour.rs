@@ -1,13 +1,11 @@
 //! A new user's first hour: the traps a first scan can fall into end at once, with a message
 //! that names the cause and nothing left behind to trip the next run.
 
-mod common;
-
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{WORLD_FLAGS, mxscan, sample_sim, silent_resolver};
+use crate::common::{WORLD_FLAGS, mxscan, sample_sim, silent_resolver};
 
 #[test]
 fn resolvers_that_cannot_be_used_stop_the_run_in_seconds_naming_each() {
@@ -116,7 +114,7 @@ fn a_closed_stderr_loses_messages_not_the_scan() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
         .args(["scan", "-r", &list, "-o", out.to_str().unwrap()])
         .args(WORLD_FLAGS)
-        .arg(common::repo_path("data/domains.txt"))
+        .arg(crate::common::repo_path("data/domains.txt"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -174,7 +172,7 @@ fn a_test_world_says_how_to_scan_it_and_a_scan_without_its_flags_is_warned() {
         .filter(|a| !WORLD_FLAGS.contains(a))
         .map(|a| if a.ends_with("out") { "bare-out" } else { a })
         .collect();
-    let (code, _, err) = common::mxscan_in(dir.path(), &bare, b"");
+    let (code, _, err) = crate::common::mxscan_in(dir.path(), &bare, b"");
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("Is this a test world?") && err.contains("--allow-special-use"),

@@ -4,12 +4,10 @@
 //! and every INDETERMINATE domain says why and has no score. A resolver that is only slow, late
 //! or away for a while costs no domain at all.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use common::{WORLD_FLAGS, mxscan, start_sim, summary};
+use crate::common::{WORLD_FLAGS, mxscan, start_sim, summary};
 use mxscan::pipeline::auth::Checks;
 use mxscan::sim::SyntheticWorld;
 

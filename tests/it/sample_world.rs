@@ -1,14 +1,12 @@
 //! The sample world of `data/` is what its generator makes, covers every findings code, and
 //! the `mxscan sim` binary serves it and the synthetic world.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{ask, free_port, repo_path};
+use crate::common::{ask, free_port, repo_path};
 
 fn files_under(dir: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -106,7 +104,7 @@ fn every_code_occurs_in_the_expected_findings() {
     }
     let missing: Vec<_> = codes.difference(&seen).collect();
     // A correct Unbound + NSD pair cannot produce DNS_MALFORMED (see data/README.md); the
-    // budget's cut needs a hostile zone, which tests/hostile.rs scans.
+    // budget's cut needs a hostile zone, which tests/it/hostile.rs scans.
     assert_eq!(missing, vec!["DNS_MALFORMED", "DOMAIN_BUDGET_EXCEEDED"]);
 }
 

@@ -1,13 +1,11 @@
 //! Hostile resolvers and zones: what one of them may cost a scan is bounded, and nobody
 //! off-path can predict a query.
 
-mod common;
-
 use std::net::UdpSocket;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{mxscan, sample_sim};
+use crate::common::{mxscan, sample_sim};
 
 /// Runs mxscan with `stdin`; returns its exit code, its stderr and its peak resident memory
 /// in KiB (`VmHWM`, read until it exits).
@@ -176,7 +174,7 @@ fn replies_with_compression_loops_are_malformed_never_measurements() {
 #[test]
 fn the_hostile_world_is_scanned_within_the_budget() {
     let world = mxscan::sim::hostile::zones().unwrap();
-    let (sim, list) = common::start_sim(Arc::new(world), &[""]);
+    let (sim, list) = crate::common::start_sim(Arc::new(world), &[""]);
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let mut peak_kib = 0;

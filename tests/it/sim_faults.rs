@@ -1,14 +1,12 @@
 //! Each fault knob of `mxscan sim` does what it says, measured over 10 000 queries on loopback
 //! and checked against the sim's own counters.
 
-mod common;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Received, ask, ask_tcp, blast, genuine, repo_path};
+use crate::common::{Received, ask, ask_tcp, blast, genuine, repo_path};
 use mxscan::sim::{
     self, Counters, Event, ResolverConfig, SimHandle, SyntheticWorld, ZoneFiles, Zones,
 };
@@ -16,8 +14,9 @@ use mxscan::wire::{MessageView, build_query};
 
 const N: usize = 10_000;
 
-/// Tests that measure time run alone: they take this lock for writing, every other test of
-/// this file for reading, so no parallel load skews a latency or rate measurement.
+/// Tests that measure time take this lock for writing, every other test of this module for
+/// reading, so this module's own 10 000-query loads never skew a latency or rate measurement;
+/// other modules' tests may run beside them, which the bounds allow for.
 static TIMING: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 fn timing() -> std::sync::RwLockWriteGuard<'static, ()> {
@@ -108,20 +107,22 @@ fn latency_and_jitter_shape_the_rtt_distribution() {
         .collect();
     rtts.sort_by(f64::total_cmp);
     let q = |p: f64| rtts[((rtts.len() - 1) as f64 * p) as usize];
-    // Uniform jitter: quantiles sit at 20 + 10·p ms, plus a little loopback and scheduling time.
+    // Uniform jitter: quantiles sit at 20 + 10·p ms plus loopback and scheduling time. The
+    // sim never answers early, so the lower bounds hold on any machine and fail when latency
+    // or jitter is not applied; a loaded machine (other tests beside this one) only adds time,
+    // hence the upper bounds' room, still well below a doubled setting.
     assert!(q(0.0) >= 20.0, "min {}", q(0.0));
     for p in [0.1, 0.5, 0.9] {
         let expected = 20.0 + 10.0 * p;
         assert!(
-            (q(p) - expected).abs() < 2.5,
+            q(p) >= expected - 1.0 && q(p) < expected + 15.0,
             "p{}: {} ms, expected about {expected}",
             p * 100.0,
             q(p)
         );
     }
-    // The tail is the machine's scheduling as much as the sim's: on two busy cores a p99 of
-    // 45 ms was seen (CI runs other test binaries' leftovers beside it).
-    assert!(q(0.99) < 60.0, "p99 {}", q(0.99));
+    assert!(q(0.9) - q(0.1) >= 5.0, "jitter spreads the RTTs");
+    assert!(q(0.99) < 80.0, "p99 {}", q(0.99));
     assert_eq!(c.get(Event::Delayed), N as u64);
 }
 
@@ -141,7 +142,7 @@ fn servfail_and_refused_rates_hold() {
 
 /// Offers 4× the limit for about two seconds (still 2× when a loaded machine halves the send
 /// loop's speed: an offered rate near the limit leaves gaps that waste tokens); what is admitted
-/// must match the rate.
+/// must match the rate within 10 % (without the limit all 8 000 would be, 4× the rate).
 fn qps_limit(action: &str) -> (usize, usize, f64) {
     let _serial = timing();
     let (sim, addr) = synthetic(&format!("qps=1000,over-qps={action}"));
@@ -167,7 +168,7 @@ fn qps_limit_refuses_above_the_rate() {
     let (admitted, answered, expected) = qps_limit("refuse");
     assert_eq!(answered, 8000, "refuse mode answers everything");
     assert!(
-        (admitted as f64 - expected).abs() / expected < 0.05,
+        (admitted as f64 - expected).abs() / expected < 0.10,
         "admitted {admitted}, expected {expected:.0}"
     );
 }
@@ -177,7 +178,7 @@ fn qps_limit_drops_above_the_rate() {
     let (admitted, answered, expected) = qps_limit("drop");
     assert_eq!(admitted, answered, "drop mode sends no REFUSED");
     assert!(
-        (admitted as f64 - expected).abs() / expected < 0.05,
+        (admitted as f64 - expected).abs() / expected < 0.10,
         "admitted {admitted}, expected {expected:.0}"
     );
 }

@@ -3,13 +3,11 @@
 //! query the script runs is in the docs word for word. DuckDB and pandas come from PyPI into a
 //! virtual environment this test makes (once, under the target directory).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{WORLD_FLAGS, mxscan, repo_path, sorted_rows, start_sim};
+use crate::common::{WORLD_FLAGS, mxscan, repo_path, sorted_rows, start_sim};
 use mxscan::sim::SyntheticWorld;
 
 /// A Python with duckdb and pandas: a venv made on first use.

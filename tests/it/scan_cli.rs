@@ -1,13 +1,13 @@
 //! `mxscan scan` and `mxscan demo` end to end: the built binary against `mxscan sim` and the
 //! real farm (Unbound + NSD).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{Farm, WORLD_FLAGS, mxscan, repo_path, sample_sim, sorted_rows, start_sim, summary};
+use crate::common::{
+    Farm, WORLD_FLAGS, mxscan, repo_path, sample_sim, sorted_rows, start_sim, summary,
+};
 use mxscan::pipeline::auth::Checks;
 use mxscan::sim::SyntheticWorld;
 

@@ -3,13 +3,11 @@
 //! array variables set, one task after another), scan the sample world in shards and merge it
 //! into the plain scan's tables. (scripts/slurm-run.sh runs them under a real Slurm.)
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::{WORLD_FLAGS, mxscan, repo_path, sample_sim, sorted_rows};
 use clap::Parser;
-use common::{WORLD_FLAGS, mxscan, repo_path, sample_sim, sorted_rows};
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn load(rel: &str) -> Vec<Yaml> {
@@ -208,7 +206,7 @@ fn the_slurm_scripts_scan_in_shards_and_merge_into_the_plain_scan() {
     }
     // Every shard used: each holds about a third of the 351 domains.
     for task in 1..=3 {
-        let s = common::summary(&results.join(format!("shard-{task}")));
+        let s = crate::common::summary(&results.join(format!("shard-{task}")));
         let d = s["domains_scanned"].as_u64().unwrap();
         assert!((80..=160).contains(&d), "shard {task}: {d} domains");
     }

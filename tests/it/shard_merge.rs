@@ -2,14 +2,12 @@
 //! the whole input; a merge of shards that are not one complete scan is refused with the
 //! reason, and writes nothing.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{
+use crate::common::{
     WORLD_FLAGS, mxscan, repo_path, sample_sim, silent_resolver, sorted_rows, start_sim, summary,
 };
 use mxscan::sim::SyntheticWorld;

@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: a small DNS client, a windowed UDP load
 //! generator, and a guard that runs the real NSD + Unbound farm from `scripts/farm.sh`.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

@@ -3,13 +3,11 @@
 //! `summary.json`, nothing external in it, a screenshot that is not blank; a JSON Lines scan's
 //! report equals the CSV scan's; an interrupted or killed scan's report says so.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{WORLD_FLAGS, mxscan, repo_path, sample_sim, silent_resolver, summary};
+use crate::common::{WORLD_FLAGS, mxscan, repo_path, sample_sim, silent_resolver, summary};
 
 /// The sections every scan report has (`mail-auth` when checks ran).
 const SECTIONS: [&str; 9] = [
@@ -284,13 +282,13 @@ fn an_interrupted_or_killed_scans_report_says_so() {
 fn a_benchmarks_report_shows_its_json_figures() {
     let dir = tempfile::tempdir().unwrap();
     let world = mxscan::sim::SyntheticWorld::new(2000, 1);
-    let (handle, list) = common::start_sim(std::sync::Arc::new(world), &["", "latency=1ms"]);
+    let (handle, list) = crate::common::start_sim(std::sync::Arc::new(world), &["", "latency=1ms"]);
     let names: String = (0..2000).map(|i| format!("syn{i}.test\n")).collect();
     let input = dir.path().join("names.txt");
     std::fs::write(&input, names).unwrap();
     let page = dir.path().join("bench.html");
     // A bare file name, as a user types it: written in the working directory.
-    let (code, stdout, stderr) = common::mxscan_in(
+    let (code, stdout, stderr) = crate::common::mxscan_in(
         dir.path(),
         &[
             "bench",

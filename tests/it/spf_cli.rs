@@ -1,11 +1,9 @@
 //! `mxscan spf` against the sim serving a small SPF world (RFC 7208 cases end to end; the
 //! evaluator's rule-by-rule tests are in `src/mailauth/spf/`).
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{mxscan, start_sim};
+use crate::common::{mxscan, start_sim};
 
 const ZONE: &str = r#"$TTL 300
 @ IN SOA ns.spf.test. host.spf.test. 1 3600 600 86400 300

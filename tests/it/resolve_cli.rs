@@ -1,10 +1,8 @@
 //! `mxscan resolve` and `mxscan bench` end to end: the built binary against `mxscan sim`.
 
-mod common;
-
 use std::process::Command;
 
-use common::sample_sim;
+use crate::common::sample_sim;
 
 fn mxscan(args: &[&str], stdin: &str) -> (bool, String, String) {
     use std::io::Write;

@@ -2,14 +2,12 @@
 //! flags and input, and `--retry-indeterminate` turning a damaged scan into a clean one, even
 //! when it is killed mid-pass.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{WORLD_FLAGS, free_port, mxscan, sorted_rows, start_sim, summary};
+use crate::common::{WORLD_FLAGS, free_port, mxscan, sorted_rows, start_sim, summary};
 use mxscan::sim::SyntheticWorld;
 
 /// A synthetic world of `n` domains and its domain list in `dir`.

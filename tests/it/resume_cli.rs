@@ -3,15 +3,13 @@
 //! an uninterrupted scan; resumes that would mix results are refused. Against `mxscan sim`
 //! on a 100k-domain synthetic world, and against the real farm (Unbound + NSD).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{Farm, WORLD_FLAGS, mxscan, repo_path, sorted_rows, start_sim, summary};
+use crate::common::{Farm, WORLD_FLAGS, mxscan, repo_path, sorted_rows, start_sim, summary};
 use mxscan::sim::SyntheticWorld;
 
 const N: u64 = 50_000;

@@ -2,14 +2,12 @@
 //! A, AAAA and PTR question the world raises, both give the same rcode and the same answer
 //! section (records sorted, TTLs aside, since Unbound counts them down from its cache).
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Farm, ask, repo_path};
+use crate::common::{Farm, ask, repo_path};
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RData, RecordType};
 use mxscan::sim::{self, ResolverConfig, ZoneFiles};
