@@ -15,9 +15,9 @@ use hickory_proto::rr::RecordType;
 use crate::engine::{Question, Status};
 use crate::input::names;
 use crate::io::driver;
-use crate::output::latency::{Latency, LatencyRecorder, ResolverReport, pct};
-use crate::output::progress::ScanCounters;
-use crate::output::timeline::{Sampler, Timeline};
+use crate::metrics::latency::{Latency, LatencyRecorder, ResolverReport, pct};
+use crate::metrics::progress::ScanCounters;
+use crate::metrics::timeline::{Sampler, Timeline};
 
 /// A benchmark, resolved from the flags.
 #[derive(Debug, Clone)]

@@ -80,7 +80,7 @@ pub fn reply_path(data: &[u8]) {
         {}
         engine.handle_timeout(now + Duration::from_secs(59));
         while let Some(o) = engine.poll_outcome() {
-            let _ = crate::output::resolve::ResolveRow::from_outcome(&o);
+            let _ = crate::tables::resolve::ResolveRow::from_outcome(&o);
         }
         // Past every deadline, every lookup has ended, whatever came back.
         assert_eq!(engine.in_flight(), 0, "a lookup outlived its deadline");

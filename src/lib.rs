@@ -1,8 +1,8 @@
 //! mxscan: a high-throughput bulk DNS scanner for mail configuration.
 //!
 //! The modules follow the data flow (docs/design.md draws it):
-//! input → pipeline → engine ⇄ io, then analysis → output → report (one HTML page of a scan's
-//! output). `scan`, `resolve` and `bench` are
+//! input → pipeline → engine ⇄ io, then analysis → tables (kept crash-safe by `outdir`,
+//! measured by `metrics`) → report (one HTML page of a scan's output). `scan`, `resolve` and `bench` are
 //! the runs that wire those stages together; `cli` only turns flags into their jobs. `sim` is
 //! the simulated resolver farm that tests, demos and benchmarks run against.
 
@@ -27,6 +27,7 @@ macro_rules! out {
 
 pub mod analysis;
 pub mod bench;
+pub mod bitset;
 pub mod cli;
 pub mod engine;
 pub mod evaluate;
@@ -36,11 +37,13 @@ pub mod input;
 pub mod io;
 pub mod mailauth;
 pub mod merge;
-pub mod output;
+pub mod metrics;
+pub mod outdir;
 pub mod pipeline;
 pub mod report;
 pub mod resolve;
 pub mod scan;
 pub mod sim;
 pub mod slots;
+pub mod tables;
 pub mod wire;

@@ -10,9 +10,9 @@ use hickory_proto::rr::RecordType;
 use crate::engine::{EngineStats, Outcome, Question};
 use crate::input::names;
 use crate::io::driver::{self, Ended};
-use crate::output::Format;
-use crate::output::resolve::ResolveRow;
-use crate::output::table::Table;
+use crate::tables::Format;
+use crate::tables::resolve::ResolveRow;
+use crate::tables::table::Table;
 
 /// Outcomes per batch handed from the I/O thread to the writer thread.
 const BATCH: usize = 256;
@@ -38,7 +38,7 @@ pub struct Resolved {
 
 pub fn run(job: &ResolveJob) -> anyhow::Result<Resolved> {
     let reader = names::open(job.input.as_deref())?;
-    let out = crate::output::open(job.output.as_deref())?;
+    let out = crate::tables::open(job.output.as_deref())?;
     let mut writer = Table::<ResolveRow, _>::new(out, job.format, &[])?;
     let one_row_per_record = job.format == Format::Csv;
 

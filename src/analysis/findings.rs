@@ -275,9 +275,16 @@ fn reverse(address: &Address, role: Role, aligned: &[String], out: &mut Vec<Find
 pub fn findings(a: &Analysis, r: &DomainResult, route: Route) -> Vec<Finding> {
     let mut d = Domain::new(a, r, route);
     d.measurement();
-    // Nothing to say of the mail authentication of a domain that does not exist.
+    // Nothing to say of the mail authentication of a domain that does not exist. One whose MX
+    // lookup failed may not exist either: an absence (no DMARC record) is a measurement only
+    // once a question at its own name was answered (the SPF TXT lookup).
     if !r.nonexistent() {
-        super::mailauth::findings(r, &mut d.out);
+        let exists = route != Route::Indeterminate
+            || r.auth
+                .as_ref()
+                .and_then(|a| a.posture.spf.as_ref())
+                .is_some_and(|audit| !audit.own_lookup_failed());
+        super::mailauth::findings(r, exists, &mut d.out);
     }
     if d.domain_level() {
         d.null_mx();

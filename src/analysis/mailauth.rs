@@ -11,8 +11,9 @@ use crate::mailauth::transport::TlsaState;
 use crate::pipeline::auth::{Posture, tlsa_name};
 use crate::pipeline::result::{DomainResult, Host, MailAuth};
 
-/// Every mail-authentication finding of a domain.
-pub fn findings(r: &DomainResult, out: &mut Vec<Finding>) {
+/// Every mail-authentication finding of a domain; absences (no DMARC record) only when the
+/// domain is known to `exist`.
+pub fn findings(r: &DomainResult, exist: bool, out: &mut Vec<Finding>) {
     let Some(auth) = &r.auth else {
         return;
     };
@@ -22,7 +23,7 @@ pub fn findings(r: &DomainResult, out: &mut Vec<Finding>) {
         spf(domain, audit, posture, out);
     }
     if let Some(found) = &posture.dmarc {
-        dmarc(domain, found, posture, out);
+        dmarc(domain, found, posture, exist, out);
     }
     transport_records(domain, auth, out);
     tlsa(r, out);
@@ -124,7 +125,7 @@ pub fn applied_policy(domain: &str, found: &Discovery) -> Option<Disposition> {
     })
 }
 
-fn dmarc(domain: &str, found: &Discovery, posture: &Posture, out: &mut Vec<Finding>) {
+fn dmarc(domain: &str, found: &Discovery, posture: &Posture, exist: bool, out: &mut Vec<Finding>) {
     let at = found.at.as_deref().unwrap_or_default();
     if found.failed {
         let evidence = "a TXT lookup of the DMARC tree walk failed".to_string();
@@ -141,6 +142,7 @@ fn dmarc(domain: &str, found: &Discovery, posture: &Posture, out: &mut Vec<Findi
         return;
     }
     let policy = match &found.policy {
+        None if !exist => return,
         None => {
             let evidence = format!("none at {}", dmarc_names(domain));
             return push(out, Code::DMARC_NONE, "", evidence);

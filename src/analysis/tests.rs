@@ -736,6 +736,17 @@ fn no_mail_authentication_findings_for_a_domain_that_does_not_exist() {
     });
     assert!(has(&r, "SPF_NONE").is_some() && has(&r, "DMARC_NONE").is_some());
     assert!(analysis().analyze(r.clone()).auth.is_some());
+    // The TXT question at its name failed too: the domain may not exist, so no DMARC record
+    // is no finding (the fault matrix's 60 % loss met one: an NXDOMAIN domain with DMARC_NONE).
+    let mut unknown = r.clone();
+    unknown.auth.as_mut().unwrap().posture.spf = Some(Audit {
+        problems: vec![crate::mailauth::spf::audit::Problem::Failed(
+            "gone.example".into(),
+        )],
+        ..Audit::default()
+    });
+    assert!(has(&unknown, "DMARC_NONE").is_none());
+    assert!(has(&unknown, "SPF_TEMPERROR").is_some());
     // The TXT question at its name said NXDOMAIN: nothing is there to have a record.
     r.auth.as_mut().unwrap().posture.nxdomain = true;
     let report = analysis().analyze(r.clone());

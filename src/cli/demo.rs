@@ -11,10 +11,10 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::engine::{DEFAULT_SOCKETS, EngineConfig};
-use crate::output::Format;
 use crate::pipeline::auth::Checks;
 use crate::scan::ScanJob;
 use crate::sim::{self, FaultProfile, ResolverConfig, sample};
+use crate::tables::Format;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {

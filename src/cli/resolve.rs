@@ -8,8 +8,8 @@ use hickory_proto::rr::RecordType;
 
 use super::engine_args::EngineArgs;
 use crate::io::driver::Ended;
-use crate::output::Format;
 use crate::resolve::ResolveJob;
+use crate::tables::Format;
 
 /// Examples, at the end of `resolve --help` and its man page.
 pub const AFTER_HELP: &str = "\

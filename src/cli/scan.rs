@@ -9,15 +9,15 @@ use clap::Args;
 use super::engine_args::EngineArgs;
 use super::exit;
 use crate::input::shard::ShardSpec;
-use crate::output::Format;
-use crate::output::manifest;
-use crate::output::summary::Summary;
+use crate::metrics::summary::Summary;
+use crate::outdir::manifest;
 use crate::pipeline::auth::Checks;
 use crate::pipeline::cache::CacheSize;
 use crate::scan::start::{resume_command, retry_command};
 use crate::scan::{
     AlreadyComplete, DEFAULT_SYNC_INTERVAL, NothingToRetry, Refused, RetryStopped, ScanJob,
 };
+use crate::tables::Format;
 
 /// Examples and exit statuses, at the end of `scan --help` and its man page.
 pub const AFTER_HELP: &str = "\

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use super::domain::normalize;
 use super::shard::Partition;
+use crate::bitset::Bitset;
 use crate::pipeline::DomainInput;
 
 /// Memory for one sorted chunk of the duplicate check (`scripts/bench-scan.sh` keeps the whole
@@ -301,30 +302,6 @@ fn detect_layout(path: &Path) -> Result<Layout, ListError> {
     }
 }
 
-/// One bit per input record: which records to scan, or which a resumed scan has done.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bitset(Vec<u64>);
-
-impl Bitset {
-    pub fn contains(&self, i: u64) -> bool {
-        self.0
-            .get((i / 64) as usize)
-            .is_some_and(|w| w & (1 << (i % 64)) != 0)
-    }
-
-    pub fn insert(&mut self, i: u64) {
-        let word = (i / 64) as usize;
-        if self.0.len() <= word {
-            self.0.resize(word + 1, 0);
-        }
-        self.0[word] |= 1 << (i % 64);
-    }
-
-    pub fn count(&self) -> u64 {
-        self.0.iter().map(|w| u64::from(w.count_ones())).sum()
-    }
-}
-
 /// Sorted runs of `(domain, ordinal)` and the merge that marks first occurrences.
 struct Dedup {
     chunk: Vec<(Box<str>, u64)>,
@@ -431,7 +408,7 @@ pub fn spool_stdin(work_dir: &Path) -> Result<PathBuf, ListError> {
         path: spool.clone(),
         source,
     };
-    let mut out = BufWriter::new(crate::output::create_fresh(&spool).map_err(write_err)?);
+    let mut out = BufWriter::new(crate::io::fs::create_fresh(&spool).map_err(write_err)?);
     let mut stdin = io::stdin().lock();
     copy(&mut stdin, &mut out).map_err(|e| match e {
         Copy::Read(source) => ListError::Read {

@@ -1,4 +1,5 @@
-//! Sockets, batched datagram syscalls and the driver that runs the engine over them: the only
+//! Sockets, batched datagram syscalls, the driver that runs the engine over them, and files
+//! written crash-safe (`fs`): the only
 //! module with `unsafe` (`socket` and `batch` allow it; the crate denies it everywhere else).
 //! The sim and the engine's driver share it. Each `unsafe` block carries
 //! a `// SAFETY:` line.
@@ -6,6 +7,7 @@
 #[allow(unsafe_code)]
 pub mod batch;
 pub mod driver;
+pub mod fs;
 pub mod preflight;
 pub mod signals;
 #[allow(unsafe_code)]

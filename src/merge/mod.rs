@@ -18,12 +18,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::input::shard::Shard;
-use crate::output::Format;
-use crate::output::checkpoint;
-use crate::output::journal::with_path;
-use crate::output::manifest::{Manifest, sync_dir};
-use crate::output::scan::{SCAN_TABLES, table_path};
-use crate::output::summary::{ShardPart, Summary};
+use crate::io::fs::sync_dir;
+use crate::io::fs::with_path;
+use crate::metrics::summary::{ShardPart, Summary};
+use crate::outdir::checkpoint;
+use crate::outdir::manifest::Manifest;
+use crate::tables::Format;
+use crate::tables::scan::{SCAN_TABLES, table_path};
 
 /// The shards do not make one complete scan: nothing was written.
 #[derive(Debug, thiserror::Error)]
@@ -248,7 +249,7 @@ fn check(job: &MergeJob) -> anyhow::Result<Vec<ShardDir>> {
             ));
         }
     }
-    if !job.force && job.out.join(crate::output::manifest::MANIFEST).exists() {
+    if !job.force && job.out.join(crate::outdir::manifest::MANIFEST).exists() {
         problems.push(format!(
             "{} already holds a scan or a merge: give another -o DIR, or --force to replace it",
             job.out.display()
@@ -321,7 +322,7 @@ pub fn run(job: &MergeJob) -> anyhow::Result<Summary> {
     // journal of a scan there vouches for the merged tables.
     for name in [
         "summary.json",
-        crate::output::manifest::MANIFEST,
+        crate::outdir::manifest::MANIFEST,
         crate::report::REPORT,
         checkpoint::JOURNAL,
         crate::input::list::STDIN_SPOOL,

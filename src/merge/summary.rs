@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::engine::Rejected;
-use crate::output::distinct::DistinctQuestions;
-use crate::output::latency::{ResolverReport, pct};
-use crate::output::summary::{
+use crate::metrics::distinct::DistinctQuestions;
+use crate::metrics::latency::{ResolverReport, pct};
+use crate::metrics::summary::{
     FamilySummary, QuerySummary, QuestionFloor, ShardPart, Summary, Timing,
 };
-use crate::output::timeline::Timeline;
+use crate::metrics::timeline::Timeline;
 use crate::pipeline::cache::CacheStats;
 
 fn add<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {

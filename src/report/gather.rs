@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::Path;
 
-use crate::output::Format;
-use crate::output::read::read_rows;
-use crate::output::scan::table_path;
+use crate::tables::Format;
+use crate::tables::read::read_rows;
+use crate::tables::scan::table_path;
 
 /// Example domains kept per finding code.
 pub const EXAMPLES: usize = 5;

@@ -20,8 +20,9 @@ use serde_json::Value;
 use crate::analysis::Severity;
 use crate::analysis::code::catalogue;
 use crate::bench::BenchReport;
-use crate::output::Format;
-use crate::output::manifest::{MANIFEST, write_atomically};
+use crate::io::fs::write_atomically;
+use crate::outdir::manifest::MANIFEST;
+use crate::tables::Format;
 use chart::{Labels, PALETTE, Series};
 use gather::{SCORE_BINS, TableFigures};
 use html::{Cell, Page, Table};
@@ -195,7 +196,7 @@ fn number_at(summary: Option<&Value>, pointer: &str, decimals: usize) -> Cell {
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
-    crate::output::latency::pct(part, whole)
+    crate::metrics::latency::pct(part, whole)
 }
 
 /// The page of a scan.

@@ -4,7 +4,7 @@
 //! One domain's path: `input::list` reads it, the [`workload`] starts it in the `pipeline`,
 //! whose questions the `engine` asks (driven by `io::driver`) and whose answers finish it; the
 //! [`writer`] thread assembles and analyses it (`analysis`, on the rayon pool) and writes its
-//! rows (`output`), journalled by `output::checkpoint`. [`start`] decides how a run starts in
+//! rows (`tables`), journalled by `outdir::checkpoint`. [`start`] decides how a run starts in
 //! `out`: anew, resuming, or as a retry pass.
 
 pub mod start;
@@ -24,24 +24,26 @@ use crate::analysis::Analysis;
 use crate::analysis::addr::AddrTable;
 use crate::analysis::provider::Providers;
 use crate::analysis::score::Weights;
+use crate::bitset::Bitset;
 use crate::engine::EngineConfig;
-use crate::input::list::{self, Bitset, DomainList, RejectRow};
+use crate::input::list::{self, DomainList, RejectRow};
 use crate::input::senders::Senders;
 use crate::input::shard::{Partition, Shard};
 use crate::io::driver;
-use crate::output::Format;
-use crate::output::checkpoint::{self, Opened};
-use crate::output::latency::LatencyRecorder;
-use crate::output::manifest::{self, FileId, Manifest};
-use crate::output::progress::{Progress, ScanCounters};
-use crate::output::questions::QuestionsLog;
-use crate::output::retry;
-use crate::output::scan::{create_table, table_path};
-use crate::output::summary::Summary;
-use crate::output::timeline::Sampler;
+use crate::metrics::latency::LatencyRecorder;
+use crate::metrics::progress::{Progress, ScanCounters};
+use crate::metrics::summary::Summary;
+use crate::metrics::timeline::Sampler;
+use crate::outdir::checkpoint::{self, Opened};
+use crate::outdir::manifest::{self, FileId, Manifest};
+use crate::outdir::retry;
+use crate::outdir::tracked::create_table;
 use crate::pipeline::Pipeline;
 use crate::pipeline::auth::Checks;
 use crate::pipeline::cache::CacheSize;
+use crate::tables::Format;
+use crate::tables::questions::QuestionsLog;
+use crate::tables::scan::table_path;
 pub use start::{AlreadyComplete, Refused};
 use start::{Start, decide_start, remove_leftovers};
 

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::ScanJob;
 use crate::input::list;
-use crate::output::Format;
-use crate::output::checkpoint;
-use crate::output::journal::Recovered;
-use crate::output::manifest::{self, FileId, Manifest};
+use crate::outdir::checkpoint;
+use crate::outdir::journal::Recovered;
+use crate::outdir::manifest::{self, FileId, Manifest};
+use crate::tables::Format;
 
 /// `--resume` of a scan that is complete: nothing to do.
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +121,9 @@ fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
     let _ = std::fs::remove_file(out.join(checkpoint::JOURNAL));
     let _ = std::fs::remove_file(out.join("summary.json"));
     // An earlier scan's tables go, in either format, so none is mistaken for this scan's.
-    for stem in crate::output::scan::SCAN_TABLES.iter().chain(&["rejects"]) {
+    for stem in crate::tables::scan::SCAN_TABLES.iter().chain(&["rejects"]) {
         for format in [Format::Csv, Format::Jsonl] {
-            let _ = std::fs::remove_file(crate::output::scan::table_path(out, stem, format));
+            let _ = std::fs::remove_file(crate::tables::scan::table_path(out, stem, format));
         }
     }
     let (id, _) = FileId::of(&input, None)?;

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use crate::analysis::Route;
 use crate::engine::Engine;
-use crate::output::latency::pct;
-use crate::output::summary::{
+use crate::metrics::latency::pct;
+use crate::metrics::summary::{
     FamilySummary, InputSummary, QuerySummary, QuestionFloor, Summary, Timing,
 };
-use crate::output::tally::Tally;
-use crate::output::timeline::Timeline;
+use crate::metrics::tally::Tally;
+use crate::metrics::timeline::Timeline;
 
 use super::workload::Ran;
 use super::{Prepared, ScanJob};

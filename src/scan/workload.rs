@@ -6,15 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::bitset::Bitset;
 use crate::engine::{Engine, Outcome, Question};
-use crate::input::list::{Bitset, Domains, ListError};
+use crate::input::list::{Domains, ListError};
 use crate::input::senders::Senders;
 use crate::io::driver::Workload;
-use crate::output::distinct::DistinctQuestions;
-use crate::output::latency::LatencyRecorder;
-use crate::output::progress::ScanCounters;
-use crate::output::questions::QuestionsLog;
+use crate::metrics::distinct::DistinctQuestions;
+use crate::metrics::latency::LatencyRecorder;
+use crate::metrics::progress::ScanCounters;
 use crate::pipeline::{Finished, Pipeline};
+use crate::tables::questions::QuestionsLog;
 
 /// Finished domains per batch handed to the output thread.
 pub const BATCH: usize = 256;

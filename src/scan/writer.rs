@@ -8,13 +8,13 @@ use std::thread::JoinHandle;
 use rayon::prelude::*;
 
 use crate::analysis::Analysis;
-use crate::output::checkpoint::Checkpoint;
-use crate::output::journal::TrackedFile;
-use crate::output::progress::ScanCounters;
-use crate::output::scan::ScanTables;
-use crate::output::tally::Tally;
+use crate::metrics::progress::ScanCounters;
+use crate::metrics::tally::Tally;
+use crate::outdir::checkpoint::Checkpoint;
+use crate::outdir::journal::TrackedFile;
 use crate::pipeline::Finished;
 use crate::pipeline::result::DomainResult;
+use crate::tables::scan::ScanTables;
 
 /// Batches queued between the I/O and the output thread at most.
 const QUEUED_BATCHES: usize = 16;

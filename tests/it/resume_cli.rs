@@ -209,8 +209,8 @@ fn kill_9_at_random_moments_then_resume_equals_an_uninterrupted_scan() {
 /// journal vouches for, is valid CSV of whole domains (a domain's rows all there or none).
 /// False if the scan was killed before its tables existed.
 fn assert_consistent_after_crash(out: &Path) -> bool {
-    let paths = mxscan::output::scan::ScanTables::paths(out, mxscan::output::Format::Csv);
-    let Ok(Some(r)) = mxscan::output::journal::recover(&out.join("journal"), &paths) else {
+    let paths = mxscan::tables::scan::ScanTables::paths(out, mxscan::tables::Format::Csv);
+    let Ok(Some(r)) = mxscan::outdir::journal::recover(&out.join("journal"), &paths) else {
         return false;
     };
     let prefix = |i: usize| {

@@ -53,6 +53,11 @@ impl Audit {
         self.lookups > MAX_LOOKUPS
     }
 
+    /// The TXT lookup at the domain's own name failed (the walk stops there, first problem).
+    pub fn own_lookup_failed(&self) -> bool {
+        self.record.is_none() && matches!(self.problems.first(), Some(Problem::Failed(_)))
+    }
+
     pub fn too_many_voids(&self) -> bool {
         self.void_lookups > MAX_VOID_LOOKUPS
     }

@@ -3,7 +3,7 @@
 //! stated once: the CSV header and cells and the JSON keys all come from them.
 //!
 //! CSV cells: lists joined by `;`, an absent value empty, fractional numbers with three
-//! decimals; text goes through [`csv_cell`](super::csv_cell) (no formulas, control characters
+//! decimals; text goes through [`csv_cell`](crate::tables::csv_cell) (no formulas, control characters
 //! escaped). JSON Lines keep the exact values in the columns' order, an empty string as
 //! `null`, and a value with parts (an exchange, a score reason) as an object, where its CSV
 //! cell has its text ([`in_csv_cell`] tells which is being written).
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Format;
+use crate::tables::Format;
 
 thread_local! {
     static IN_CSV_CELL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -61,10 +61,10 @@ macro_rules! row {
         pub struct $name $($generics)* {
             $( $(#[$field_meta])* pub $field : $ty, )*
         }
-        impl $($generics)* $crate::output::table::Row for $name $($generics)* {
+        impl $($generics)* $crate::tables::table::Row for $name $($generics)* {
             type Kind = $owned;
             const COLUMNS: &'static [&'static str] =
-                &[$( $crate::output::table::column(stringify!($field)) ),*];
+                &[$( $crate::tables::table::column(stringify!($field)) ),*];
         }
     };
 }
@@ -193,7 +193,7 @@ impl<R: Row<Kind = R>, W: Write> Table<R, W> {
                     // Pass-through names come from the input: cells like any other text.
                     let extra = extra.iter().map(|name| {
                         let mut name = name.clone();
-                        super::csv_cell(&mut name);
+                        crate::tables::csv_cell(&mut name);
                         name
                     });
                     let columns = (R::COLUMNS.iter().map(|c| c.to_string())).chain(extra);
@@ -243,10 +243,10 @@ impl<R: Row<Kind = R>, W: Write> Table<R, W> {
                 cells::next_cell(&mut self.cells, &mut used).push_str(value);
             }
             let cells = &mut self.cells[..used];
-            cells.iter_mut().for_each(super::csv_cell);
+            cells.iter_mut().for_each(crate::tables::csv_cell);
             w.write_record(&*cells).map_err(io::Error::from)
         } else if let Some(w) = self.file.jsonl.as_mut() {
-            let value = super::jsonl_row(row).map(|mut v| {
+            let value = crate::tables::jsonl_row(row).map(|mut v| {
                 if let serde_json::Value::Object(fields) = &mut v
                     && !self.extra.is_empty()
                 {

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::Format;
-use super::journal::{self, Journal, Record, Recovered, TrackedFile};
-use super::manifest::sync_dir;
-use super::scan::ScanTables;
-use super::tally::Tally;
-use crate::input::list::Bitset;
+use crate::bitset::Bitset;
+use crate::io::fs::sync_dir;
+use crate::metrics::tally::Tally;
+use crate::outdir::journal::{self, Journal, Record, Recovered, TrackedFile};
+use crate::tables::Format;
+use crate::tables::scan::ScanTables;
 
 pub const JOURNAL: &str = "journal";
 
@@ -117,18 +117,18 @@ pub fn reopen(
 /// Opens a retry pass (`--retry-indeterminate`) of the scan in `dir`, in `dir/.retry`: its
 /// tables hold every row of the scan except those of `retried`'s domains, and its journal a
 /// batch of the `kept` positions with their tally. The retried domains' rows follow as they
-/// finish; [`super::retry::commit`] then puts the pass in place.
+/// finish; [`crate::outdir::retry::commit`] then puts the pass in place.
 #[allow(clippy::too_many_arguments)]
 pub fn open_retry(
     dir: &Path,
     format: Format,
     extra_columns: &[String],
     recovered: Recovered,
-    retried: &super::retry::Unmeasured,
+    retried: &crate::outdir::retry::Unmeasured,
     kept: Vec<u64>,
     sync_every: Duration,
 ) -> io::Result<Opened> {
-    let pass = dir.join(super::retry::RETRY_DIR);
+    let pass = dir.join(crate::outdir::retry::RETRY_DIR);
     if pass.exists() {
         std::fs::remove_dir_all(&pass)?;
     }
@@ -144,7 +144,7 @@ pub fn open_retry(
         runs: run,
         passes: recovered.retry_passes + 1,
     })?;
-    super::retry::copy_rows_except(dir, format, &retried.domains, &mut tables)?;
+    crate::outdir::retry::copy_rows_except(dir, format, &retried.domains, &mut tables)?;
     let mut tally = recovered.tally;
     tally.subtract(&retried.tally);
     let done_count = kept.len() as u64;
@@ -197,7 +197,8 @@ impl Syncer {
             .spawn(move || {
                 for upto in rx {
                     for (file, path) in &files {
-                        file.sync_data().map_err(|e| journal::with_path(e, path))?;
+                        file.sync_data()
+                            .map_err(|e| crate::io::fs::with_path(e, path))?;
                     }
                     published.store(upto, Ordering::Release);
                 }

@@ -65,8 +65,8 @@ impl ResolveRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::Format;
-    use crate::output::table::Table;
+    use crate::tables::Format;
+    use crate::tables::table::Table;
     use hickory_proto::rr::RecordType;
 
     fn written(row: &ResolveRow, format: Format) -> Vec<u8> {

@@ -12,14 +12,14 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::journal::with_path;
 use crate::input::list::ListStats;
 use crate::input::shard::Shard;
+use crate::io::fs::{with_path, write_atomically};
 
 pub const MANIFEST: &str = "manifest.json";
 
@@ -211,27 +211,6 @@ impl Manifest {
         let text = serde_json::to_vec_pretty(self)?;
         write_atomically(&dir.join(MANIFEST), &text)
     }
-}
-
-/// Writes `path` so that it is either the old or the whole new content, even after a crash.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = super::create_fresh(&tmp).map_err(|e| with_path(e, &tmp))?;
-    f.write_all(bytes)
-        .and_then(|()| f.write_all(b"\n"))
-        .and_then(|()| f.sync_all())
-        .map_err(|e| with_path(e, &tmp))?;
-    std::fs::rename(&tmp, path).map_err(|e| with_path(e, path))?;
-    // A bare file name's parent is "", which names no directory.
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-    sync_dir(dir.unwrap_or(Path::new(".")))
-}
-
-/// Makes the directory's entries (new and renamed files) durable.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| with_path(e, dir))
 }
 
 #[cfg(test)]

@@ -24,11 +24,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::tally::Tally;
-use crate::input::list::Bitset;
+use crate::bitset::Bitset;
+use crate::io::fs::with_path;
+use crate::metrics::tally::Tally;
 
 /// The tables the journal tracks: domains, records, findings, senders.
-pub const TABLES: usize = 4;
+pub const TABLES: usize = crate::tables::scan::SCAN_TABLES.len();
 
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +96,7 @@ impl TrackedFile {
     /// Creates (or truncates) `path`.
     pub fn create(path: &Path) -> io::Result<Self> {
         Ok(TrackedFile {
-            file: super::create_fresh(path)?,
+            file: crate::io::fs::create_fresh(path)?,
             len: 0,
             crc: Cell::default(),
         })
@@ -161,7 +162,7 @@ pub struct Journal {
 impl Journal {
     /// Creates (or truncates) the journal at `path`.
     pub fn create(path: &Path) -> io::Result<Journal> {
-        let file = super::create_fresh(path).map_err(|e| with_path(e, path))?;
+        let file = crate::io::fs::create_fresh(path).map_err(|e| with_path(e, path))?;
         Ok(Journal {
             file,
             path: path.to_path_buf(),
@@ -237,11 +238,6 @@ impl Journal {
     pub fn sync(&self) -> io::Result<()> {
         self.file.sync_data().map_err(|e| with_path(e, &self.path))
     }
-}
-
-/// An I/O error that names its file.
-pub fn with_path(e: io::Error, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
 /// What the journal says is in the tables.

@@ -1,20 +1,11 @@
-//! Streaming writers: `resolve` rows, the scan's tables, its progress bar and summary.
+//! The tables a run writes: one writer for CSV and JSON Lines ([`table`]), the scan's row types
+//! ([`scan`]), `resolve`'s rows, the questions log, and reading tables back ([`read`]).
 
-pub mod checkpoint;
-pub mod distinct;
-pub mod journal;
-pub mod latency;
-pub mod manifest;
-pub mod progress;
 pub mod questions;
 pub mod read;
 pub mod resolve;
-pub mod retry;
 pub mod scan;
-pub mod summary;
 pub mod table;
-pub mod tally;
-pub mod timeline;
 
 use std::io::Write;
 
@@ -69,20 +60,6 @@ impl Format {
     }
 }
 
-/// Creates `path` afresh for writing inside an output directory: whatever is there is removed
-/// first (a file, or a symbolic link planted to make the scan write elsewhere), and the new
-/// file is opened with `O_EXCL`, which never follows a link.
-pub fn create_fresh(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-}
-
 /// Where rows go: the named file, or stdout for `-` or none.
 pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Send>> {
     use anyhow::Context;
@@ -98,29 +75,11 @@ pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Se
 
 #[cfg(test)]
 mod tests {
-    #[cfg(unix)]
-    #[test]
-    fn a_planted_link_is_replaced_never_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("elsewhere");
-        std::fs::write(&target, b"keep").unwrap();
-        let link = dir.path().join("report.tmp");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        use std::io::Write;
-        super::create_fresh(&link)
-            .unwrap()
-            .write_all(b"new")
-            .unwrap();
-        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
-        assert_eq!(std::fs::read(&link).unwrap(), b"new");
-        assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
-    }
-
     #[test]
     fn csv_cells_never_run_as_formulas_and_show_control_characters() {
         let cell = |s: &str| {
             let mut s = s.to_string();
-            super::csv_cell(&mut s);
+            crate::tables::csv_cell(&mut s);
             s
         };
         assert_eq!(cell("mx.example.com"), "mx.example.com");
@@ -129,7 +88,8 @@ mod tests {
         assert_eq!(cell("-2+3"), "'-2+3");
         assert_eq!(cell("a\u{1b}[31mb\r\n"), "a\\027[31mb\\013\\010");
         assert_eq!(cell(""), "");
-        let row = super::jsonl_row(&serde_json::json!({"a": "", "b": "x", "c": []})).unwrap();
+        let row =
+            crate::tables::jsonl_row(&serde_json::json!({"a": "", "b": "x", "c": []})).unwrap();
         assert_eq!(row.to_string(), r#"{"a":null,"b":"x","c":[]}"#);
     }
 }

@@ -6,8 +6,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::journal::with_path;
 use crate::engine::Question;
+use crate::io::fs::with_path;
 
 pub struct QuestionsLog {
     path: PathBuf,

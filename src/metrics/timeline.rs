@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::progress::ScanCounters;
+use crate::metrics::progress::ScanCounters;
 
 /// Samples kept at most (and one more: the end of the run).
 pub const MAX_SAMPLES: usize = 600;

@@ -6,13 +6,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::distinct::DistinctQuestions;
-use super::latency::{ResolverReport, pct};
-use super::timeline::Timeline;
 use crate::analysis::Severity;
 use crate::engine::Rejected;
 use crate::input::list::ListStats;
 use crate::input::shard::Shard;
+use crate::metrics::distinct::DistinctQuestions;
+use crate::metrics::latency::{ResolverReport, pct};
+use crate::metrics::timeline::Timeline;
 use crate::pipeline::cache::CacheStats;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,7 +139,7 @@ pub struct Summary {
     pub queries: QuerySummary,
     pub timing: Timing,
     pub resolvers: Vec<ResolverReport>,
-    /// This run over time (output::timeline); empty in a merge of shards.
+    /// This run over time (metrics::timeline); empty in a merge of shards.
     pub timeline: Timeline,
     /// The part of the input this scan covered (`--shard`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,7 +212,7 @@ impl FamilySummary {
 impl Summary {
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let text = serde_json::to_vec_pretty(self)?;
-        super::manifest::write_atomically(&dir.join("summary.json"), &text)
+        crate::io::fs::write_atomically(&dir.join("summary.json"), &text)
     }
 
     /// The line printed at the end of every scan.

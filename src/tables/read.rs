@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 
-use super::Format;
+use crate::tables::Format;
 
 /// An error reading `path`, naming it.
 pub fn read_error(path: &Path, e: impl std::fmt::Display) -> io::Error {

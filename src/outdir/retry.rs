@@ -14,13 +14,13 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use super::Format;
-use super::journal::TrackedFile;
-use super::manifest::sync_dir;
-use super::read::{csv_reader, read_error, read_rows};
-use super::scan::{SCAN_TABLES, ScanTables, table_path};
-use super::tally::{AuthFigures, Tally, is_spf_error};
 use crate::analysis::{Code, Route};
+use crate::io::fs::sync_dir;
+use crate::metrics::tally::{AuthFigures, Tally, is_spf_error};
+use crate::outdir::journal::TrackedFile;
+use crate::tables::Format;
+use crate::tables::read::{csv_reader, read_error, read_rows};
+use crate::tables::scan::{SCAN_TABLES, ScanTables, table_path};
 
 /// Where a pass builds the next tables, inside the scan's directory.
 pub const RETRY_DIR: &str = ".retry";
@@ -191,7 +191,7 @@ pub fn copy_rows_except(
 pub fn commit(dir: &Path) -> io::Result<()> {
     let pass = dir.join(RETRY_DIR);
     sync_dir(&pass)?;
-    super::create_fresh(&pass.join(READY))?.sync_all()?;
+    crate::io::fs::create_fresh(&pass.join(READY))?.sync_all()?;
     sync_dir(&pass)?;
     finish(dir)
 }
