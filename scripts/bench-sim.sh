@@ -10,16 +10,9 @@ cd "$here"
 secs=${1:-10}
 command -v dnsperf >/dev/null || { echo "bench-sim: install dnsperf (apt-get install dnsperf)" >&2; exit 1; }
 
-work=$(mktemp -d)
-cleanup() {
-  [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null || true
-  FARM_DIR=$work/farm scripts/farm.sh stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cargo build --release --quiet
-bin=target/release/mxscan
+port=5390
+bench_cleanup() { FARM_DIR=$work/farm scripts/farm.sh stop >/dev/null 2>&1 || true; }
+. scripts/bench-lib.sh
 
 # Query files: 200k MX questions of the synthetic world, and every MX/A question of the sample world.
 python3 - "$work" <<'PY'
@@ -51,19 +44,14 @@ run_dnsperf() { # run_dnsperf LABEL ADDR PORT FILE
 sim_run() { # sim_run LABEL FILE ARGS...
   local label=$1 file=$2
   shift 2
-  local port=5390
-  "$bin" sim "$@" --listen 127.0.0.1:$port > "$work/sim.out" 2>&1 &
-  sim_pid=$!
-  for _ in $(seq 1 50); do dig +time=1 +tries=1 @127.0.0.1 -p $port syn1.test MX >/dev/null 2>&1 && break; sleep 0.1; done
+  serve "$@"
   local t0
   t0=$(awk '{print $14+$15}' /proc/$sim_pid/stat)
   run_dnsperf "$label" 127.0.0.1 $port "$file"
   local t1 hz
   t1=$(awk '{print $14+$15}' /proc/$sim_pid/stat)
   hz=$(getconf CLK_TCK)
-  kill -INT "$sim_pid"
-  wait "$sim_pid" || true
-  sim_pid=
+  stop_sim
   echo "|   (sim CPU: $(( (t1 - t0) * 100 / hz / secs )) % of one core) | | |"
 }
 

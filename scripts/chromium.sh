@@ -12,15 +12,7 @@ set -euo pipefail
 die() { echo "chromium.sh: $*" >&2; exit 1; }
 
 install_chromium() {
-  command -v chromium >/dev/null && return 0
-  [ "$(id -u)" -eq 0 ] || die "chromium is missing; run as root or: sudo apt-get install chromium"
-  local had_policy=0
-  [ -e /usr/sbin/policy-rc.d ] && had_policy=1
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-  chmod +x /usr/sbin/policy-rc.d
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  [ $had_policy -eq 1 ] || rm -f /usr/sbin/policy-rc.d
+  command -v chromium >/dev/null || "$(dirname "$0")/apt-install.sh" chromium
 }
 
 [ $# -ge 2 ] || die "usage: chromium.sh dump-dom PAGE | screenshot PAGE OUT.png [W,H]"

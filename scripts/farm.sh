@@ -25,20 +25,7 @@ nsd_port=${nsd_addr#*@}
 die() { echo "farm.sh: $*" >&2; exit 1; }
 
 install_packages() {
-  local missing=()
-  command -v nsd >/dev/null || missing+=(nsd)
-  command -v unbound >/dev/null || missing+=(unbound)
-  command -v dig >/dev/null || missing+=(bind9-dnsutils)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}"
-  # Never let the packages start Debian's own services (unbound-anchor would reach the internet).
-  local had_policy=0
-  [ -e /usr/sbin/policy-rc.d ] && had_policy=1
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-  chmod +x /usr/sbin/policy-rc.d
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  [ $had_policy -eq 1 ] || rm -f /usr/sbin/policy-rc.d
+  "$(dirname "$0")/apt-install.sh" nsd unbound bind9-dnsutils
 }
 
 zone_names() {

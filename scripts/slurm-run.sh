@@ -12,19 +12,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 [ "$(id -u)" -eq 0 ] || { echo "slurm-run: run as root (munged and slurmd need it)" >&2; exit 1; }
 
-need=()
-for pkg in munge slurmctld slurmd slurm-client; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  had_policy=0
-  [ -e /usr/sbin/policy-rc.d ] && had_policy=1
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-  chmod +x /usr/sbin/policy-rc.d
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-  [ $had_policy -eq 1 ] || rm -f /usr/sbin/policy-rc.d
-fi
+scripts/apt-install.sh munge slurmctld slurmd slurm-client
 
 cargo build --release -q
 bin=$here/target/release/mxscan

@@ -330,3 +330,41 @@ pub fn silent_resolver() -> (std::net::UdpSocket, String) {
 pub fn summary(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap()
 }
+
+/// One finding row: its code, severity and subject.
+pub type FindingCell = (String, String, String);
+
+/// A scan's findings.csv by domain, after checking what holds of every row whatever the
+/// world: no (domain, code, subject) twice, a code the catalogue knows, and a severity its
+/// grade allows (a fixed one exactly; ERROR or WARN over the hosts; a role's).
+pub fn finding_rows(path: &Path) -> std::collections::BTreeMap<String, Vec<FindingCell>> {
+    use mxscan::analysis::Severity;
+    use mxscan::analysis::code::{Code, Grade};
+    let mut by_domain: std::collections::BTreeMap<String, Vec<FindingCell>> = Default::default();
+    let mut seen = std::collections::HashSet::new();
+    let mut r = csv::Reader::from_path(path).unwrap();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let (domain, code, severity, subject) = (&rec[0], &rec[1], &rec[2], &rec[3]);
+        assert!(
+            seen.insert((domain.to_string(), code.to_string(), subject.to_string())),
+            "{domain}: {code} {subject:?} written twice"
+        );
+        let known = Code::from_name(code).unwrap_or_else(|| panic!("{domain}: unknown {code}"));
+        let allowed: Vec<Severity> = match known.grade() {
+            Grade::Fixed(s) => vec![s],
+            Grade::EveryHost | Grade::EveryHostOrSender => vec![Severity::Error, Severity::Warn],
+            Grade::ByRole { send, receive } => vec![send, receive],
+        };
+        assert!(
+            allowed.iter().any(|s| s.as_str() == severity),
+            "{domain}: {code} graded {severity}, its grade allows {allowed:?}"
+        );
+        by_domain.entry(domain.to_string()).or_default().push((
+            code.to_string(),
+            severity.to_string(),
+            subject.to_string(),
+        ));
+    }
+    by_domain
+}

@@ -4,7 +4,7 @@
 //! and every INDETERMINATE domain says why and has no score. A resolver that is only slow, late
 //! or away for a while costs no domain at all.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use crate::common::{WORLD_FLAGS, mxscan, start_sim, summary};
@@ -65,16 +65,7 @@ fn case_in(
     assert_eq!(code, want_code, "{faults:?}: {err}");
 
     // Findings per domain: (code, severity).
-    let mut found: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
-    let mut r = csv::Reader::from_path(out.join("findings.csv")).unwrap();
-    for rec in r.records() {
-        let rec = rec.unwrap();
-        found.entry(rec[0].to_string()).or_default().push((
-            rec[1].to_string(),
-            rec[2].to_string(),
-            rec[3].to_string(),
-        ));
-    }
+    let mut found = crate::common::finding_rows(&out.join("findings.csv"));
     let mut r = csv::Reader::from_path(out.join("domains.csv")).unwrap();
     let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
@@ -110,6 +101,14 @@ fn case_in(
                 mine.iter().any(|(code, _, subject)| subject.is_empty()
                     && ["DNS_TIMEOUT", "DNS_SERVFAIL", "DNS_REFUSED"].contains(&code.as_str())),
                 "{domain} is INDETERMINATE without its reason: {mine:?}"
+            );
+        }
+        // A provisional row says which lookup failed: an empty one would pass for measured.
+        if &rec[provisional_at] == "true" {
+            assert!(
+                mine.iter()
+                    .any(|(_, severity, _)| severity == "INDETERMINATE"),
+                "{domain} is provisional without an INDETERMINATE finding: {mine:?}"
             );
         }
         let ok = if &rec[provisional_at] == "false" {

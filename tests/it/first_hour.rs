@@ -127,6 +127,35 @@ fn a_closed_stderr_loses_messages_not_the_scan() {
     sim.stop().unwrap();
 }
 
+/// `mxscan resolve … | head -1`: the reader goes away after one line; the run ends quietly,
+/// never with a panic or an error about the pipe.
+#[test]
+fn a_closed_stdout_ends_resolve_quietly() {
+    use std::io::BufRead;
+    let (sim, list) = sample_sim(&[""]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mxscan"))
+        .args(["resolve", "-r", &list, "-t", "A", "-t", "MX", "-t", "TXT"])
+        .arg(crate::common::repo_path("data/domains.txt"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("name,type"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    sim.stop().unwrap();
+}
+
 /// `mxscan sim` prints the scan command its world needs, and a scan without those flags says
 /// what it is missing instead of reporting every exchange unusable in silence.
 #[test]

@@ -60,6 +60,31 @@ fn run(
     (received, good, counters)
 }
 
+/// The query a datagram answers by its question (`synI.test`), and the id it claims.
+fn claims(r: &Received) -> Option<(Option<usize>, usize)> {
+    let v = MessageView::parse(&r.bytes).ok()?;
+    let name = v.question.name_lowercase();
+    let asked = name
+        .strip_prefix("syn")
+        .and_then(|s| s.strip_suffix(".test."))
+        .and_then(|s| s.parse().ok());
+    Some((asked, v.id as usize))
+}
+
+/// Where each query's genuine reply (from `addr`, its own id and question) arrived.
+fn genuine_positions(received: &[Received], addr: SocketAddr) -> HashMap<usize, usize> {
+    let mut at = HashMap::new();
+    for (k, r) in received.iter().enumerate() {
+        if r.from == addr
+            && let Some((Some(i), id)) = claims(r)
+            && i == id
+        {
+            at.entry(i).or_insert(k);
+        }
+    }
+    at
+}
+
 fn rcode(r: &Received) -> u8 {
     MessageView::parse(&r.bytes).unwrap().flags.rcode().value()
 }
@@ -257,27 +282,43 @@ fn garbage_comes_before_the_genuine_reply() {
     let qs = queries(true);
     let (received, good, c) = run(sim, addr, &qs);
     assert_eq!(good.len(), N, "every query still gets its genuine reply");
+    let genuine_at = genuine_positions(&received, addr);
     let mut wrong_id = 0;
     let mut wrong_question = 0;
     let mut unreadable = 0;
-    for r in received.iter() {
-        let Ok(v) = MessageView::parse(&r.bytes) else {
+    let mut late = Vec::new();
+    for (k, r) in received.iter().enumerate() {
+        let Some((asked, claimed)) = claims(r) else {
             unreadable += 1;
             continue;
         };
-        let claimed = v.id as usize;
-        let name = v.question.name_lowercase();
-        let asked: Option<usize> = name
-            .strip_prefix("syn")
-            .and_then(|s| s.strip_suffix(".test."))
-            .and_then(|s| s.parse().ok());
-        match asked {
-            Some(i) if i == claimed => {}               // genuine
-            Some(_) => wrong_id += 1,                   // a real question under another id
-            None if claimed < N => wrong_question += 1, // our id, a question we never asked
-            None => unreadable += 1,
+        // The query a forgery was made for: the real question's (a wrong id), or the id's (a
+        // question never asked). It must arrive before that query's genuine reply.
+        let forged_for = match asked {
+            Some(i) if i == claimed => continue, // genuine
+            Some(i) => {
+                wrong_id += 1;
+                i
+            }
+            None if claimed < N => {
+                wrong_question += 1;
+                claimed
+            }
+            None => {
+                unreadable += 1;
+                continue;
+            }
+        };
+        if genuine_at.get(&forged_for).is_none_or(|g| *g < k) {
+            late.push(forged_for);
         }
     }
+    assert!(
+        late.is_empty(),
+        "{} forgeries arrived after their query's genuine reply, e.g. syn{}",
+        late.len(),
+        late.first().copied().unwrap_or(0)
+    );
     let random = c.get(Event::GarbageRandom) as usize;
     assert_near(pct(c.get(Event::GarbageId) as usize), 10.0, "garbage-id");
     assert_near(
@@ -305,6 +346,15 @@ fn wrong_port_copies_precede_the_genuine_reply() {
     assert_eq!(good.len(), N);
     let foreign = received.iter().filter(|r| r.from != addr).count();
     assert!(received.iter().all(|r| r.from.ip() == addr.ip()));
+    // Each copy from the wrong port arrived before its query's genuine reply.
+    let genuine_at = genuine_positions(&received, addr);
+    for (k, r) in received.iter().enumerate().filter(|(_, r)| r.from != addr) {
+        let (_, id) = claims(r).expect("a copy of a genuine reply parses");
+        assert!(
+            genuine_at[&id] > k,
+            "the copy for syn{id} came after the reply"
+        );
+    }
     assert_near(pct(foreign), 10.0, "wrong-port");
     assert_eq!(foreign as u64, c.get(Event::WrongPort));
 }
