@@ -1,19 +1,19 @@
 //! mxscan: a high-throughput bulk DNS scanner for mail configuration.
 //!
-//! The modules follow the data flow (docs/design.md draws it):
-//! input → pipeline → engine ⇄ io, then analysis → tables (kept crash-safe by `outdir`,
-//! measured by `metrics`) → report (one HTML page of a scan's output). `scan`, `resolve` and `bench` are
-//! the runs that wire those stages together; `cli` only turns flags into their jobs. `sim` is
-//! the simulated resolver farm that tests, demos and benchmarks run against.
+//! The modules follow the data flow (docs/design.md draws it): input → pipeline → engine ⇄
+//! io, then analysis → tables (kept crash-safe by `outdir`, measured by `metrics`) → report
+//! (one HTML page of a scan's output). `scan`, `merge`, `resolve`, `bench` and `spf` are the
+//! runs, one per command, that wire those stages together; `cli` only turns flags into their
+//! jobs. `sim` is the simulated resolver farm that tests, demos and benchmarks run against.
+//! Messages for a person go to the sink of `messages`, which the command line prints.
 
-/// `eprintln!` that never panics: with stderr closed (`mxscan … 2>&1 | head -2`) a message is
-/// lost, never the run. Every message of the crate goes through it.
+/// A message for a person: to the sink of [`messages`] (stderr from the command line). It
+/// never panics: with stderr closed (`mxscan … 2>&1 | head -2`) a message is lost, never the run.
 #[macro_export]
 macro_rules! note {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::messages::emit(format_args!($($arg)*))
+    };
 }
 
 /// `println!` without the panic on a closed stdout (`mxscan … | head`).
@@ -30,13 +30,13 @@ pub mod bench;
 pub mod bitset;
 pub mod cli;
 pub mod engine;
-pub mod evaluate;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod input;
 pub mod io;
 pub mod mailauth;
 pub mod merge;
+pub mod messages;
 pub mod metrics;
 pub mod outdir;
 pub mod pipeline;
@@ -45,5 +45,6 @@ pub mod resolve;
 pub mod scan;
 pub mod sim;
 pub mod slots;
+pub mod spf;
 pub mod tables;
 pub mod wire;

@@ -5,6 +5,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = mxscan::cli::Cli::parse();
+    mxscan::messages::set_sink(mxscan::messages::to_stderr);
     // Past a file-size limit (`ulimit -f`) a write then fails with an error naming the file,
     // and the journal keeps the scan resumable, instead of SIGXFSZ killing the process.
     let _ = signal_hook::flag::register(

@@ -84,7 +84,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<i32> {
     }
     match args.format {
         BenchFormat::Json => crate::out!("{}", serde_json::to_string_pretty(&report)?),
-        BenchFormat::Text => print!("{}", text(&report)),
+        BenchFormat::Text => crate::out!("{}", text(&report).trim_end_matches('\n')),
     }
     Ok(super::exit::OK)
 }

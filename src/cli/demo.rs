@@ -66,7 +66,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     // Every family, so the demo shows each code of the catalogue (data/expected-findings.csv).
     job.checks = Checks::ALL;
     // Each demo starts over, even after an interrupted one.
-    job.force = true;
+    job.mode = crate::scan::StartMode::New { replace: true };
     job.public_ranges = sim::WORLD_RANGES
         .iter()
         .map(|r| r.parse().expect("valid"))
@@ -111,7 +111,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
     ] {
         crate::out!("  {file:<14} {what}");
     }
-    print!("{}", summary.overview());
+    crate::out!("{}", summary.overview().trim_end_matches('\n'));
     crate::out!(
         "Open the report, one page with every figure: {}",
         args.out.join(crate::report::REPORT).display()

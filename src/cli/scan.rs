@@ -14,9 +14,7 @@ use crate::outdir::manifest;
 use crate::pipeline::auth::Checks;
 use crate::pipeline::cache::CacheSize;
 use crate::scan::start::{resume_command, retry_command};
-use crate::scan::{
-    AlreadyComplete, DEFAULT_SYNC_INTERVAL, NothingToRetry, Refused, RetryStopped, ScanJob,
-};
+use crate::scan::{DEFAULT_SYNC_INTERVAL, ScanError, ScanJob, StartMode};
 use crate::tables::Format;
 
 /// Examples and exit statuses, at the end of `scan --help` and its man page.
@@ -251,9 +249,11 @@ impl ScanArgs {
             public_ranges: a.public_ranges,
             providers: a.providers,
             weights: a.weights,
-            resume: a.resume,
-            retry: a.retry_indeterminate,
-            force: a.force,
+            mode: match (a.resume, a.retry_indeterminate) {
+                (true, _) => StartMode::Resume { force: a.force },
+                (_, true) => StartMode::Retry { force: a.force },
+                _ => StartMode::New { replace: a.force },
+            },
             sync_interval: (!a.no_journal).then(|| Duration::from_secs_f64(a.sync_interval)),
             report: !a.no_report,
             progress: !a.quiet,
@@ -280,15 +280,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
     let out = job.out.clone();
     let summary = match crate::scan::run(&job) {
         Ok(s) => s,
-        Err(e) if e.is::<AlreadyComplete>() => {
+        Err(e @ ScanError::AlreadyComplete(_)) => {
             crate::note!("mxscan: {}: {e}; nothing to resume", out.display());
             return Ok(exit::OK);
         }
-        Err(e) if e.is::<NothingToRetry>() => {
+        Err(e @ ScanError::NothingToRetry) => {
             crate::note!("mxscan: {}: {e}", out.display());
             return Ok(exit::OK);
         }
-        Err(e) if e.is::<RetryStopped>() => {
+        Err(e @ ScanError::RetryStopped) => {
             crate::note!(
                 "mxscan: {e}; the scan in {} is as it was before the pass. Run it again with:\n  {}",
                 out.display(),
@@ -296,10 +296,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<i32> {
             );
             return Ok(exit::INTERRUPTED);
         }
-        Err(e) => {
+        Err(e @ ScanError::Refused(_)) => return Err(e.into()),
+        Err(ScanError::Failed(e)) => {
             // An output or input error part-way leaves a journal that vouches for every
             // complete batch: say how to go on once the cause is fixed.
-            let resumable = !e.is::<Refused>() && out.join(manifest::MANIFEST).is_file();
+            let resumable = out.join(manifest::MANIFEST).is_file();
             return Err(if resumable {
                 anyhow::anyhow!(
                     "{e:#}\nWhat the scan in {} wrote is kept. Fix the cause, then continue with:\n  {}",

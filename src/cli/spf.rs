@@ -1,5 +1,5 @@
 //! `mxscan spf`: its flags; one `check_host()` through the resolvers (the run is
-//! [`crate::evaluate`], the evaluator `mailauth::spf`).
+//! [`crate::spf`], the evaluator `mailauth::spf`).
 
 use std::net::IpAddr;
 
@@ -67,10 +67,10 @@ pub fn run(args: SpfArgs) -> anyhow::Result<i32> {
         receiver: "unknown",
         timestamp,
     };
-    let evaluation = crate::evaluate::spf(&asking, &request)?;
+    let evaluation = crate::spf::run(&asking, &request)?;
     match args.format {
         SpfFormat::Json => crate::out!("{}", serde_json::to_string_pretty(&evaluation)?),
-        SpfFormat::Text => print!("{}", text(&evaluation, domain)),
+        SpfFormat::Text => crate::out!("{}", text(&evaluation, domain).trim_end_matches('\n')),
     }
     Ok(super::exit::OK)
 }

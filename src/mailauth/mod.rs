@@ -1,7 +1,7 @@
 //! Mail-authentication records: SPF (RFC 7208), DMARC discovery and the transport-security
 //! records (MTA-STS, TLS-RPT, TLSA), as sans-IO code over the DNS answers known so far
 //! (docs/design.md). The scan drives them through `pipeline::auth`; `mxscan spf` through
-//! `evaluate`.
+//! `crate::spf`.
 
 pub mod dmarc;
 pub mod spf;

@@ -44,21 +44,77 @@ use crate::pipeline::cache::CacheSize;
 use crate::tables::Format;
 use crate::tables::questions::QuestionsLog;
 use crate::tables::scan::table_path;
-pub use start::{AlreadyComplete, Refused};
 use start::{Start, decide_start, remove_leftovers};
 
 /// Seconds between syncs of the tables and journal, by default.
 pub const DEFAULT_SYNC_INTERVAL: f64 = 2.0;
 
-/// `--retry-indeterminate` over a scan without INDETERMINATE domains.
+/// Why a scan did not run to its end, told apart where the caller must decide differently
+/// (the CLI: its exit status and what it advises).
 #[derive(Debug, thiserror::Error)]
-#[error("no domain has anything unmeasured (INDETERMINATE or provisional): nothing to ask again")]
-pub struct NothingToRetry;
+pub enum ScanError {
+    /// `--resume` of a scan that is complete: nothing to do.
+    #[error("the scan is already complete ({0} domains)")]
+    AlreadyComplete(u64),
+    /// A start refused (a resume with another input, a new scan over an interrupted one, …):
+    /// nothing was changed in the output directory.
+    #[error("{0}")]
+    Refused(String),
+    /// `--retry-indeterminate` over a scan without anything unmeasured.
+    #[error(
+        "no domain has anything unmeasured (INDETERMINATE or provisional): nothing to ask again"
+    )]
+    NothingToRetry,
+    /// A retry pass stopped before every retried domain was written: it was dropped, the scan
+    /// is as it was.
+    #[error("the retry pass stopped before it finished")]
+    RetryStopped,
+    /// An input, output or setup error stopped the run; what it wrote is journalled.
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
 
-/// A retry pass stopped before every retried domain was written: it was dropped.
-#[derive(Debug, thiserror::Error)]
-#[error("the retry pass stopped before it finished")]
-pub struct RetryStopped;
+impl From<std::io::Error> for ScanError {
+    fn from(e: std::io::Error) -> Self {
+        ScanError::Failed(e.into())
+    }
+}
+
+impl From<list::ListError> for ScanError {
+    fn from(e: list::ListError) -> Self {
+        ScanError::Failed(e.into())
+    }
+}
+
+/// How a run starts in `--out`: one of these, so that no two contradict each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartMode {
+    /// A new scan; `replace`: over an interrupted or completed one (`--force`).
+    New { replace: bool },
+    /// Continue the interrupted scan (`--resume`); `force`: despite a grown input, other
+    /// settings or another version.
+    Resume { force: bool },
+    /// Ask again what was not measured (`--retry-indeterminate`); `force`: as for a resume.
+    Retry { force: bool },
+}
+
+impl StartMode {
+    pub fn resume(self) -> bool {
+        matches!(self, StartMode::Resume { .. })
+    }
+
+    pub fn retry(self) -> bool {
+        matches!(self, StartMode::Retry { .. })
+    }
+
+    /// `--force`, in whichever mode.
+    pub fn force(self) -> bool {
+        match self {
+            StartMode::New { replace } => replace,
+            StartMode::Resume { force } | StartMode::Retry { force } => force,
+        }
+    }
+}
 
 /// Everything a scan needs, resolved from the flags (or built by `demo`).
 #[derive(Debug, Clone)]
@@ -88,12 +144,8 @@ pub struct ScanJob {
     pub providers: Option<PathBuf>,
     /// Score weights overriding the defaults.
     pub weights: Option<PathBuf>,
-    /// Continue the interrupted scan in `out`.
-    pub resume: bool,
-    /// A second pass over the INDETERMINATE domains.
-    pub retry: bool,
-    /// Go on despite changes (with `resume`), or start over an interrupted scan.
-    pub force: bool,
+    /// Anew, resuming, or a retry pass.
+    pub mode: StartMode,
     /// `None`: no journal (`--no-journal`).
     pub sync_interval: Option<Duration>,
     /// Write `report.html` at the end (complete or interrupted).
@@ -128,9 +180,7 @@ impl ScanJob {
             public_ranges: Vec::new(),
             providers: None,
             weights: None,
-            resume: false,
-            retry: false,
-            force: false,
+            mode: StartMode::New { replace: false },
             sync_interval: Some(Duration::from_secs_f64(DEFAULT_SYNC_INTERVAL)),
             report: true,
             progress: true,
@@ -298,14 +348,14 @@ struct RetryPass {
 
 /// Opens the tables: new, reopened after what the journal vouches for, or (a retry pass) the
 /// copies without the unmeasured domains, which are all the pass scans.
-fn open_tables(job: &ScanJob, start: Start, list: &DomainList) -> anyhow::Result<Tables> {
+fn open_tables(job: &ScanJob, start: Start, list: &DomainList) -> Result<Tables, ScanError> {
     let sync = job.sync_interval.unwrap_or_default();
     let extra = list.extra_columns();
     Ok(match start {
         Start::Retry { recovered, forced } => {
             let found = retry::unmeasured(&job.out, job.format)?;
             if found.domains.is_empty() {
-                return Err(NothingToRetry.into());
+                return Err(ScanError::NothingToRetry);
             }
             for note in forced {
                 crate::note!("mxscan: retrying with a change: {note}");
@@ -354,7 +404,7 @@ fn open_tables(job: &ScanJob, start: Start, list: &DomainList) -> anyhow::Result
 }
 
 /// Runs a scan to the end (or to a stop signal) and writes its summary.
-pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
+pub fn run(job: &ScanJob) -> Result<Summary, ScanError> {
     let analysis = job.analysis()?;
     let created = !job.out.exists();
     create_out_dir(&job.out)?;
@@ -443,7 +493,7 @@ pub fn run(job: &ScanJob) -> anyhow::Result<Summary> {
         Some(_) if !ran.complete => {
             drop(tables);
             let _ = std::fs::remove_dir_all(job.out.join(retry::RETRY_DIR));
-            return Err(RetryStopped.into());
+            return Err(ScanError::RetryStopped);
         }
         Some(pass) => {
             checkpoint.finish(&mut tables, pass.was_complete)?;

@@ -4,22 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use super::ScanJob;
+use super::{ScanError, ScanJob};
 use crate::input::list;
 use crate::outdir::checkpoint;
 use crate::outdir::journal::Recovered;
 use crate::outdir::manifest::{self, FileId, Manifest};
 use crate::tables::Format;
-
-/// `--resume` of a scan that is complete: nothing to do.
-#[derive(Debug, thiserror::Error)]
-#[error("the scan is already complete ({0} domains)")]
-pub struct AlreadyComplete(u64);
-
-/// A resume refused (or a restart declined): nothing was changed in the output directory.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Refused(String);
 
 /// The command line again, with `--resume`: what continues an interrupted scan.
 pub fn resume_command() -> String {
@@ -105,7 +95,7 @@ fn read_previous(dir: &Path) -> anyhow::Result<Option<(Manifest, checkpoint::Pre
 /// Starts a new scan in `--out`: spools stdin, writes the manifest. An earlier journal goes
 /// first, so a crash from here on leaves a manifest without a journal, which a resume starts
 /// anew.
-fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
+fn start_new(job: &ScanJob) -> Result<(Start, PathBuf), ScanError> {
     let out = &job.out;
     let input = if job.reads_stdin() {
         if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
@@ -133,62 +123,57 @@ fn start_new(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
 
 /// Decides how the run starts from the flags and what `--out` holds, refusing what would lose
 /// or mix results. Writes the manifest; nothing else is changed yet.
-pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
+pub fn decide_start(job: &ScanJob) -> Result<(Start, PathBuf), ScanError> {
     let out = &job.out;
     let previous = read_previous(out);
     if let Ok(Some((m, _))) = &previous
         && let Some(n) = m.merged_shards
-        && (job.resume || job.retry || !job.force)
+        && (job.mode.resume() || job.mode.retry() || !job.mode.force())
     {
-        return Err(Refused(format!(
+        return Err(ScanError::Refused(format!(
             "{} holds a merge of {n} shards, not a scan: resume or retry each shard in its own \
              --out and merge again, or write this scan to another --out (--force replaces the \
              merge)",
             out.display()
-        ))
-        .into());
+        )));
     }
-    if job.retry && matches!(previous, Ok(None)) {
-        return Err(Refused(format!(
+    if job.mode.retry() && matches!(previous, Ok(None)) {
+        return Err(ScanError::Refused(format!(
             "{} holds no scan to retry: run the scan first",
             out.display()
-        ))
-        .into());
+        )));
     }
-    if !(job.resume || job.retry) || matches!(previous, Ok(None)) {
-        if job.resume {
+    if !(job.mode.resume() || job.mode.retry()) || matches!(previous, Ok(None)) {
+        if job.mode.resume() {
             // Nothing was written yet (or ever): a resume is a start, so a crash-restart loop
             // can always pass --resume.
             crate::note!(
                 "mxscan: no scan to resume in {}; starting one",
                 out.display()
             );
-        } else if !job.force {
+        } else if !job.mode.force() {
             match &previous {
                 Ok(Some((_, state))) if state.complete() => {
-                    return Err(Refused(format!(
+                    return Err(ScanError::Refused(format!(
                         "{} holds a completed scan ({} domains): write to another --out, or add \
                          --force to replace it (its tables are removed)",
                         out.display(),
                         state.done()
-                    ))
-                    .into());
+                    )));
                 }
                 Ok(Some((_, state))) if !state.complete() => {
-                    return Err(Refused(format!(
+                    return Err(ScanError::Refused(format!(
                         "{} holds an interrupted scan ({} domains written): continue it with \
                          --resume, or start over with --force (its results are then overwritten)",
                         out.display(),
                         state.done()
-                    ))
-                    .into());
+                    )));
                 }
                 Err(e) => {
-                    return Err(Refused(format!(
+                    return Err(ScanError::Refused(format!(
                         "{} holds a scan mxscan cannot read ({e:#}): --force starts over there",
                         out.display()
-                    ))
-                    .into());
+                    )));
                 }
                 _ => {}
             }
@@ -196,18 +181,17 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
         return start_new(job);
     }
     let (then, state) = previous?.expect("a scan: checked above");
-    if state.complete() && !job.retry {
-        return Err(AlreadyComplete(state.done()).into());
+    if state.complete() && !job.mode.retry() {
+        return Err(ScanError::AlreadyComplete(state.done()));
     }
     let input = if job.reads_stdin() {
         let spool = out.join(list::STDIN_SPOOL);
         if !spool.is_file() {
-            return Err(Refused(format!(
+            return Err(ScanError::Refused(format!(
                 "this run reads stdin, but {} is not there (a scan keeps a copy of stdin \
                  only while it is interrupted): give the scan's list as a file",
                 spool.display()
-            ))
-            .into());
+            )));
         }
         crate::note!(
             "mxscan: resuming from {}, the first run's copy of stdin",
@@ -229,22 +213,20 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
             .collect::<String>()
     };
     if !d.fatal.is_empty() {
-        return Err(Refused(format!(
+        return Err(ScanError::Refused(format!(
             "cannot resume the scan in {}:{}\nStart a new scan in another --out, or restore what \
              changed.",
             out.display(),
             list(&d.fatal)
-        ))
-        .into());
+        )));
     }
-    if !d.forceable.is_empty() && !job.force {
-        return Err(Refused(format!(
+    if !d.forceable.is_empty() && !job.mode.force() {
+        return Err(ScanError::Refused(format!(
             "the scan in {} was started differently:{}\nResume with what it was started with, or \
              add --force to go on anyway (rows before and after will differ in these).",
             out.display(),
             list(&d.forceable)
-        ))
-        .into());
+        )));
     }
     for note in d.notes.iter().chain(&d.forceable) {
         crate::note!("mxscan: continuing with a change: {note}");
@@ -252,13 +234,12 @@ pub fn decide_start(job: &ScanJob) -> anyhow::Result<(Start, PathBuf)> {
     if then != now {
         now.write(out)?;
     }
-    if job.retry {
+    if job.mode.retry() {
         let Some(recovered) = state.recovered else {
-            return Err(Refused(format!(
+            return Err(ScanError::Refused(format!(
                 "the scan in {} wrote no table yet: continue it with --resume",
                 out.display()
-            ))
-            .into());
+            )));
         };
         return Ok((
             Start::Retry {

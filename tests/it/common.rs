@@ -368,3 +368,13 @@ pub fn finding_rows(path: &Path) -> std::collections::BTreeMap<String, Vec<Findi
     }
     by_domain
 }
+
+/// Waits until `ready()` holds, checking every 20 ms, and fails the test naming `what` after
+/// `limit`: a test waits on the condition it needs, not on a guess at how long it takes.
+pub fn wait_until(what: &str, limit: Duration, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} after {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

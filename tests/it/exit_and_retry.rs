@@ -311,7 +311,10 @@ fn a_retry_pass_turns_a_damaged_scan_into_a_clean_one_even_when_killed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2_500));
+    // Killed once the pass has written some of its tables (the slow resolver keeps it going).
+    crate::common::wait_until("no retry pass under way", Duration::from_secs(30), || {
+        std::fs::metadata(out.join(".retry").join("domains.csv")).is_ok_and(|m| m.len() > 0)
+    });
     assert!(
         child.try_wait().unwrap().is_none(),
         "the pass ended before the kill"

@@ -253,7 +253,10 @@ fn an_interrupted_or_killed_scans_report_says_so() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Killed once its tables exist (the journal's first batch), before any summary.
+    crate::common::wait_until("no journal", Duration::from_secs(30), || {
+        std::fs::metadata(out.join("journal")).is_ok_and(|m| m.len() > 0)
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!out.join("summary.json").exists());

@@ -67,7 +67,7 @@ impl Workload for Spf<'_> {
 }
 
 /// Evaluates `request` through the resolvers of `asking`.
-pub fn spf(asking: &driver::Settings, request: &Request) -> anyhow::Result<Evaluation> {
+pub fn run(asking: &driver::Settings, request: &Request) -> anyhow::Result<Evaluation> {
     let (mut engine, mut sockets, config): (Engine, _, _) = asking.open(None)?;
     let mut workload = Spf {
         request,
