@@ -59,14 +59,14 @@ impl Flags {
 
 /// The question of a single-question message, borrowed from the message bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Question<'a> {
+pub struct QuestionView<'a> {
     /// The name exactly as it appears on the wire (uncompressed labels, ending in the root).
     pub name_wire: &'a [u8],
     pub qtype: u16,
     pub qclass: u16,
 }
 
-impl Question<'_> {
+impl QuestionView<'_> {
     /// The question name in presentation form, lower-cased, with a trailing dot.
     pub fn name_lowercase(&self) -> String {
         let mut out = String::with_capacity(self.name_wire.len() + 1);
@@ -97,7 +97,7 @@ impl Question<'_> {
     }
 }
 
-impl fmt::Debug for Question<'_> {
+impl fmt::Debug for QuestionView<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -114,7 +114,7 @@ impl fmt::Debug for Question<'_> {
 pub struct MessageView<'a> {
     pub id: u16,
     pub flags: Flags,
-    pub question: Question<'a>,
+    pub question: QuestionView<'a>,
     /// Offset just past the question section.
     pub question_end: usize,
     /// The requestor's UDP payload size if an OPT record was found in the additional section.
@@ -144,7 +144,7 @@ impl<'a> MessageView<'a> {
         if msg.len() < question_end {
             return Err(WireError::ShortQuestion);
         }
-        let question = Question {
+        let question = QuestionView {
             name_wire: &msg[HEADER_LEN..name_end],
             qtype: word(name_end),
             qclass: word(name_end + 2),

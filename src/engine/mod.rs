@@ -281,9 +281,17 @@ struct Attempt {
     first: bool,
 }
 
-/// Index of a (socket, id) key in the direct tables.
-fn key_index(key: &(u16, u16)) -> usize {
-    ((key.0 as usize) << 16) | key.1 as usize
+/// What tells one attempt from every other in flight: the socket it was sent from and its
+/// message id. A reply is matched by the socket it arrived on and the id it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct AttemptKey {
+    socket: u16,
+    id: u16,
+}
+
+/// Index of a key in the direct tables.
+fn key_index(key: &AttemptKey) -> usize {
+    ((key.socket as usize) << 16) | key.id as usize
 }
 
 /// Attempts in flight, found directly by (socket, id): a lookup per reply without hashing
@@ -305,18 +313,18 @@ impl AttemptTable {
             free: Vec::new(),
         }
     }
-    fn slot(&self, key: &(u16, u16)) -> Option<usize> {
+    fn slot(&self, key: &AttemptKey) -> Option<usize> {
         let at = *self.index.get(key_index(key))?;
         (at > 0).then(|| at as usize - 1)
     }
-    fn get(&self, key: &(u16, u16)) -> Option<&Attempt> {
+    fn get(&self, key: &AttemptKey) -> Option<&Attempt> {
         self.slab[self.slot(key)?].as_ref()
     }
-    fn get_mut(&mut self, key: &(u16, u16)) -> Option<&mut Attempt> {
+    fn get_mut(&mut self, key: &AttemptKey) -> Option<&mut Attempt> {
         let slot = self.slot(key)?;
         self.slab[slot].as_mut()
     }
-    fn insert(&mut self, key: (u16, u16), attempt: Attempt) {
+    fn insert(&mut self, key: AttemptKey, attempt: Attempt) {
         match self.slot(&key) {
             Some(slot) => self.slab[slot] = Some(attempt),
             None => {
@@ -326,7 +334,7 @@ impl AttemptTable {
             }
         }
     }
-    fn remove(&mut self, key: &(u16, u16)) -> Option<Attempt> {
+    fn remove(&mut self, key: &AttemptKey) -> Option<Attempt> {
         let slot = self.slot(key)?;
         self.index[key_index(key)] = 0;
         self.free.push(slot);
@@ -341,13 +349,13 @@ impl KeySet {
     fn new(sockets: usize) -> Self {
         KeySet(vec![false; sockets << 16])
     }
-    fn contains(&self, key: &(u16, u16)) -> bool {
+    fn contains(&self, key: &AttemptKey) -> bool {
         self.0.get(key_index(key)).copied().unwrap_or(false)
     }
-    fn insert(&mut self, key: (u16, u16)) {
+    fn insert(&mut self, key: AttemptKey) {
         self.0[key_index(&key)] = true;
     }
-    fn remove(&mut self, key: &(u16, u16)) {
+    fn remove(&mut self, key: &AttemptKey) {
         self.0[key_index(key)] = false;
     }
 }
@@ -375,9 +383,9 @@ struct Query {
     /// Attempts moved off a resolver that went down: sent, but not charged to the query.
     uncharged: u32,
     tried: SmallVec<[usize; 2]>,
-    keys: SmallVec<[(u16, u16); 2]>,
+    keys: SmallVec<[AttemptKey; 2]>,
     /// The attempt whose timeout is armed.
-    current: Option<(u16, u16)>,
+    current: Option<AttemptKey>,
     /// Timer generation: a popped timer with another generation is stale.
     generation: u32,
     waiting_retry: bool,
@@ -429,7 +437,7 @@ pub struct Engine {
     /// The `--qps` limit over all resolvers.
     bucket: Option<TokenBucket>,
     /// Per resolver, the key of its probe in flight.
-    probe_keys: Vec<Option<(u16, u16)>>,
+    probe_keys: Vec<Option<AttemptKey>>,
     /// Things the operator should hear about, for the driver to print.
     warnings: VecDeque<String>,
     /// Since when every resolver is down, and the total of earlier such outages.
@@ -583,6 +591,7 @@ impl Engine {
 
     /// The next datagram to send, written into `buf`; `None` when nothing can go now (nothing
     /// ready, or every resolver at its limit: backpressure, which costs no attempt).
+    #[must_use]
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
         if let Some(t) = self.poll_probe(now, buf) {
             return Some(t);
@@ -636,16 +645,15 @@ impl Engine {
                 self.stats.backpressure += 1;
                 return None;
             };
-            let Some((socket, id)) = self.allocate_id() else {
+            let Some(key) = self.allocate_id() else {
                 self.ready.push_front(slot);
                 self.stats.backpressure += 1;
                 return None;
             };
-            let key = (socket, id);
             let q = self.queries[slot].as_mut().expect("checked above");
             buf.clear();
             buf.extend_from_slice(&q.wire);
-            buf[0..2].copy_from_slice(&id.to_be_bytes());
+            buf[0..2].copy_from_slice(&key.id.to_be_bytes());
             let case_seed = if self.randomize_case && self.resolvers[r].case_echoed {
                 let seed = self.rng.random::<u64>() | 1;
                 randomize_case(&mut buf[HEADER_LEN..], seed);
@@ -685,7 +693,7 @@ impl Engine {
             }
             self.stats.attempts += 1;
             return Some(Transmit {
-                socket: socket as usize,
+                socket: key.socket as usize,
                 destination: self.resolvers[r].addr,
             });
         }
@@ -693,12 +701,14 @@ impl Engine {
     }
 
     /// The next query to send over TCP.
+    #[must_use]
     pub fn poll_tcp(&mut self) -> Option<TcpRequest> {
         self.tcp.pop_front()
     }
 
     /// When [`Engine::handle_timeout`] (or [`Engine::poll_transmit`], for a probe) must next be
     /// called, if ever.
+    #[must_use]
     pub fn poll_timeout(&mut self) -> Option<Instant> {
         let probe = self.resolvers.iter().filter_map(Resolver::next_probe).min();
         let mut timer = None;
@@ -727,6 +737,7 @@ impl Engine {
     }
 
     /// The next warning for the operator (a resolver that breaks 0x20, …).
+    #[must_use]
     pub fn poll_warning(&mut self) -> Option<String> {
         self.warnings.pop_front()
     }
@@ -756,6 +767,7 @@ impl Engine {
 
     /// The socket whose last attempt has ended since it was retired: the driver binds it again
     /// to a fresh port and calls [`Engine::rebound`].
+    #[must_use]
     pub fn poll_rebind(&self) -> Option<usize> {
         self.ports.draining.filter(|&s| self.ports.load[s] == 0)
     }
@@ -924,10 +936,10 @@ impl Engine {
         self.answered.remove(&key);
         buf.clear();
         buf.extend_from_slice(&self.probe_wire);
-        buf[0..2].copy_from_slice(&key.1.to_be_bytes());
+        buf[0..2].copy_from_slice(&key.id.to_be_bytes());
         self.resolvers[r].on_probe_sent(now, &self.limits);
         Some(Transmit {
-            socket: key.0 as usize,
+            socket: key.socket as usize,
             destination: self.resolvers[r].addr,
         })
     }
@@ -942,7 +954,10 @@ impl Engine {
             self.stats.rejected.malformed += 1;
             return;
         }
-        let key = (socket as u16, view.id);
+        let key = AttemptKey {
+            socket: socket as u16,
+            id: view.id,
+        };
         let Some(attempt) = self.attempts.get(&key).copied() else {
             if !self.resolvers.iter().any(|r| r.addr == from) {
                 self.stats.rejected.spoofed += 1;
@@ -1130,6 +1145,7 @@ impl Engine {
     }
 
     /// The next finished lookup.
+    #[must_use]
     pub fn poll_outcome(&mut self) -> Option<Outcome> {
         self.outcomes.pop_front()
     }
@@ -1334,17 +1350,17 @@ impl Engine {
     }
 
     /// Ends an attempt: its id goes to the back of the free queue (reused last).
-    fn release(&mut self, key: (u16, u16)) -> Option<Attempt> {
+    fn release(&mut self, key: AttemptKey) -> Option<Attempt> {
         let attempt = self.attempts.remove(&key)?;
-        self.ports.load[key.0 as usize] -= 1;
-        self.free_ids[key.0 as usize].push_back(key.1);
+        self.ports.load[key.socket as usize] -= 1;
+        self.free_ids[key.socket as usize].push_back(key.id);
         Some(attempt)
     }
 
     /// A free id, drawn at random per query from the older half of a socket's free queue: as
     /// unpredictable as the generator, and never one released a moment ago (a late reply to
     /// its last attempt could otherwise match the new one).
-    fn allocate_id(&mut self) -> Option<(u16, u16)> {
+    fn allocate_id(&mut self) -> Option<AttemptKey> {
         let n = self.free_ids.len();
         for k in 0..n {
             let socket = (self.next_socket + k) % n;
@@ -1357,7 +1373,10 @@ impl Engine {
             free.swap(0, pick);
             let id = free.pop_front().expect("not empty");
             self.next_socket = (socket + 1) % n;
-            return Some((socket as u16, id));
+            return Some(AttemptKey {
+                socket: socket as u16,
+                id,
+            });
         }
         None
     }
@@ -1382,7 +1401,7 @@ impl Engine {
     /// now, uncharged, rather than at their timeouts. A late answer to their attempts is still
     /// taken.
     fn move_queries_off(&mut self, dead: usize) {
-        let keys: Vec<(u16, u16)> = self
+        let keys: Vec<AttemptKey> = self
             .queries
             .iter()
             .flatten()
