@@ -182,8 +182,20 @@ pub fn genuine(
     queries: &[Vec<u8>],
     received: &[Received],
 ) -> HashMap<usize, Received> {
+    genuine_positions(server, queries, received)
+        .into_iter()
+        .map(|(i, k)| (i, received[k].clone()))
+        .collect()
+}
+
+/// Where in `received` each query's first genuine reply arrived (query index → position).
+pub fn genuine_positions(
+    server: SocketAddr,
+    queries: &[Vec<u8>],
+    received: &[Received],
+) -> HashMap<usize, usize> {
     let mut out = HashMap::new();
-    for r in received {
+    for (k, r) in received.iter().enumerate() {
         let Ok(view) = MessageView::parse(&r.bytes) else {
             continue;
         };
@@ -195,7 +207,7 @@ pub fn genuine(
             && view.question.same_name(qv.question.name_wire)
             && view.question.qtype == qv.question.qtype
         {
-            out.entry(i).or_insert_with(|| r.clone());
+            out.entry(i).or_insert(k);
         }
     }
     out
@@ -367,6 +379,15 @@ pub fn finding_rows(path: &Path) -> std::collections::BTreeMap<String, Vec<Findi
         ));
     }
     by_domain
+}
+
+/// Waits until `path` exists with something in it (a scan's journal, a retry pass's table).
+pub fn wait_for_bytes(path: &Path) {
+    wait_until(
+        &format!("{} is still empty", path.display()),
+        Duration::from_secs(30),
+        || std::fs::metadata(path).is_ok_and(|m| m.len() > 0),
+    );
 }
 
 /// Waits until `ready()` holds, checking every 20 ms, and fails the test naming `what` after

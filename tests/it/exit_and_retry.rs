@@ -312,9 +312,7 @@ fn a_retry_pass_turns_a_damaged_scan_into_a_clean_one_even_when_killed() {
         .spawn()
         .unwrap();
     // Killed once the pass has written some of its tables (the slow resolver keeps it going).
-    crate::common::wait_until("no retry pass under way", Duration::from_secs(30), || {
-        std::fs::metadata(out.join(".retry").join("domains.csv")).is_ok_and(|m| m.len() > 0)
-    });
+    crate::common::wait_for_bytes(&out.join(".retry").join("domains.csv"));
     assert!(
         child.try_wait().unwrap().is_none(),
         "the pass ended before the kill"

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use crate::common::{WORLD_FLAGS, mxscan, repo_path, sample_sim, silent_resolver, summary};
 
@@ -254,9 +253,7 @@ fn an_interrupted_or_killed_scans_report_says_so() {
         .spawn()
         .unwrap();
     // Killed once its tables exist (the journal's first batch), before any summary.
-    crate::common::wait_until("no journal", Duration::from_secs(30), || {
-        std::fs::metadata(out.join("journal")).is_ok_and(|m| m.len() > 0)
-    });
+    crate::common::wait_for_bytes(&out.join("journal"));
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!out.join("summary.json").exists());

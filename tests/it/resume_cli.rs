@@ -628,9 +628,7 @@ fn the_real_farm_survives_sigint_and_kill_9_with_resumes() {
             scope.spawn(move || {
                 let mut child = spawn(&args(&out, &["--qps", "400"]));
                 // Signalled once the scan has its tables and journal, well before the end.
-                crate::common::wait_until("no journal", Duration::from_secs(30), || {
-                    std::fs::metadata(out.join("journal")).is_ok_and(|m| m.len() > 0)
-                });
+                crate::common::wait_for_bytes(&out.join("journal"));
                 assert!(
                     child.try_wait().unwrap().is_none(),
                     "{case}: finished too soon"

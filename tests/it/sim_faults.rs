@@ -71,20 +71,6 @@ fn claims(r: &Received) -> Option<(Option<usize>, usize)> {
     Some((asked, v.id as usize))
 }
 
-/// Where each query's genuine reply (from `addr`, its own id and question) arrived.
-fn genuine_positions(received: &[Received], addr: SocketAddr) -> HashMap<usize, usize> {
-    let mut at = HashMap::new();
-    for (k, r) in received.iter().enumerate() {
-        if r.from == addr
-            && let Some((Some(i), id)) = claims(r)
-            && i == id
-        {
-            at.entry(i).or_insert(k);
-        }
-    }
-    at
-}
-
 fn rcode(r: &Received) -> u8 {
     MessageView::parse(&r.bytes).unwrap().flags.rcode().value()
 }
@@ -282,7 +268,7 @@ fn garbage_comes_before_the_genuine_reply() {
     let qs = queries(true);
     let (received, good, c) = run(sim, addr, &qs);
     assert_eq!(good.len(), N, "every query still gets its genuine reply");
-    let genuine_at = genuine_positions(&received, addr);
+    let genuine_at = crate::common::genuine_positions(addr, &qs, &received);
     let mut wrong_id = 0;
     let mut wrong_question = 0;
     let mut unreadable = 0;
@@ -342,12 +328,13 @@ fn garbage_comes_before_the_genuine_reply() {
 fn wrong_port_copies_precede_the_genuine_reply() {
     let _shared = shared();
     let (sim, addr) = synthetic("wrong-port=10");
-    let (received, good, c) = run(sim, addr, &queries(true));
+    let qs = queries(true);
+    let (received, good, c) = run(sim, addr, &qs);
     assert_eq!(good.len(), N);
     let foreign = received.iter().filter(|r| r.from != addr).count();
     assert!(received.iter().all(|r| r.from.ip() == addr.ip()));
     // Each copy from the wrong port arrived before its query's genuine reply.
-    let genuine_at = genuine_positions(&received, addr);
+    let genuine_at = crate::common::genuine_positions(addr, &qs, &received);
     for (k, r) in received.iter().enumerate().filter(|(_, r)| r.from != addr) {
         let (_, id) = claims(r).expect("a copy of a genuine reply parses");
         assert!(
